@@ -1,0 +1,47 @@
+# Tailor: set-up, demo, tests, benchmarks. `make demo` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CONF   ?= conf/local.yaml
+RUN_DATE ?= $(shell date -u +%F)
+PYTEST_ARGS ?=
+
+.PHONY: setup jars demo test test-fast lint bench clean-warehouse
+
+setup: $(VENV)/.installed jars
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The Delta Lake jars, copied by Maven into .jars/ so that Spark starts with no download.
+# Without mvn, Spark's Ivy downloads them from Maven Central at the first start instead.
+jars: .jars/.done
+
+.jars/.done: jars/pom.xml
+	@if command -v mvn >/dev/null 2>&1; then \
+	  mvn -q -B -f jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+	      -DoutputDirectory=$(CURDIR)/.jars && touch $@; \
+	else \
+	  echo "mvn not found: Spark's Ivy will download the Delta jars at the first start"; \
+	fi
+
+demo: setup
+	$(VENV)/bin/tailor demo --conf $(CONF) --run-date $(RUN_DATE)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check lib jobs tests benchmarks
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+clean-warehouse:
+	rm -rf warehouse

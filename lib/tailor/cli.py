@@ -1,0 +1,149 @@
+"""The ``tailor`` command.
+
+    tailor <job> [--conf FILE]... [--set key=value]... [--run-date YYYY-MM-DD]
+    tailor ingest --source online_retail --path ../shared/data/online_retail/online_retail.csv.gz
+    tailor demo [--conf conf/local.yaml]
+    tailor tables
+
+Exit codes: 0 ok, 1 a job failed, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+
+from tailor import log as tlog
+from tailor.config import Config, load_config
+from tailor.errors import ConfigError, TailorError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+logger = logging.getLogger("tailor.cli")
+
+_SOURCE_PATH_KEY = {"online_retail": "sources.online_retail.path", "movielens": "sources.movielens.path"}
+
+
+def _run_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--run-date must be YYYY-MM-DD, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    from tailor.jobs import JOBS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--conf", action="append", default=[], metavar="FILE",
+                        help="YAML overlay on the defaults (repeatable, applied in order)")
+    common.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override one config key, e.g. --set spark.shuffle_partitions=4")
+    common.add_argument("--run-date", type=_run_date, default=None, metavar="YYYY-MM-DD",
+                        help="the logical date of the run (default: today, UTC)")
+    common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    p = argparse.ArgumentParser(prog="tailor", description="Personalised marketing on Spark and Delta Lake.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="<command>")
+    for name in JOBS:
+        sp = sub.add_parser(name, parents=[common], help=f"run the {name} job")
+        if name == "ingest":
+            sp.add_argument("--source", choices=["synthetic", "online_retail", "movielens", "csv"],
+                            help="shorthand for --set ingest.source=...")
+            sp.add_argument("--path", help="shorthand for --set sources.<source>.path=...")
+    sub.add_parser("demo", parents=[common],
+                   help="generate the synthetic shop, run every job on it and summarise the tables")
+    sub.add_parser("tables", parents=[common], help="list the tables in the warehouse with row counts")
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    out = list(args.overrides)
+    source = getattr(args, "source", None)
+    if source:
+        out.append(f"ingest.source={source}")
+    path = getattr(args, "path", None)
+    if path:
+        if source not in _SOURCE_PATH_KEY:
+            raise ConfigError("--path needs --source online_retail or movielens")
+        out.append(f"{_SOURCE_PATH_KEY[source]}={path}")
+    return out
+
+
+def _table_summary(spark, cfg: Config) -> list[tuple[str, str, int, int]]:
+    from tailor import tables
+
+    names = list(tables.REGISTRY)
+    for source in ("synthetic", "online_retail", "movielens", "csv"):
+        names += [tables.bronze_name(source, e) for e in
+                  ("events", "products", "customers", "lines", "ratings", "movies", "users")]
+    rows = []
+    for n in names:
+        if tables.exists(spark, cfg, n):
+            rows.append((tables.spec(n).layer, n, tables.read(spark, cfg, n).count(),
+                         tables.version(spark, cfg, n)))
+    return rows
+
+
+def _print_tables(rows: list[tuple[str, str, int, int]], cfg: Config) -> None:
+    print(f"\nTables under {cfg.warehouse}:")
+    print(f"  {'layer':<7} {'table':<34} {'rows':>12} {'version':>8}")
+    for layer, name, n, v in rows:
+        print(f"  {layer:<7} {name:<34} {n:>12,} {v:>8}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.spark import get_spark
+
+    cfg = load_config(args.conf, _overrides(args))
+    run_date = args.run_date or datetime.now(timezone.utc).date()
+    spark = get_spark(cfg)
+    if args.command == "tables":
+        _print_tables(_table_summary(spark, cfg), cfg)
+        return EXIT_OK
+    names = list(JOBS) if args.command == "demo" else [args.command]
+    t0 = time.perf_counter()
+    for name in names:
+        summary = execute(name, JOBS[name], spark, cfg, run_date)
+        if args.command != "demo":
+            _print_job(name, summary)
+    if args.command == "demo":
+        _print_tables(_table_summary(spark, cfg), cfg)
+        print(f"\ndemo finished in {time.perf_counter() - t0:.0f}s for run date {run_date}")
+    return EXIT_OK
+
+
+def _print_job(name: str, summary) -> None:
+    print(f"{name}: {summary.rows_in} rows in, {summary.rows_out} rows out")
+    for k, v in sorted(summary.metrics.items()):
+        print(f"  {k:<48} {v:>14,.0f}" if float(v).is_integer() else f"  {k:<48} {v:>14.4f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tailor`` console script and of ``jobs/*.py`` under spark-submit."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    tlog.setup(args.log_level)
+    try:
+        return _run(args)
+    except ConfigError as e:
+        print(f"tailor: config error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except TailorError as e:
+        print(f"tailor: {args.command} failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as e:
+        logger.debug("unexpected error", exc_info=True)
+        first = (str(e).strip().splitlines() or [""])[0][:500]
+        print(f"tailor: {args.command} failed: {type(e).__name__}: {first} "
+              "(re-run with --log-level DEBUG for the traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Typed, validated configuration.
+
+The defaults live in the models below and are written out, value for value, in ``conf/base.yaml`` (a test
+keeps the two equal). A run layers, in order: the defaults, each ``--conf FILE`` given (``conf/local.yaml``,
+``conf/cluster.yaml`` or the user's own), then each ``--set dotted.key=value``. An unknown key, a wrong type
+or a missing file raises :class:`~tailor.errors.ConfigError` with one line naming the key or file.
+
+Example:
+    >>> cfg = load_config(["conf/local.yaml"], ["spark.shuffle_partitions=4"])
+    >>> cfg.spark.shuffle_partitions
+    4
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tailor.errors import ConfigError
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class SparkSettings(_Strict):
+    """How a local session is built. Under spark-submit, master, memory and jars come from spark-submit."""
+
+    master: str = "local[2]"
+    app_name: str = "tailor"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(8, ge=1)
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = "WARN"
+    jars_dir: str = ".jars"
+    """Folder of Delta jars made by ``make jars``; when it holds no jars, Spark's Ivy fetches them."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Any further Spark settings, passed through as they are."""
+
+
+class IngestSettings(_Strict):
+    source: Literal["synthetic", "online_retail", "movielens", "csv"] = "synthetic"
+    max_reject_ratio: float = Field(0.05, ge=0.0, le=1.0)
+    """The ingest job fails when more than this share of a source's rows is quarantined."""
+    future_tolerance_hours: int = Field(24, ge=0)
+    """Timestamps later than the end of run_date plus this many hours are rejected as future."""
+    rating_min: float = 1.0
+    rating_max: float = 5.0
+
+    @model_validator(mode="after")
+    def _rating_range(self) -> IngestSettings:
+        if self.rating_min > self.rating_max:
+            raise ValueError("rating_min must not exceed rating_max")
+        return self
+
+
+class SyntheticSettings(_Strict):
+    """The embedded synthetic shop (see :mod:`tailor.ingest.synthetic`)."""
+
+    scale: Literal["S", "M", "L"] = "S"
+    users: int | None = Field(None, ge=1)
+    """Overrides the scale's user count (events scale with it)."""
+    items: int | None = Field(None, ge=12)
+    """Overrides the scale's catalogue size."""
+    days: int = Field(365, ge=30)
+    """Length of the simulated history, ending the day before run_date."""
+    dirty_fraction: float = Field(0.002, ge=0.0, le=0.5)
+    """Share of extra malformed rows planted in the landed events, to exercise quarantine."""
+
+
+class OnlineRetailSource(_Strict):
+    path: str | None = None
+    """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
+    encoding: str = "UTF-8"
+    """CSV encoding; the original UCI export is ISO-8859-1."""
+    non_product_codes: list[str] = Field(
+        default_factory=lambda: [
+            "POST", "D", "M", "DOT", "C2", "CRUK", "PADS", "BANK CHARGES", "AMAZONFEE", "S", "B",
+            "ADJUST", "ADJUST2", "TEST001", "TEST002", "GIFT",
+        ]
+    )
+
+
+class MovieLensSource(_Strict):
+    path: str | None = None
+    """A folder holding u.data/u.item/u.user (100k) or ratings.dat/movies.dat/users.dat (1M)."""
+
+
+class CsvEntity(_Strict):
+    path: str
+    delimiter: str = ","
+    header: bool = True
+    encoding: str = "UTF-8"
+    timestamp_format: str | None = None
+    mapping: dict[str, str] = Field(default_factory=dict)
+    """contract column -> source column."""
+    constants: dict[str, str] = Field(default_factory=dict)
+    """contract column -> fixed value, for columns the file does not have (e.g. event_type: purchase)."""
+
+
+class CsvSource(_Strict):
+    events: CsvEntity | None = None
+    products: CsvEntity | None = None
+    customers: CsvEntity | None = None
+
+
+class SourcesSettings(_Strict):
+    online_retail: OnlineRetailSource = Field(default_factory=OnlineRetailSource)
+    movielens: MovieLensSource = Field(default_factory=MovieLensSource)
+    csv: CsvSource = Field(default_factory=CsvSource)
+
+
+class Config(_Strict):
+    """The whole configuration of a Tailor run."""
+
+    seed: int = 42
+    warehouse: str = "warehouse"
+    """Root folder (or URI) under which every Delta table lives."""
+    checkpoint_dir: str | None = None
+    """Spark checkpoint folder; defaults to <warehouse>/_checkpoints."""
+    catalog_database: str | None = None
+    """When set, tables are also registered in the metastore under this database."""
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    synthetic: SyntheticSettings = Field(default_factory=SyntheticSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+
+    @field_validator("catalog_database")
+    @classmethod
+    def _database_name(cls, v: str | None) -> str | None:
+        if v is not None and not _NAME.match(v):
+            raise ValueError("must be lower-case letters, digits and underscores")
+        return v
+
+    @property
+    def warehouse_uri(self) -> str:
+        """The warehouse as a URI; a local relative folder is made absolute (Delta needs that)."""
+        return as_uri(self.warehouse)
+
+    @property
+    def checkpoint_path(self) -> str:
+        return as_uri(self.checkpoint_dir) if self.checkpoint_dir else f"{self.warehouse_uri}/_checkpoints"
+
+
+def as_uri(location: str) -> str:
+    """A URI (s3a://...) is kept; a local path is made absolute."""
+    location = location.rstrip("/")
+    return location if "://" in location else str(Path(location).resolve())
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(e).splitlines()[0]}") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set expects key=value, got {assignment!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    nested: Any = value
+    for part in reversed(key.split(".")):
+        nested = {part: nested}
+    return _deep_merge(data, nested)
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "<root>"
+        if e["type"] == "extra_forbidden":
+            parts.append(f"unknown config key '{loc}'")
+        else:
+            parts.append(f"config key '{loc}': {e['msg']} (got {e.get('input')!r})")
+    return "; ".join(parts)
+
+
+def load_config(conf_files: list[str] | None = None, overrides: list[str] | None = None) -> Config:
+    """Build the configuration from the defaults, YAML overlays and ``key=value`` overrides.
+
+    Args:
+        conf_files: YAML files applied in order, each over the one before.
+        overrides: ``dotted.key=value`` strings; values are parsed as YAML scalars.
+
+    Returns:
+        The validated, immutable :class:`Config`.
+
+    Raises:
+        ConfigError: a file is missing or unreadable, a key is unknown, or a value has the wrong type.
+    """
+    data: dict[str, Any] = {}
+    for f in conf_files or []:
+        data = _deep_merge(data, _read_yaml(f))
+    for o in overrides or []:
+        data = _apply_override(data, o)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_describe(e)) from None

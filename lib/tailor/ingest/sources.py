@@ -1,0 +1,291 @@
+"""Source adapters.
+
+An adapter does two things, both pure apart from reading its files:
+
+- ``land``: the source's rows exactly as they arrive, one DataFrame per entity (written to bronze);
+- ``standardize``: from the landed frames (read back from bronze), the *standard* frames that
+  :mod:`tailor.ingest.validate` checks: contract column names, landed values, ``_record`` (the landed row as
+  JSON) and, where the source has its own reasons to reject a row, ``_reject``.
+
+Sources whose products or customers are not files of their own (Online Retail) derive them from the
+accepted events with ``derive``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType
+
+from tailor import schemas as S
+from tailor.config import Config, CsvEntity
+from tailor.errors import SourceError
+from tailor.ingest import synthetic
+from tailor.ingest.validate import EXTRA_PREFIX, RECORD, REJECT, clean_str, record_json
+
+NON_PRODUCT_CODE = "non_product_code"
+_EVENT_COLS = (S.EVENT_ID, S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS, S.SESSION_ID, S.ORDER_ID, S.QUANTITY,
+               S.PRICE, S.RATING)
+_PRODUCT_COLS = (S.PRODUCT_ID, S.TITLE, S.DESCRIPTION, S.CATEGORY, S.BRAND, S.PRICE)
+_CUSTOMER_COLS = (S.CUSTOMER_ID, S.SIGNUP_DATE, S.COUNTRY, S.MARKETING_OPT_IN, S.EMAIL)
+ENTITY_COLUMNS = {"events": _EVENT_COLS, "products": _PRODUCT_COLS, "customers": _CUSTOMER_COLS}
+
+
+@dataclass(frozen=True)
+class Adapter:
+    name: str
+    land: Callable[[SparkSession, Config, date], dict[str, DataFrame]]
+    standardize: Callable[[dict[str, DataFrame], Config], dict[str, DataFrame]]
+    derive: Callable[[DataFrame], dict[str, DataFrame]] | None = None
+    """accepted events (with their ``_x_`` extras) -> standard products/customers frames."""
+    entities: tuple[str, ...] = field(default=("events", "products", "customers"))
+
+
+def _standard(df: DataFrame, entity: str, cols: dict[str, Column], extras: dict[str, Column] | None = None,
+              reject: Column | None = None) -> DataFrame:
+    """Select the standard shape: every contract column of ``entity`` (null when not given), ``_record``,
+    extras and ``_reject``."""
+    out = [cols.get(c, F.lit(None).cast(StringType())).alias(c) for c in ENTITY_COLUMNS[entity]]
+    out.append(record_json(df).alias(RECORD))
+    out.extend(v.alias(EXTRA_PREFIX + k) for k, v in (extras or {}).items())
+    if reject is not None:
+        out.append(reject.alias(REJECT))
+    return df.select(*out)
+
+
+def _row_hash_id(df: DataFrame) -> Column:
+    """An id for sources without one: a hash of the whole landed row, so exact duplicates share it."""
+    return F.sha2(record_json(df), 256)
+
+
+def _check_path(p: str | None, what: str) -> Path:
+    if not p:
+        raise SourceError(f"no path configured for {what}: set sources.{what}.path (or pass --path)")
+    path = Path(p)
+    if not path.exists():
+        raise SourceError(f"{what} source not found: {p}")
+    return path
+
+
+# --- synthetic ----------------------------------------------------------------------------------------
+
+
+def _synthetic_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+    sy = cfg.synthetic
+    spec = synthetic.shop_spec(sy.scale, cfg.seed, run_date, sy.days, sy.dirty_fraction, sy.users, sy.items)
+    return {
+        "events": synthetic.events(spark, spec),
+        "products": synthetic.products(spark, spec),
+        "customers": synthetic.customers(spark, spec),
+    }
+
+
+def _synthetic_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+    ev = landed["events"]
+    c = F.col
+    return {
+        "events": _standard(ev, "events", {
+            S.EVENT_ID: c("event_id"), S.USER_ID: c("user_id"), S.ITEM_ID: c("product_id"),
+            S.EVENT_TYPE: c("event_type"), S.TS: c("event_time"), S.SESSION_ID: c("session_id"),
+            S.ORDER_ID: c("order_id"), S.QUANTITY: c("quantity"), S.PRICE: c("unit_price"),
+            S.RATING: c("rating"),
+        }),
+        "products": _standard(landed["products"], "products", {k: c(k) for k in _PRODUCT_COLS}),
+        "customers": _standard(landed["customers"], "customers", {k: c(k) for k in _CUSTOMER_COLS}),
+    }
+
+
+# --- Online Retail ------------------------------------------------------------------------------------
+
+OR_COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID",
+              "Country"]
+
+
+def _online_retail_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+    src = cfg.sources.online_retail
+    p = _check_path(src.path, "online_retail")
+    if p.suffix == ".parquet" or p.is_dir():
+        df = spark.read.parquet(str(p))
+    else:
+        df = (spark.read.option("header", True).option("encoding", src.encoding)
+              .option("inferSchema", False).option("mode", "PERMISSIVE").csv(str(p)))
+    missing = [col for col in OR_COLUMNS if col not in df.columns]
+    if missing:
+        raise SourceError(f"{p} is not an Online Retail file: missing columns {missing}")
+    return {"lines": df.select(*OR_COLUMNS)}
+
+
+def _customer_id(c: Column) -> Column:
+    """CustomerID arrives as 17850, '17850' or 17850.0 (the Parquet copy stores doubles)."""
+    return F.regexp_replace(clean_str(c), r"\.0+$", "")
+
+
+def _online_retail_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+    lines = landed["lines"]
+    codes = [x.upper() for x in cfg.sources.online_retail.non_product_codes]
+    c = F.col
+    invoice = clean_str(c("InvoiceNo"))
+    code = F.upper(clean_str(c("StockCode")))
+    raw_ts = clean_str(c("InvoiceDate"))
+    ts = F.coalesce(F.try_to_timestamp(raw_ts), F.try_to_timestamp(raw_ts, F.lit("M/d/yyyy H:mm")))
+    non_product = code.isin(*codes) | code.startswith("GIFT_") | code.startswith("DCGS")
+    return {
+        "events": _standard(
+            lines, "events",
+            {
+                S.EVENT_ID: _row_hash_id(lines), S.USER_ID: _customer_id(c("CustomerID")), S.ITEM_ID: code,
+                S.EVENT_TYPE: F.when(invoice.startswith("C"), F.lit(S.RETURN)).otherwise(F.lit(S.PURCHASE)),
+                S.TS: F.coalesce(ts.cast("string"), raw_ts), S.ORDER_ID: invoice,
+                S.QUANTITY: c("Quantity").cast("string"), S.PRICE: c("UnitPrice").cast("string"),
+            },
+            extras={"title": clean_str(c("Description")), "country": clean_str(c("Country"))},
+            reject=F.when(non_product, F.lit(NON_PRODUCT_CODE)),
+        )
+    }
+
+
+def _mode(df: DataFrame, key: str, value: str, alias: str) -> DataFrame:
+    """The most frequent non-null ``value`` per ``key``; ties go to the smallest value."""
+    counted = df.where(F.col(value).isNotNull()).groupBy(key, value).count()
+    w = Window.partitionBy(key).orderBy(F.desc("count"), F.asc(value))
+    return (counted.withColumn("_r", F.row_number().over(w)).where("_r = 1")
+            .select(key, F.col(value).alias(alias)))
+
+
+def _online_retail_derive(accepted: DataFrame) -> dict[str, DataFrame]:
+    sold = accepted.where(F.col(S.EVENT_TYPE) == S.PURCHASE)
+    title = _mode(sold, S.ITEM_ID, EXTRA_PREFIX + "title", S.TITLE)
+    price = sold.groupBy(S.ITEM_ID).agg(F.percentile_approx(S.PRICE, 0.5).alias(S.PRICE))
+    products = (
+        price.join(title, S.ITEM_ID, "left")
+        .select(
+            F.col(S.ITEM_ID).alias(S.PRODUCT_ID), F.col(S.TITLE),
+            F.col(S.TITLE).alias(S.DESCRIPTION),
+            F.lit(None).cast("string").alias(S.CATEGORY), F.lit(None).cast("string").alias(S.BRAND),
+            F.col(S.PRICE).cast("string").alias(S.PRICE),
+        )
+    )
+    country = _mode(accepted, S.USER_ID, EXTRA_PREFIX + "country", S.COUNTRY)
+    first = accepted.groupBy(S.USER_ID).agg(F.min(S.TS).alias("_first"))
+    customers = first.join(country, S.USER_ID, "left").select(
+        F.col(S.USER_ID).alias(S.CUSTOMER_ID), F.to_date("_first").cast("string").alias(S.SIGNUP_DATE),
+        S.COUNTRY, F.lit(None).cast("string").alias(S.MARKETING_OPT_IN),
+        F.lit(None).cast("string").alias(S.EMAIL),
+    )
+    return {
+        "products": _standard(products, "products", {k: F.col(k) for k in _PRODUCT_COLS}),
+        "customers": _standard(customers, "customers", {k: F.col(k) for k in _CUSTOMER_COLS}),
+    }
+
+
+# --- MovieLens ----------------------------------------------------------------------------------------
+
+ML_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+             "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+             "War", "Western"]
+
+
+def _read_sep(spark: SparkSession, p: Path, sep: str, names: list[str], encoding: str = "UTF-8") -> DataFrame:
+    df = (spark.read.option("sep", sep).option("header", False).option("encoding", encoding)
+          .option("inferSchema", False).csv(str(p)))
+    if len(df.columns) < len(names):
+        raise SourceError(f"{p}: expected {len(names)} columns separated by {sep!r}, found {len(df.columns)}")
+    return df.toDF(*names, *df.columns[len(names):]).select(*names)
+
+
+def _movielens_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+    root = _check_path(cfg.sources.movielens.path, "movielens")
+    if (root / "u.data").exists():
+        return {
+            "ratings": _read_sep(spark, root / "u.data", "\t", ["user", "item", "rating", "unix_ts"]),
+            "movies": _read_sep(spark, root / "u.item", "|",
+                                ["item", "title", "release", "video_release", "url", *ML_GENRES], "ISO-8859-1"),
+            "users": _read_sep(spark, root / "u.user", "|", ["user", "age", "gender", "occupation", "zip"]),
+        }
+    if (root / "ratings.dat").exists():
+        return {
+            "ratings": _read_sep(spark, root / "ratings.dat", "::", ["user", "item", "rating", "unix_ts"]),
+            "movies": _read_sep(spark, root / "movies.dat", "::", ["item", "title", "genres"], "ISO-8859-1"),
+            "users": _read_sep(spark, root / "users.dat", "::", ["user", "gender", "age", "occupation", "zip"]),
+        }
+    raise SourceError(f"{root} holds neither u.data (MovieLens 100k) nor ratings.dat (MovieLens 1M)")
+
+
+def _movielens_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+    r, m, u = landed["ratings"], landed["movies"], landed["users"]
+    c = F.col
+    ts = F.timestamp_seconds(clean_str(c("unix_ts")).try_cast("long")).cast("string")
+    if "genres" in m.columns:
+        genres = F.split(c("genres"), r"\|")
+    else:
+        genres = F.filter(
+            F.array(*[F.when(clean_str(c(f"`{g}`")) == "1", F.lit(g)) for g in ML_GENRES]),
+            lambda x: x.isNotNull(),
+        )
+    return {
+        "events": _standard(r, "events", {
+            S.EVENT_ID: _row_hash_id(r), S.USER_ID: c("user"), S.ITEM_ID: c("item"),
+            S.EVENT_TYPE: F.lit(S.RATING_EVENT), S.TS: F.coalesce(ts, c("unix_ts")), S.RATING: c("rating"),
+        }),
+        "products": _standard(m, "products", {
+            S.PRODUCT_ID: c("item"), S.TITLE: c("title"), S.DESCRIPTION: F.array_join(genres, " "),
+            S.CATEGORY: F.element_at(genres, 1),
+        }),
+        "customers": _standard(u, "customers", {S.CUSTOMER_ID: c("user")}),
+    }
+
+
+# --- generic CSV --------------------------------------------------------------------------------------
+
+
+def _csv_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+    out: dict[str, DataFrame] = {}
+    for entity in ENTITY_COLUMNS:
+        e: CsvEntity | None = getattr(cfg.sources.csv, entity)
+        if e is None:
+            continue
+        p = _check_path(e.path, f"csv.{entity}")
+        df = (spark.read.option("header", e.header).option("sep", e.delimiter).option("encoding", e.encoding)
+              .option("inferSchema", False).csv(str(p)))
+        unknown = [col for col in ENTITY_COLUMNS[entity] if col in e.mapping and e.mapping[col] not in df.columns]
+        if unknown:
+            raise SourceError(f"sources.csv.{entity}.mapping names columns not in {p}: "
+                              f"{[e.mapping[col] for col in unknown]}")
+        bad = [k for k in list(e.mapping) + list(e.constants) if k not in ENTITY_COLUMNS[entity]]
+        if bad:
+            raise SourceError(f"sources.csv.{entity}: {bad} are not columns of the {entity} contract "
+                              f"({', '.join(ENTITY_COLUMNS[entity])})")
+        out[entity] = df
+    if "events" not in out:
+        raise SourceError("the csv source needs at least sources.csv.events")
+    return out
+
+
+def _csv_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+    out = {}
+    for entity, df in landed.items():
+        e: CsvEntity = getattr(cfg.sources.csv, entity)
+        cols: dict[str, Column] = {k: F.lit(v) for k, v in e.constants.items()}
+        cols.update({k: F.col(f"`{v}`") for k, v in e.mapping.items()})
+        if entity == "events":
+            if S.TS in cols and e.timestamp_format:
+                raw = clean_str(cols[S.TS])
+                cols[S.TS] = F.coalesce(F.try_to_timestamp(raw, F.lit(e.timestamp_format)).cast("string"), raw)
+            cols[S.EVENT_ID] = F.coalesce(clean_str(cols[S.EVENT_ID]), _row_hash_id(df)) \
+                if S.EVENT_ID in cols else _row_hash_id(df)
+        out[entity] = _standard(df, entity, cols)
+    return out
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "synthetic": Adapter("synthetic", _synthetic_land, _synthetic_standardize),
+    "online_retail": Adapter("online_retail", _online_retail_land, _online_retail_standardize,
+                             _online_retail_derive, ("events",)),
+    "movielens": Adapter("movielens", _movielens_land, _movielens_standardize),
+    "csv": Adapter("csv", _csv_land, _csv_standardize),
+}

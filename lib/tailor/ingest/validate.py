@@ -1,0 +1,242 @@
+"""Validation of landed rows: every row is either accepted (typed to its contract) or quarantined with the
+first rule it broke. Nothing is dropped silently.
+
+Adapters hand over *standard* frames: the contract's column names, values still as landed (mostly
+strings), a ``_record`` column with the landed row as JSON, and optionally ``_reject`` with a
+source-specific reason (a non-product code, say). Columns whose names start with ``_x_`` ride along
+unvalidated, for adapters that derive dimensions from accepted rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructType
+
+from tailor import schemas as S
+
+REASON = "reason"
+RECORD = "_record"
+REJECT = "_reject"
+EXTRA_PREFIX = "_x_"
+
+# Reasons, in the order rules are applied.
+MISSING_USER_ID = "missing_user_id"
+MISSING_ITEM_ID = "missing_item_id"
+UNKNOWN_EVENT_TYPE = "unknown_event_type"
+BAD_TIMESTAMP = "bad_timestamp"
+FUTURE_TIMESTAMP = "future_timestamp"
+BAD_NUMBER = "bad_number"
+NON_POSITIVE_QUANTITY = "non_positive_quantity"
+NON_POSITIVE_PRICE = "non_positive_price"
+INVALID_RATING = "invalid_rating"
+MISSING_CUSTOMER_ID = "missing_customer_id"
+BAD_DATE = "bad_date"
+BAD_BOOLEAN = "bad_boolean"
+MISSING_PRODUCT_ID = "missing_product_id"
+DUPLICATE = "duplicate"
+DUPLICATE_ID = "duplicate_id"
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+def blank(c: Column) -> Column:
+    """Null, or only white space."""
+    return c.isNull() | (F.trim(c.cast(StringType())) == "")
+
+
+def clean_str(c: Column) -> Column:
+    """Trimmed string, null when blank."""
+    s = F.trim(c.cast(StringType()))
+    return F.when(s == "", None).otherwise(s)
+
+
+def parse_timestamp(c: Column, fmt: str | None = None) -> Column:
+    """A timestamp from a landed value: timestamps pass, strings are parsed, anything else is null."""
+    s = clean_str(c)
+    return F.try_to_timestamp(s, F.lit(fmt)) if fmt else F.try_to_timestamp(s)
+
+
+def _num(c: Column, dtype: str) -> Column:
+    return clean_str(c).try_cast(dtype)
+
+
+def flag(df: DataFrame, rules: list[tuple[str, Column]]) -> DataFrame:
+    """Add ``reason``: the first rule whose condition holds (null-safe), else null."""
+    whens = [F.when(F.coalesce(cond, F.lit(False)), F.lit(reason)) for reason, cond in rules]
+    if REJECT in df.columns:
+        whens.insert(0, F.col(REJECT))
+    return df.withColumn(REASON, F.coalesce(*whens) if whens else F.lit(None).cast("string"))
+
+
+def flag_duplicates(key: str) -> Callable[[DataFrame], DataFrame]:
+    """Among rows not yet rejected, keep one per ``key``; the others become ``duplicate`` when their landed
+    record equals the kept one's, else ``duplicate_id`` (same key, different content)."""
+
+    def _(df: DataFrame) -> DataFrame:
+        w = Window.partitionBy(key, F.col(REASON).isNull()).orderBy(F.col(RECORD))
+        first = F.first(RECORD).over(w)
+        rank = F.row_number().over(w)
+        dup = F.when(first == F.col(RECORD), F.lit(DUPLICATE)).otherwise(F.lit(DUPLICATE_ID))
+        return df.withColumn(
+            REASON, F.when(F.col(REASON).isNull() & (rank > 1), dup).otherwise(F.col(REASON))
+        )
+
+    return _
+
+
+def _end_of_day(d: date, hours: int) -> datetime:
+    return datetime.combine(d + timedelta(days=1), time.min) + timedelta(hours=hours)
+
+
+def validate_events(
+    run_date: date,
+    future_tolerance_hours: int,
+    rating_min: float,
+    rating_max: float,
+    timestamp_format: str | None = None,
+) -> Callable[[DataFrame], DataFrame]:
+    """Flag and type a standard events frame.
+
+    Returns a frame with the typed event columns (less ``source``/``ingest_date``), ``reason``,
+    ``_record`` and any ``_x_`` extras. Returns are stored with a positive ``quantity``.
+    """
+    limit = F.to_timestamp(F.lit(_end_of_day(run_date, future_tolerance_hours).isoformat(sep=" ")))
+
+    def _(df: DataFrame) -> DataFrame:
+        et = F.lower(clean_str(F.col(S.EVENT_TYPE)))
+        ts = parse_timestamp(F.col(S.TS), timestamp_format)
+        qty_raw, price_raw, rating_raw = (clean_str(F.col(c)) for c in (S.QUANTITY, S.PRICE, S.RATING))
+        qty, price, rating = _num(F.col(S.QUANTITY), "int"), _num(F.col(S.PRICE), "double"), _num(
+            F.col(S.RATING), "double"
+        )
+        sold = et.isin(S.PURCHASE, S.CART)
+        priced = et.isin(S.PURCHASE, S.CART, S.RETURN)
+        rules = [
+            (MISSING_USER_ID, blank(F.col(S.USER_ID))),
+            (MISSING_ITEM_ID, blank(F.col(S.ITEM_ID))),
+            (UNKNOWN_EVENT_TYPE, et.isNull() | ~et.isin(*S.EVENT_TYPES)),
+            (BAD_TIMESTAMP, ts.isNull()),
+            (FUTURE_TIMESTAMP, ts > limit),
+            (
+                BAD_NUMBER,
+                (qty_raw.isNotNull() & qty.isNull())
+                | (price_raw.isNotNull() & price.isNull())
+                | (rating_raw.isNotNull() & rating.isNull()),
+            ),
+            (NON_POSITIVE_QUANTITY, (sold & (qty.isNull() | (qty <= 0))) | ((et == S.RETURN) & (
+                qty.isNull() | (qty == 0)))),
+            (NON_POSITIVE_PRICE, priced & (price.isNull() | (price <= 0))),
+            (INVALID_RATING, (et == S.RATING_EVENT) & (
+                rating.isNull() | (rating < rating_min) | (rating > rating_max))),
+        ]
+        extras = [c for c in df.columns if c.startswith(EXTRA_PREFIX)]
+        typed = df.select(
+            clean_str(F.col(S.EVENT_ID)).alias(S.EVENT_ID),
+            clean_str(F.col(S.USER_ID)).alias(S.USER_ID),
+            clean_str(F.col(S.ITEM_ID)).alias(S.ITEM_ID),
+            et.alias(S.EVENT_TYPE),
+            ts.alias(S.TS),
+            clean_str(F.col(S.SESSION_ID)).alias(S.SESSION_ID),
+            clean_str(F.col(S.ORDER_ID)).alias(S.ORDER_ID),
+            F.abs(qty).alias(S.QUANTITY),
+            price.alias(S.PRICE),
+            rating.alias(S.RATING),
+            F.col(RECORD),
+            *[F.col(c) for c in extras],
+            *([F.col(REJECT)] if REJECT in df.columns else []),
+            *[cond.alias(f"_rule_{i}") for i, (_, cond) in enumerate(rules)],
+        )
+        numbered = [(r, F.col(f"_rule_{i}")) for i, (r, _) in enumerate(rules)]
+        out = flag(typed, numbered).drop(*[f"_rule_{i}" for i in range(len(rules))])
+        if REJECT in out.columns:
+            out = out.drop(REJECT)
+        return out.transform(flag_duplicates(S.EVENT_ID))
+
+    return _
+
+
+def validate_customers(run_date: date) -> Callable[[DataFrame], DataFrame]:
+    """Flag and type a standard customers frame (customer_id, signup_date, country, marketing_opt_in,
+    email)."""
+
+    def _(df: DataFrame) -> DataFrame:
+        signup = F.coalesce(
+            F.try_to_date(clean_str(F.col(S.SIGNUP_DATE))),
+            F.to_date(parse_timestamp(F.col(S.SIGNUP_DATE))),
+        )
+        opt = F.lower(clean_str(F.col(S.MARKETING_OPT_IN)))
+        opt_in = F.when(opt.isin(*_TRUE), True).when(opt.isin(*_FALSE), False)
+        rules = [
+            (MISSING_CUSTOMER_ID, blank(F.col(S.CUSTOMER_ID))),
+            (BAD_DATE, clean_str(F.col(S.SIGNUP_DATE)).isNotNull() & signup.isNull()),
+            (BAD_DATE, signup > F.lit(run_date)),
+            (BAD_BOOLEAN, opt.isNotNull() & opt_in.isNull()),
+        ]
+        typed = df.select(
+            clean_str(F.col(S.CUSTOMER_ID)).alias(S.CUSTOMER_ID),
+            signup.alias(S.SIGNUP_DATE),
+            clean_str(F.col(S.COUNTRY)).alias(S.COUNTRY),
+            opt_in.alias(S.MARKETING_OPT_IN),
+            F.lower(clean_str(F.col(S.EMAIL))).alias(S.EMAIL),
+            F.col(RECORD),
+            *([F.col(REJECT)] if REJECT in df.columns else []),
+        )
+        return flag(typed, rules).drop(REJECT).transform(flag_duplicates(S.CUSTOMER_ID))
+
+    return _
+
+
+def validate_products() -> Callable[[DataFrame], DataFrame]:
+    """Flag and type a standard products frame (product_id, title, description, category, brand, price)."""
+
+    def _(df: DataFrame) -> DataFrame:
+        price_raw = clean_str(F.col(S.PRICE))
+        price = _num(F.col(S.PRICE), "double")
+        rules = [
+            (MISSING_PRODUCT_ID, blank(F.col(S.PRODUCT_ID))),
+            (BAD_NUMBER, price_raw.isNotNull() & price.isNull()),
+            (NON_POSITIVE_PRICE, price <= 0),
+        ]
+        typed = df.select(
+            clean_str(F.col(S.PRODUCT_ID)).alias(S.PRODUCT_ID),
+            clean_str(F.col(S.TITLE)).alias(S.TITLE),
+            clean_str(F.col(S.DESCRIPTION)).alias(S.DESCRIPTION),
+            clean_str(F.col(S.CATEGORY)).alias(S.CATEGORY),
+            clean_str(F.col(S.BRAND)).alias(S.BRAND),
+            price.alias(S.PRICE),
+            F.col(RECORD),
+            *([F.col(REJECT)] if REJECT in df.columns else []),
+        )
+        return flag(typed, rules).drop(REJECT).transform(flag_duplicates(S.PRODUCT_ID))
+
+    return _
+
+
+def accepted(flagged: DataFrame, schema: StructType, source: str, ingest_date: date) -> DataFrame:
+    """The accepted rows of a flagged frame, in contract shape."""
+    return (
+        flagged.where(F.col(REASON).isNull())
+        .withColumn(S.SOURCE, F.lit(source))
+        .withColumn(S.INGEST_DATE, F.lit(ingest_date))
+        .select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
+    )
+
+
+def rejected(flagged: DataFrame, source: str, entity: str) -> DataFrame:
+    """The quarantined rows of a flagged frame, in quarantine shape (run_date is set on write)."""
+    return flagged.where(F.col(REASON).isNotNull()).select(
+        F.lit(source).alias(S.SOURCE),
+        F.lit(entity).alias("entity"),
+        F.col(REASON).alias("reason"),
+        F.col(RECORD).alias("record"),
+    )
+
+
+def record_json(df: DataFrame) -> Column:
+    """The landed row as JSON, keeping nulls, for ``_record``."""
+    return F.to_json(F.struct(*[F.col(c) for c in df.columns]), {"ignoreNullFields": "false"})

@@ -1,0 +1,12 @@
+"""One ``run(spark, cfg, run_date) -> JobSummary`` per job. :data:`JOBS` is the registry the CLI, the demo
+and (later) the pipeline runner read, in dependency order."""
+
+from __future__ import annotations
+
+from tailor.jobs import ingest
+from tailor.jobs.base import JobFn
+
+JOBS: dict[str, JobFn] = {
+    "ingest": ingest.run,
+}
+"""Job name -> run function, in the order the demo runs them."""

@@ -1,0 +1,72 @@
+"""What every job shares: the summary it returns and the wrapper that runs it, logs it and records it."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from pyspark.sql import SparkSession
+
+from tailor import log as tlog
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JobSummary:
+    """What a job reports: rows read and written, metrics, and the tables it wrote."""
+
+    rows_in: int | None = None
+    rows_out: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+
+
+JobFn = Callable[[SparkSession, Config, date], JobSummary]
+
+
+def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
+    df = spark.createDataFrame([row], schema=S.RUNS)
+    tables.append_idempotent(df, cfg, "runs", app_id=f"run-{row['run_id']}", version=1)
+
+
+def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    """Run one job: bind the log context, time it, log one summary line, and append to the ``runs`` table
+    whatever the outcome. Exceptions propagate after being recorded."""
+    run_id = uuid.uuid4().hex[:16]
+    token = tlog.bind(job=name, run_id=run_id, run_date=run_date.isoformat())
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    summary, error = None, None
+    try:
+        summary = fn(spark, cfg, run_date)
+        return summary
+    except BaseException as e:
+        error = f"{type(e).__name__}: {e}".splitlines()[0][:2000]
+        raise
+    finally:
+        duration = time.perf_counter() - t0
+        s = summary or JobSummary()
+        row = {
+            "run_id": run_id, "job": name, S.RUN_DATE: run_date,
+            "status": "succeeded" if error is None else "failed",
+            "started_at": started, "ended_at": datetime.now(timezone.utc),
+            "duration_s": round(duration, 3), "rows_in": s.rows_in, "rows_out": s.rows_out,
+            "metrics": {k: float(v) for k, v in s.metrics.items()}, "error": error,
+        }
+        fields = {k: row[k] for k in ("status", "duration_s", "rows_in", "rows_out", "metrics", "error")}
+        fields["tables"] = s.tables
+        logger.log(logging.INFO if error is None else logging.ERROR, "job %s", row["status"],
+                   extra={"fields": fields})
+        try:
+            _record(spark, cfg, row)
+        except Exception as rec_err:
+            logger.warning("could not record the run in the runs table: %s", rec_err)
+        tlog.reset(token)

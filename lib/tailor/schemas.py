@@ -1,0 +1,152 @@
+"""Data contracts: the column names and StructTypes of every table Tailor writes.
+
+Column names are constants here and nowhere else. A table's contract is checked when it is written
+(:func:`tailor.tables.conform`), and Delta enforces its NOT NULL columns.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    BooleanType,
+    DataType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+# --- column names -------------------------------------------------------------------------------------
+RUN_DATE = "run_date"
+INGEST_DATE = "ingest_date"
+SOURCE = "source"
+EVENT_ID = "event_id"
+USER_ID = "user_id"
+ITEM_ID = "item_id"
+EVENT_TYPE = "event_type"
+TS = "ts"
+SESSION_ID = "session_id"
+ORDER_ID = "order_id"
+QUANTITY = "quantity"
+PRICE = "price"
+RATING = "rating"
+AMOUNT = "amount"
+IS_RETURN = "is_return"
+PRODUCT_ID = "product_id"
+TITLE = "title"
+DESCRIPTION = "description"
+CATEGORY = "category"
+BRAND = "brand"
+CUSTOMER_ID = "customer_id"
+SIGNUP_DATE = "signup_date"
+COUNTRY = "country"
+MARKETING_OPT_IN = "marketing_opt_in"
+EMAIL = "email"
+NAME = "name"
+
+# --- event types --------------------------------------------------------------------------------------
+VIEW, CART, PURCHASE, RETURN, RATING_EVENT = "view", "cart", "purchase", "return", "rating"
+EVENT_TYPES = (VIEW, CART, PURCHASE, RETURN, RATING_EVENT)
+
+# Columns whose values identify a person directly. They may exist in bronze and silver customers only.
+PII_COLUMNS = frozenset({EMAIL, NAME, "phone"})
+
+
+def _f(name: str, dtype: DataType, nullable: bool = True) -> StructField:
+    return StructField(name, dtype, nullable)
+
+
+EVENTS = StructType(
+    [
+        _f(EVENT_ID, StringType(), False),
+        _f(USER_ID, StringType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(EVENT_TYPE, StringType(), False),
+        _f(TS, TimestampType(), False),
+        _f(SESSION_ID, StringType()),
+        _f(ORDER_ID, StringType()),
+        _f(QUANTITY, IntegerType()),
+        _f(PRICE, DoubleType()),
+        _f(RATING, DoubleType()),
+        _f(SOURCE, StringType(), False),
+        _f(INGEST_DATE, DateType(), False),
+    ]
+)
+"""Every interaction: view, cart, purchase, return (quantity is the positive number of units returned)
+and rating. ``event_id`` is the source's id, or a hash of the landed row where the source has none."""
+
+ORDERS = StructType(
+    [
+        _f(EVENT_ID, StringType(), False),
+        _f(ORDER_ID, StringType(), False),
+        _f(USER_ID, StringType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(TS, TimestampType(), False),
+        _f(QUANTITY, IntegerType(), False),
+        _f(PRICE, DoubleType(), False),
+        _f(AMOUNT, DoubleType(), False),
+        _f(IS_RETURN, BooleanType(), False),
+        _f(SOURCE, StringType(), False),
+        _f(INGEST_DATE, DateType(), False),
+    ]
+)
+"""Order lines: the purchase and return events, one row each. ``amount`` is quantity x price, negative
+for a return."""
+
+PRODUCTS = StructType(
+    [
+        _f(PRODUCT_ID, StringType(), False),
+        _f(TITLE, StringType()),
+        _f(DESCRIPTION, StringType()),
+        _f(CATEGORY, StringType()),
+        _f(BRAND, StringType()),
+        _f(PRICE, DoubleType()),
+        _f(SOURCE, StringType(), False),
+        _f(INGEST_DATE, DateType(), False),
+    ]
+)
+
+CUSTOMERS = StructType(
+    [
+        _f(CUSTOMER_ID, StringType(), False),
+        _f(SIGNUP_DATE, DateType()),
+        _f(COUNTRY, StringType()),
+        _f(MARKETING_OPT_IN, BooleanType()),
+        _f(EMAIL, StringType()),
+        _f(SOURCE, StringType(), False),
+        _f(INGEST_DATE, DateType(), False),
+    ]
+)
+"""``email`` is personal data; ``marketing_opt_in`` null means unknown, which campaigns treat as no."""
+
+QUARANTINE = StructType(
+    [
+        _f(SOURCE, StringType(), False),
+        _f("entity", StringType(), False),
+        _f("reason", StringType(), False),
+        _f("record", StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Rejected rows: the landed row as JSON, and the first rule it broke."""
+
+RUNS = StructType(
+    [
+        _f("run_id", StringType(), False),
+        _f("job", StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+        _f("status", StringType(), False),
+        _f("started_at", TimestampType(), False),
+        _f("ended_at", TimestampType(), False),
+        _f("duration_s", DoubleType(), False),
+        _f("rows_in", LongType()),
+        _f("rows_out", LongType()),
+        _f("metrics", MapType(StringType(), DoubleType())),
+        _f("error", StringType()),
+    ]
+)
+"""One row per job attempt, successful or not. A log, so re-runs add rows by design."""

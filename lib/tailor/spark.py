@@ -1,0 +1,120 @@
+"""The one place a SparkSession is built.
+
+Outside spark-submit (a laptop, CI, tests) the session takes its master and driver memory from conf, and
+the Delta jars from ``spark.jars_dir`` (filled by ``make jars``) or, when that folder is empty, from Maven
+through Spark's Ivy (``configure_spark_with_delta_pip``). Under spark-submit the master, memory and jars
+are spark-submit's business and are left alone: pass ``--packages io.delta:delta-spark_4.2_2.13:4.4.0``
+(or ``--jars``), or use a platform that ships Delta.
+
+Either way the session gets the Delta SQL extension and catalog, a checkpoint directory, UTC as session time
+zone, quiet logs and the configured shuffle partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from tailor.config import Config
+from tailor.errors import DeltaJarsMissingError
+
+log = logging.getLogger(__name__)
+
+DELTA_ARTIFACT = "io.delta:delta-spark_4.2_2.13:4.4.0"
+_LOG4J = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
+_JAR_VERSION = re.compile(r"-\d[\w.\-]*\.jar$")
+
+
+def under_spark_submit() -> bool:
+    """True when this Python process is the driver of a spark-submit (which owns master and jars)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def _artifact(jar: Path) -> str:
+    return _JAR_VERSION.sub("", jar.name)
+
+
+def delta_jars(jars_dir: str) -> list[str]:
+    """The jars of ``jars_dir`` that Spark does not already ship.
+
+    Delta's POM pins older versions of jars Spark itself carries (jackson, parquet, hadoop, log4j, scala);
+    putting both on the class path invites conflicts, so only the artifacts Spark lacks are kept.
+    """
+    folder = Path(jars_dir)
+    if not folder.is_dir():
+        return []
+    import pyspark
+
+    shipped = {_artifact(j) for j in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    return sorted(str(j.resolve()) for j in folder.glob("*.jar") if _artifact(j) not in shipped)
+
+
+def _local_builder(cfg: Config) -> SparkSession.Builder:
+    s = cfg.spark
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.master(s.master)
+        .config("spark.driver.memory", s.driver_memory)
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", f"{cfg.warehouse_uri}/_metastore")
+        .config("spark.driver.extraJavaOptions", f"-Xss16m -Dlog4j2.configurationFile={_LOG4J}")
+    )
+    jars = delta_jars(s.jars_dir)
+    if jars:
+        return builder.config("spark.jars", ",".join(jars))
+    log.info("no Delta jars in %s: Spark's Ivy will fetch %s", s.jars_dir, DELTA_ARTIFACT)
+    from delta import configure_spark_with_delta_pip
+
+    return configure_spark_with_delta_pip(builder)
+
+
+def native_blas(spark: SparkSession) -> str:
+    """The BLAS implementation Spark ML will use (e.g. ``NativeBLAS`` with OpenBLAS, else a Java one)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        return str(jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName())
+    except Exception:
+        return "unknown"
+
+
+def get_spark(cfg: Config) -> SparkSession:
+    """Build (or reuse) the SparkSession for ``cfg``.
+
+    Raises:
+        DeltaJarsMissingError: the JVM has no Delta classes (spark-submit without ``--packages``/``--jars``).
+    """
+    s = cfg.spark
+    builder = SparkSession.builder if under_spark_submit() else _local_builder(cfg)
+    builder = (
+        builder.appName(s.app_name)
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(s.shuffle_partitions))
+        .config("spark.databricks.delta.snapshotPartitions", str(max(1, min(s.shuffle_partitions, 50))))
+        .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
+    )
+    for k, v in s.conf.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(s.log_level)
+    spark.sparkContext.setCheckpointDir(cfg.checkpoint_path)
+    from py4j.java_gateway import JavaClass
+
+    if not isinstance(spark.sparkContext._jvm.io.delta.tables.DeltaTable, JavaClass):
+        raise DeltaJarsMissingError(
+            "the Delta Lake jars are not on Spark's class path: run `make jars`, or pass "
+            f"--packages {DELTA_ARTIFACT} to spark-submit"
+        )
+    log.info("spark %s, master %s, BLAS %s", spark.version, spark.sparkContext.master, native_blas(spark))
+    return spark

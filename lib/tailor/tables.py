@@ -1,0 +1,263 @@
+"""Every Delta read and write goes through here.
+
+Tables are known by logical name. :data:`REGISTRY` maps each name to its layer, partitioning and contract;
+its location is ``<warehouse>/<layer>/<name>``. Bronze tables are per source and entity
+(``bronze_<source>_<entity>``) and keep the landed columns as they are.
+
+Write modes:
+
+- :func:`replace_partition` replaces one ``run_date`` (and optionally one value of further partition keys)
+  with ``replaceWhere``, so a re-run for the same date leaves the table as one run would;
+- :func:`merge_upsert` MERGEs on a key: new keys are inserted, changed rows updated, identical rows untouched;
+- :func:`append_idempotent` appends with ``txnAppId``/``txnVersion``. Delta skips any version at or below
+  the last one committed for that app id *even when the data differs*, so callers derive the version from
+  what makes the batch unique (a run date, a batch id), never from a counter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import reduce
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from tailor import schemas as S
+from tailor.config import Config
+from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError
+
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What Tailor knows about one table.
+
+    Attributes:
+        name: logical name.
+        layer: bronze, silver, gold or ops; also the folder under the warehouse.
+        schema: the contract, or None for bronze tables that keep the landed columns.
+        partition_by: partition columns.
+        customer_column: the column holding a customer id, or None when the table holds no customer rows.
+    """
+
+    name: str
+    layer: str
+    schema: StructType | None = None
+    partition_by: tuple[str, ...] = ()
+    customer_column: str | None = None
+
+
+REGISTRY: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        TableSpec("events", "silver", S.EVENTS, customer_column=S.USER_ID),
+        TableSpec("orders", "silver", S.ORDERS, customer_column=S.USER_ID),
+        TableSpec("products", "silver", S.PRODUCTS),
+        TableSpec("customers", "silver", S.CUSTOMERS, customer_column=S.CUSTOMER_ID),
+        TableSpec("quarantine", "silver", S.QUARANTINE, (S.RUN_DATE, S.SOURCE)),
+        TableSpec("runs", "ops", S.RUNS, (S.RUN_DATE,)),
+    )
+}
+
+
+def bronze_name(source: str, entity: str) -> str:
+    return f"bronze_{source}_{entity}"
+
+
+def spec(name: str) -> TableSpec:
+    """The :class:`TableSpec` of a logical table name (bronze names are built by :func:`bronze_name`)."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    if name.startswith("bronze_"):
+        return TableSpec(name, "bronze", None, (S.RUN_DATE,))
+    raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(REGISTRY))}")
+
+
+def path(cfg: Config, name: str) -> str:
+    t = spec(name)
+    return f"{cfg.warehouse_uri}/{t.layer}/{t.name}"
+
+
+def exists(spark: SparkSession, cfg: Config, name: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, path(cfg, name))
+
+
+def read(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> DataFrame:
+    """Read a table (optionally an older version, by Delta time travel).
+
+    Raises:
+        MissingTableError: the table has not been written yet.
+    """
+    if not exists(spark, cfg, name):
+        raise MissingTableError(
+            f"table '{name}' does not exist at {path(cfg, name)}; run the job that writes it first"
+        )
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(path(cfg, name))
+
+
+def conform(df: DataFrame, schema: StructType, table: str) -> DataFrame:
+    """Select ``df``'s columns in contract order, failing if any is missing, extra or of the wrong type.
+
+    Raises:
+        SchemaMismatchError: names or types differ from the contract.
+    """
+    have = {f.name: f.dataType for f in df.schema.fields}
+    want = {f.name: f.dataType for f in schema.fields}
+    missing = [c for c in want if c not in have]
+    extra = [c for c in have if c not in want]
+    wrong = [f"{c} is {have[c].simpleString()}, expected {t.simpleString()}"
+             for c, t in want.items() if c in have and have[c] != t]
+    if missing or extra or wrong:
+        problems = []
+        if missing:
+            problems.append(f"missing {missing}")
+        if extra:
+            problems.append(f"unexpected {extra}")
+        problems.extend(wrong)
+        raise SchemaMismatchError(f"table '{table}' contract violated: {'; '.join(problems)}")
+    return df.select(*want)
+
+
+def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame) -> None:
+    """Create the table with its contract (so Delta enforces NOT NULL columns) if it does not exist."""
+    if exists(spark, cfg, t.name):
+        return
+    builder = DeltaTable.createIfNotExists(spark).location(path(cfg, t.name))
+    if cfg.catalog_database:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {cfg.catalog_database}")
+        builder = builder.tableName(f"{cfg.catalog_database}.{t.name}")
+    builder.addColumns(t.schema if t.schema is not None else df.schema)
+    if t.partition_by:
+        builder = builder.partitionedBy(*t.partition_by)
+    builder.execute()
+
+
+def _prepare(spark: SparkSession, cfg: Config, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:
+    t = spec(name)
+    if t.schema is not None:
+        df = conform(df, t.schema, name)
+    _ensure_table(spark, cfg, t, df)
+    return t, df
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, date):
+        return f"DATE'{value.isoformat()}'"
+    if isinstance(value, str) and _SAFE_VALUE.match(value):
+        return f"'{value}'"
+    raise ValueError(f"partition value {value!r} must be a date or match {_SAFE_VALUE.pattern}")
+
+
+def _metrics_since(spark: SparkSession, cfg: Config, name: str, before: int) -> dict[str, int]:
+    """The operation metrics of the commit made after version ``before`` (empty when an operation changed
+    nothing and so committed nothing, as a MERGE with nothing to insert does)."""
+    row = DeltaTable.forPath(spark, path(cfg, name)).history(1).select("version", "operationMetrics").head()
+    if row is None or row.version <= before:
+        return {}
+    metrics = row.operationMetrics or {}
+    return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
+
+
+def replace_partition(
+    df: DataFrame,
+    cfg: Config,
+    name: str,
+    run_date: date,
+    extra_keys: Mapping[str, str] | None = None,
+) -> int:
+    """Replace the rows of ``run_date`` (and of ``extra_keys``' values) in ``name`` with ``df``.
+
+    ``run_date`` (and each extra key) is set as a column on ``df`` before writing, so rows cannot land
+    outside the partition they replace.
+
+    Returns:
+        The number of rows written.
+    """
+    spark = df.sparkSession
+    keys: dict[str, object] = {S.RUN_DATE: run_date, **(extra_keys or {})}
+    for k, v in keys.items():
+        df = df.withColumn(k, F.lit(v))
+    _, df = _prepare(spark, cfg, name, df)
+    predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
+    before = version(spark, cfg, name)
+    (
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", predicate)
+        .save(path(cfg, name))
+    )
+    return _metrics_since(spark, cfg, name, before).get("numOutputRows", 0)
+
+
+def _key_condition(keys: Iterable[str]) -> Column:
+    return reduce(lambda a, b: a & b, [F.col(f"t.{k}") == F.col(f"s.{k}") for k in keys])
+
+
+def merge_upsert(
+    df: DataFrame,
+    cfg: Config,
+    name: str,
+    keys: list[str],
+    update: bool = True,
+    ignore_in_compare: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """MERGE ``df`` into ``name`` on ``keys``.
+
+    New keys are inserted. With ``update``, a matched row is rewritten only when a column other than those
+    in ``ignore_in_compare`` differs (null-safe), so merging the same data twice changes nothing.
+
+    Returns:
+        Delta's counts of inserted and updated rows.
+
+    Raises:
+        MissingColumnsError: a key is not a column of ``df``.
+    """
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise MissingColumnsError(f"merge keys {missing} are not columns of the data for '{name}'")
+    spark = df.sparkSession
+    _, df = _prepare(spark, cfg, name, df)
+    target = DeltaTable.forPath(spark, path(cfg, name))
+    before = version(spark, cfg, name)
+    merger = target.alias("t").merge(df.alias("s"), _key_condition(keys))
+    if update:
+        compared = [c for c in df.columns if c not in keys and c not in ignore_in_compare]
+        if compared:
+            changed = reduce(
+                lambda a, b: a | b, [~F.col(f"t.{c}").eqNullSafe(F.col(f"s.{c}")) for c in compared]
+            )
+            merger = merger.whenMatchedUpdateAll(condition=changed)
+    merger.whenNotMatchedInsertAll().execute()
+    m = _metrics_since(spark, cfg, name, before)
+    return {
+        "inserted": m.get("numTargetRowsInserted", 0),
+        "updated": m.get("numTargetRowsUpdated", 0),
+    }
+
+
+def append_idempotent(df: DataFrame, cfg: Config, name: str, app_id: str, version: int) -> None:
+    """Append ``df`` once for (``app_id``, ``version``); a replay of the same pair is skipped by Delta."""
+    spark = df.sparkSession
+    _, df = _prepare(spark, cfg, name, df)
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", version)
+        .save(path(cfg, name))
+    )
+
+
+def version(spark: SparkSession, cfg: Config, name: str) -> int:
+    """The table's current Delta version."""
+    row = DeltaTable.forPath(spark, path(cfg, name)).history(1).select("version").head()
+    return int(row.version) if row else -1

@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tailor.cli import EXIT_USAGE, main
+from tailor.config import Config, load_config
+from tailor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_base_yaml_states_exactly_the_defaults():
+    written = yaml.safe_load((ROOT / "conf" / "base.yaml").read_text())
+    assert Config.model_validate(written) == Config()
+    assert Config.model_validate(written).model_dump() == Config().model_dump()
+
+
+@pytest.mark.parametrize("overlay", ["local.yaml", "cluster.yaml"])
+def test_shipped_overlays_validate(overlay):
+    load_config([str(ROOT / "conf" / overlay)])
+
+
+def test_overlays_and_overrides_apply_in_order(tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_text("seed: 7\nspark:\n  shuffle_partitions: 3\n")
+    cfg = load_config([str(f)], ["spark.shuffle_partitions=5", "ingest.max_reject_ratio=0.5"])
+    assert cfg.seed == 7
+    assert cfg.spark.shuffle_partitions == 5
+    assert cfg.spark.master == "local[2]"  # untouched default survives the overlay
+    assert cfg.ingest.max_reject_ratio == 0.5
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"unknown config key 'spark.shuffle_partition'"):
+        load_config([], ["spark.shuffle_partition=4"])
+
+
+def test_wrong_type_is_named():
+    with pytest.raises(ConfigError, match=r"config key 'spark.shuffle_partitions'"):
+        load_config([], ["spark.shuffle_partitions=many"])
+
+
+def test_out_of_range_is_named():
+    with pytest.raises(ConfigError, match=r"'ingest.max_reject_ratio'"):
+        load_config([], ["ingest.max_reject_ratio=1.5"])
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found: .*nope.yaml"):
+        load_config([str(tmp_path / "nope.yaml")])
+
+
+def test_malformed_set():
+    with pytest.raises(ConfigError, match="--set expects key=value"):
+        load_config([], ["seed"])
+
+
+def test_cli_config_error_exits_2_with_one_line(capsys):
+    assert main(["ingest", "--set", "spark.nope=1"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["tailor: config error: unknown config key 'spark.nope'"]
+
+
+def test_cli_bad_run_date_exits_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["ingest", "--run-date", "23/11/2026"])
+    assert e.value.code == EXIT_USAGE
+    assert "--run-date must be YYYY-MM-DD" in capsys.readouterr().err
