@@ -73,17 +73,32 @@ def flag(df: DataFrame, rules: list[tuple[str, Column]]) -> DataFrame:
     return df.withColumn(REASON, F.coalesce(*whens) if whens else F.lit(None).cast("string"))
 
 
+def _type_and_flag(df: DataFrame, typed: list[Column], rules: list[tuple[str, Column]]) -> DataFrame:
+    """Select the typed columns, evaluating each rule on the landed values, then flag the first rule broken."""
+    extras = [F.col(c) for c in df.columns if c.startswith(EXTRA_PREFIX)]
+    reject = [F.col(REJECT)] if REJECT in df.columns else []
+    out = df.select(*typed, F.col(RECORD), *extras, *reject,
+                    *[cond.alias(f"_rule_{i}") for i, (_, cond) in enumerate(rules)])
+    numbered = [(r, F.col(f"_rule_{i}")) for i, (r, _) in enumerate(rules)]
+    out = flag(out, numbered).drop(*[f"_rule_{i}" for i in range(len(rules))])
+    return out.drop(REJECT) if reject else out
+
+
 def flag_duplicates(key: str) -> Callable[[DataFrame], DataFrame]:
-    """Among rows not yet rejected, keep one per ``key``; the others become ``duplicate`` when their landed
-    record equals the kept one's, else ``duplicate_id`` (same key, different content)."""
+    """Among rows not yet rejected: a row whose landed record repeats an earlier one is a ``duplicate``;
+    of the distinct records sharing one ``key``, the smallest is kept and the others are ``duplicate_id``."""
 
     def _(df: DataFrame) -> DataFrame:
-        w = Window.partitionBy(key, F.col(REASON).isNull()).orderBy(F.col(RECORD))
-        first = F.first(RECORD).over(w)
-        rank = F.row_number().over(w)
-        dup = F.when(first == F.col(RECORD), F.lit(DUPLICATE)).otherwise(F.lit(DUPLICATE_ID))
-        return df.withColumn(
-            REASON, F.when(F.col(REASON).isNull() & (rank > 1), dup).otherwise(F.col(REASON))
+        live = F.col(REASON).isNull()
+        copies = Window.partitionBy(key, RECORD, live).orderBy(F.lit(1))
+        versions = Window.partitionBy(key, live).orderBy(RECORD)
+        return (
+            df.withColumn("_copy", F.row_number().over(copies))
+            .withColumn("_version", F.dense_rank().over(versions))
+            .withColumn(REASON, F.when(live & (F.col("_copy") > 1), F.lit(DUPLICATE))
+                        .when(live & (F.col("_version") > 1), F.lit(DUPLICATE_ID))
+                        .otherwise(F.col(REASON)))
+            .drop("_copy", "_version")
         )
 
     return _
@@ -134,8 +149,7 @@ def validate_events(
             (INVALID_RATING, (et == S.RATING_EVENT) & (
                 rating.isNull() | (rating < rating_min) | (rating > rating_max))),
         ]
-        extras = [c for c in df.columns if c.startswith(EXTRA_PREFIX)]
-        typed = df.select(
+        typed = [
             clean_str(F.col(S.EVENT_ID)).alias(S.EVENT_ID),
             clean_str(F.col(S.USER_ID)).alias(S.USER_ID),
             clean_str(F.col(S.ITEM_ID)).alias(S.ITEM_ID),
@@ -146,16 +160,8 @@ def validate_events(
             F.abs(qty).alias(S.QUANTITY),
             price.alias(S.PRICE),
             rating.alias(S.RATING),
-            F.col(RECORD),
-            *[F.col(c) for c in extras],
-            *([F.col(REJECT)] if REJECT in df.columns else []),
-            *[cond.alias(f"_rule_{i}") for i, (_, cond) in enumerate(rules)],
-        )
-        numbered = [(r, F.col(f"_rule_{i}")) for i, (r, _) in enumerate(rules)]
-        out = flag(typed, numbered).drop(*[f"_rule_{i}" for i in range(len(rules))])
-        if REJECT in out.columns:
-            out = out.drop(REJECT)
-        return out.transform(flag_duplicates(S.EVENT_ID))
+        ]
+        return _type_and_flag(df, typed, rules).transform(flag_duplicates(S.EVENT_ID))
 
     return _
 
@@ -177,16 +183,14 @@ def validate_customers(run_date: date) -> Callable[[DataFrame], DataFrame]:
             (BAD_DATE, signup > F.lit(run_date)),
             (BAD_BOOLEAN, opt.isNotNull() & opt_in.isNull()),
         ]
-        typed = df.select(
+        typed = [
             clean_str(F.col(S.CUSTOMER_ID)).alias(S.CUSTOMER_ID),
             signup.alias(S.SIGNUP_DATE),
             clean_str(F.col(S.COUNTRY)).alias(S.COUNTRY),
             opt_in.alias(S.MARKETING_OPT_IN),
             F.lower(clean_str(F.col(S.EMAIL))).alias(S.EMAIL),
-            F.col(RECORD),
-            *([F.col(REJECT)] if REJECT in df.columns else []),
-        )
-        return flag(typed, rules).drop(REJECT).transform(flag_duplicates(S.CUSTOMER_ID))
+        ]
+        return _type_and_flag(df, typed, rules).transform(flag_duplicates(S.CUSTOMER_ID))
 
     return _
 
@@ -202,17 +206,15 @@ def validate_products() -> Callable[[DataFrame], DataFrame]:
             (BAD_NUMBER, price_raw.isNotNull() & price.isNull()),
             (NON_POSITIVE_PRICE, price <= 0),
         ]
-        typed = df.select(
+        typed = [
             clean_str(F.col(S.PRODUCT_ID)).alias(S.PRODUCT_ID),
             clean_str(F.col(S.TITLE)).alias(S.TITLE),
             clean_str(F.col(S.DESCRIPTION)).alias(S.DESCRIPTION),
             clean_str(F.col(S.CATEGORY)).alias(S.CATEGORY),
             clean_str(F.col(S.BRAND)).alias(S.BRAND),
             price.alias(S.PRICE),
-            F.col(RECORD),
-            *([F.col(REJECT)] if REJECT in df.columns else []),
-        )
-        return flag(typed, rules).drop(REJECT).transform(flag_duplicates(S.PRODUCT_ID))
+        ]
+        return _type_and_flag(df, typed, rules).transform(flag_duplicates(S.PRODUCT_ID))
 
     return _
 
