@@ -14,7 +14,7 @@ EV_COLS = ENTITY_COLUMNS["events"]
 
 def _events(spark, rows):
     """rows: dicts of landed string values; unspecified columns are null."""
-    data = [tuple(r.get(c) for c in EV_COLS) + (f"rec-{i}",) for i, r in enumerate(rows)]
+    data = [(*[r.get(c) for c in EV_COLS], f"rec-{i}") for i, r in enumerate(rows)]
     schema = ", ".join(f"{c} string" for c in EV_COLS) + ", _record string"
     return spark.createDataFrame(data, schema)
 
