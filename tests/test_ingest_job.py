@@ -1,0 +1,84 @@
+"""The ingest job end to end on a small synthetic shop: nothing lost, re-runs idempotent, failures clear."""
+
+from datetime import date
+
+import pytest
+from pyspark.sql import functions as F
+
+from conftest import make_cfg
+from tailor import tables
+from tailor.cli import EXIT_FAILED, main
+from tailor.errors import RejectRatioExceededError
+from tailor.jobs import ingest
+from tailor.jobs.base import execute
+
+RUN = date(2026, 11, 23)
+SMALL = ("synthetic.users=120", "synthetic.items=48", "synthetic.days=60", "synthetic.dirty_fraction=0.02",
+         "ingest.max_reject_ratio=0.2")
+WRITTEN = ["bronze_synthetic_events", "bronze_synthetic_products", "bronze_synthetic_customers", "quarantine",
+           "events", "orders", "products", "customers"]
+
+
+def _snapshot(spark, cfg):
+    return {t: sorted(tuple(r) for r in tables.read(spark, cfg, t).collect()) for t in WRITTEN}
+
+
+@pytest.fixture(scope="module")
+def twice(spark, tmp_path_factory):
+    cfg = make_cfg(tmp_path_factory.mktemp("ingest") / "warehouse", *SMALL)
+    first_summary = execute("ingest", ingest.run, spark, cfg, RUN)
+    first = _snapshot(spark, cfg)
+    second_summary = execute("ingest", ingest.run, spark, cfg, RUN)
+    return cfg, first_summary, first, second_summary, _snapshot(spark, cfg)
+
+
+def test_nothing_is_lost(spark, twice):
+    cfg, s, snap, _, _ = twice
+    m = s.metrics
+    landed = m["landed.events"]
+    quarantined = sum(v for k, v in m.items() if k.startswith("quarantined.events."))
+    assert m["accepted.events"] + quarantined == landed == m["input.events"]
+    assert len(snap["events"]) == m["accepted.events"]
+    assert len(snap["quarantine"]) == m["quarantined"] == quarantined
+    reasons = {k.split(".")[-1] for k in m if k.startswith("quarantined.events.")}
+    assert reasons <= {"missing_user_id", "bad_timestamp", "unknown_event_type", "duplicate",
+                       "non_positive_price", "future_timestamp"}
+    assert len(reasons) >= 4
+
+
+def test_orders_are_the_purchases_and_returns(spark, twice):
+    cfg, _, snap, _, _ = twice
+    ev = tables.read(spark, cfg, "events")
+    assert len(snap["orders"]) == ev.where(F.col("event_type").isin("purchase", "return")).count()
+
+
+def test_rerun_for_the_same_date_leaves_tables_as_one_run(twice):
+    _, _, first, s2, second = twice
+    assert first == second
+    assert s2.metrics["events.inserted"] == 0
+    assert s2.metrics["customers.updated"] == 0
+
+
+def test_runs_table_records_each_attempt(spark, twice):
+    cfg = twice[0]
+    runs = tables.read(spark, cfg, "runs").collect()
+    assert [(r.job, r.status, r.run_date) for r in runs] == [("ingest", "succeeded", RUN)] * 2
+    assert all(r.rows_in and r.metrics["accepted.events"] > 0 for r in runs)
+
+
+def test_too_many_rejects_fail_before_silver(spark, tmp_path):
+    cfg = make_cfg(tmp_path / "wh", *SMALL[:-1], "synthetic.dirty_fraction=0.2", "ingest.max_reject_ratio=0.05")
+    with pytest.raises(RejectRatioExceededError, match=r"events .*% > max_reject_ratio 5.0%"):
+        execute("ingest", ingest.run, spark, cfg, RUN)
+    assert tables.read(spark, cfg, "quarantine").count() > 0
+    assert not tables.exists(spark, cfg, "events")
+    failed = tables.read(spark, cfg, "runs").collect()
+    assert [(r.status, r.error.split(":")[0]) for r in failed] == [("failed", "RejectRatioExceededError")]
+
+
+def test_cli_missing_source_is_one_line_and_exit_1(spark, tmp_path, capsys):
+    code = main(["ingest", "--source", "online_retail", "--path", str(tmp_path / "absent.csv"),
+                 "--set", f"warehouse={tmp_path / 'wh'}", "--run-date", "2026-11-23"])
+    assert code == EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"tailor: ingest failed: online_retail source not found: {tmp_path / 'absent.csv'}"
