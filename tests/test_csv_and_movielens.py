@@ -19,9 +19,9 @@ def test_generic_csv_with_mapping_and_constants(spark, tmp_path):
                  "c2;s2;21/11/2026 11:30;1;10\n"
                  ";s3;21/11/2026 11:30;1;10\n")
     cfg = make_cfg(tmp_path / "wh", "ingest.source=csv", "ingest.max_reject_ratio=0.5",
-                   "sources.csv.events={path: %s, delimiter: ';', timestamp_format: 'dd/MM/yyyy HH:mm', "
+                   f"sources.csv.events={{path: {f}, delimiter: ';', timestamp_format: 'dd/MM/yyyy HH:mm', "
                    "mapping: {user_id: cust, item_id: sku, ts: when, quantity: qty, price: unit}, "
-                   "constants: {event_type: purchase, order_id: web}}" % f)
+                   "constants: {event_type: purchase, order_id: web}}")
     s = ingest.run(spark, cfg, RUN)
     assert (s.metrics["accepted.events"], s.metrics["quarantined.events.missing_user_id"]) == (2, 1)
     got = sorted((r.user_id, r.item_id, r.event_type, r.quantity, r.price, str(r.ts))
@@ -34,7 +34,7 @@ def test_csv_mapping_to_a_missing_column_is_a_clear_error(spark, tmp_path):
     f = tmp_path / "e.csv"
     f.write_text("a,b\n1,2\n")
     cfg = make_cfg(tmp_path / "wh", "ingest.source=csv",
-                   "sources.csv.events={path: %s, mapping: {user_id: customer}}" % f)
+                   f"sources.csv.events={{path: {f}, mapping: {{user_id: customer}}}}")
     with pytest.raises(SourceError, match=r"mapping names columns not in .*: \['customer'\]"):
         ingest.run(spark, cfg, RUN)
 

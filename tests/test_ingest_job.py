@@ -33,7 +33,7 @@ def twice(spark, tmp_path_factory):
 
 
 def test_nothing_is_lost(spark, twice):
-    cfg, s, snap, _, _ = twice
+    _cfg, s, snap, _, _ = twice
     m = s.metrics
     landed = m["landed.events"]
     quarantined = sum(v for k, v in m.items() if k.startswith("quarantined.events."))
