@@ -24,6 +24,14 @@ from tailor.errors import ConfigError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
+NUMERIC_FEATURES = frozenset({
+    "tenure_days", "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
+    "mean_days_between_purchases", "distinct_items", "distinct_categories", "top_category_share",
+    "top3_category_share", "return_rate", "spend_recent", "spend_prior", "spend_trend", "sessions", "views",
+    "carts", "avg_session_minutes", "view_to_purchase",
+})
+"""The numeric columns of ``user_features`` that segmentation may use."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
@@ -71,6 +79,43 @@ class SyntheticSettings(_Strict):
     """Length of the simulated history, ending the day before run_date."""
     dirty_fraction: float = Field(0.002, ge=0.0, le=0.5)
     """Share of extra malformed rows planted in the landed events, to exercise quarantine."""
+
+
+SEGMENT_FEATURES = [
+    "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
+    "distinct_categories", "return_rate", "tenure_days",
+]
+
+
+class FeaturesSettings(_Strict):
+    """``tailor features``: user profiles as of run_date, and RFM."""
+
+    trend_days: int = Field(30, ge=1)
+    """The trend compares spend in the last this-many days with the this-many days before."""
+    quantile_relative_error: float = Field(0.001, ge=0.0, le=0.5)
+    """approxQuantile's relative error for the RFM thresholds (0 is exact and costlier)."""
+
+
+class SegmentsSettings(_Strict):
+    """``tailor segments``: K-means on log-scaled, standardised features of customers who bought."""
+
+    features: list[str] = Field(default_factory=lambda: list(SEGMENT_FEATURES))
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(8, ge=2)
+    max_iter: int = Field(40, ge=1)
+    selection_sample_rows: int = Field(200_000, ge=100)
+    """k is chosen by silhouette on a seeded sample of at most this many customers; the final fit uses all."""
+
+    @model_validator(mode="after")
+    def _k_range(self) -> SegmentsSettings:
+        if self.k_min > self.k_max:
+            raise ValueError("k_min must not exceed k_max")
+        unknown = sorted(set(self.features) - set(NUMERIC_FEATURES))
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; choose from {sorted(NUMERIC_FEATURES)}")
+        if not self.features:
+            raise ValueError("at least one feature is needed")
+        return self
 
 
 class OnlineRetailSource(_Strict):
@@ -129,6 +174,8 @@ class Config(_Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     synthetic: SyntheticSettings = Field(default_factory=SyntheticSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    features: FeaturesSettings = Field(default_factory=FeaturesSettings)
+    segments: SegmentsSettings = Field(default_factory=SegmentsSettings)
 
     @field_validator("catalog_database")
     @classmethod

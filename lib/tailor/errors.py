@@ -37,3 +37,7 @@ class SourceError(TailorError):
 
 class DeltaJarsMissingError(TailorError):
     """The Spark session was started without the Delta Lake jars."""
+
+
+class InsufficientDataError(TailorError, ValueError):
+    """There is too little data for a model to be fitted (for example fewer customers than clusters)."""

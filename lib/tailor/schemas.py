@@ -150,3 +150,69 @@ RUNS = StructType(
     ]
 )
 """One row per job attempt, successful or not. A log, so re-runs add rows by design."""
+
+# --- gold: customers -----------------------------------------------------------------------------------
+SEGMENT_ID = "segment_id"
+SEGMENT = "segment"
+RFM_SEGMENT = "rfm_segment"
+
+USER_FEATURES = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(COUNTRY, StringType()),
+        _f("tenure_days", IntegerType(), False),
+        _f("recency_days", IntegerType()),
+        _f("frequency", IntegerType(), False),
+        _f("monetary_total", DoubleType(), False),
+        _f("avg_order_value", DoubleType()),
+        _f("purchases_per_30d", DoubleType(), False),
+        _f("mean_days_between_purchases", DoubleType()),
+        _f("distinct_items", IntegerType(), False),
+        _f("distinct_categories", IntegerType(), False),
+        _f("top_category", StringType()),
+        _f("top_category_share", DoubleType()),
+        _f("top3_category_share", DoubleType()),
+        _f("return_rate", DoubleType()),
+        _f("spend_recent", DoubleType(), False),
+        _f("spend_prior", DoubleType(), False),
+        _f("spend_trend", DoubleType(), False),
+        _f("sessions", IntegerType(), False),
+        _f("views", IntegerType(), False),
+        _f("carts", IntegerType(), False),
+        _f("avg_session_minutes", DoubleType()),
+        _f("view_to_purchase", DoubleType()),
+        _f("r_score", IntegerType()),
+        _f("f_score", IntegerType()),
+        _f("m_score", IntegerType()),
+        _f(RFM_SEGMENT, StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""One row per customer as of run_date (only data at or before it). See :mod:`tailor.features.profile` for
+each column's definition; R, F and M scores are null for customers with no purchase."""
+
+USER_SEGMENTS = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(SEGMENT_ID, IntegerType(), False),
+        _f(SEGMENT, StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""K-means segment of every customer in ``user_features``; -1 is the customers with no purchase yet."""
+
+SEGMENT_PROFILES = StructType(
+    [
+        _f(SEGMENT_ID, IntegerType(), False),
+        _f(SEGMENT, StringType(), False),
+        _f("size", LongType(), False),
+        _f("customer_share", DoubleType(), False),
+        _f("revenue_share", DoubleType(), False),
+        _f("feature_means", MapType(StringType(), DoubleType()), False),
+        _f("k", IntegerType(), False),
+        _f("silhouette", DoubleType()),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""One row per segment: its size, share of customers and of net revenue, the mean of each feature, and the
+k and silhouette of the clustering."""

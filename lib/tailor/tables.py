@@ -62,6 +62,9 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("customers", "silver", S.CUSTOMERS, customer_column=S.CUSTOMER_ID),
         TableSpec("quarantine", "silver", S.QUARANTINE, (S.RUN_DATE, S.SOURCE)),
         TableSpec("runs", "ops", S.RUNS, (S.RUN_DATE,)),
+        TableSpec("user_features", "gold", S.USER_FEATURES, (S.RUN_DATE,), customer_column=S.USER_ID),
+        TableSpec("user_segments", "gold", S.USER_SEGMENTS, (S.RUN_DATE,), customer_column=S.USER_ID),
+        TableSpec("segment_profiles", "gold", S.SEGMENT_PROFILES, (S.RUN_DATE,)),
     )
 }
 
@@ -102,6 +105,20 @@ def read(spark: SparkSession, cfg: Config, name: str, version: int | None = None
     if version is not None:
         reader = reader.option("versionAsOf", version)
     return reader.load(path(cfg, name))
+
+
+def read_run(spark: SparkSession, cfg: Config, name: str, run_date: date) -> DataFrame:
+    """The ``run_date`` partition of a gold table.
+
+    Raises:
+        MissingTableError: the table, or that date's partition, has not been written yet.
+    """
+    df = read(spark, cfg, name).where(F.col(S.RUN_DATE) == F.lit(run_date))
+    if df.limit(1).count() == 0:
+        raise MissingTableError(
+            f"table '{name}' has no rows for run date {run_date}; run the job that writes it for that date first"
+        )
+    return df
 
 
 def conform(df: DataFrame, schema: StructType, table: str) -> DataFrame:

@@ -3,10 +3,12 @@ and (later) the pipeline runner read, in dependency order."""
 
 from __future__ import annotations
 
-from tailor.jobs import ingest
+from tailor.jobs import features, ingest, segments
 from tailor.jobs.base import JobFn
 
 JOBS: dict[str, JobFn] = {
     "ingest": ingest.run,
+    "features": features.run,
+    "segments": segments.run,
 }
 """Job name -> run function, in the order the demo runs them."""

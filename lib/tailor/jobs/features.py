@@ -1,0 +1,46 @@
+"""``tailor features``: silver orders, events, products, customers -> gold ``user_features`` (run_date).
+
+One row per customer as of run_date (only data at or before the end of that day), with RFM scores and the
+named RFM segment. Re-running a date replaces that date's partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.features import rfm
+from tailor.features.profile import user_features
+from tailor.jobs.base import JobSummary
+
+log = logging.getLogger(__name__)
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    orders, events, products, customers = (
+        tables.read(spark, cfg, n) for n in ("orders", "events", "products", "customers")
+    )
+    feats = user_features(orders, events, products, customers, as_of=run_date,
+                          trend_days=cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        cuts = rfm.thresholds(feats, cfg.features.quantile_relative_error)
+        log.info("RFM thresholds %s", cuts)
+        scored = feats.transform(rfm.with_rfm(cuts))
+        n = tables.replace_partition(scored, cfg, "user_features", run_date)
+    finally:
+        feats.unpersist()
+    written = tables.read_run(spark, cfg, "user_features", run_date)
+    by_segment = {r[S.RFM_SEGMENT]: r["n"] for r in
+                  written.groupBy(S.RFM_SEGMENT).agg(F.count(F.lit(1)).alias("n")).collect()}
+    metrics: dict[str, float] = {"customers": n, "buyers": n - by_segment.get(rfm.NO_PURCHASE, 0)}
+    metrics.update({f"rfm.{k.lower().replace(' ', '_')}": v for k, v in by_segment.items()})
+    for col, t in cuts.items():
+        metrics.update({f"threshold.{col}.p{int(p * 100)}": v for p, v in zip(rfm.PROBABILITIES, t, strict=True)})
+    return JobSummary(rows_in=None, rows_out=n, metrics=metrics, tables=["user_features"])

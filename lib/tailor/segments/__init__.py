@@ -1,0 +1,1 @@
+"""K-means customer segmentation with k chosen by silhouette, and readable segment profiles."""
