@@ -34,3 +34,26 @@ def spark(tmp_path_factory):
 @pytest.fixture
 def cfg(tmp_path) -> Config:
     return make_cfg(tmp_path / "warehouse")
+
+
+SHOP_RUN_DATE = "2026-11-23"
+SHOP = ("synthetic.users=150", "synthetic.items=48", "synthetic.days=90", "synthetic.dirty_fraction=0")
+
+
+@pytest.fixture(scope="session")
+def shop(spark, tmp_path_factory):
+    """A warehouse holding one ingest of a small clean synthetic shop (150 customers, 48 items, 90 days),
+    shared by the end-to-end tests of the jobs after ingest. Returns ``make(*overrides) -> Config`` for
+    that warehouse; tests write only gold tables there, and only for SHOP_RUN_DATE."""
+    from datetime import date
+
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+
+    warehouse = tmp_path_factory.mktemp("shop") / "warehouse"
+
+    def make(*overrides: str) -> Config:
+        return make_cfg(warehouse, *SHOP, *overrides)
+
+    execute("ingest", JOBS["ingest"], spark, make(), date.fromisoformat(SHOP_RUN_DATE))
+    return make

@@ -65,7 +65,7 @@ def choose_k(scaled: DataFrame, k_min: int, k_max: int, seed: int, max_iter: int
     scores: dict[int, float] = {}
     for k in range(k_min, k_max + 1):
         model = fit_kmeans(scaled, k, seed, max_iter)
-        if len(set(model.summary.clusterSizes) - {0}) < 2:
+        if sum(1 for size in model.summary.clusterSizes if size > 0) < 2:
             continue  # fewer distinct points than k: silhouette is undefined
         scores[k] = silhouette(model, scaled)
         log.info("k=%d silhouette=%.4f", k, scores[k])
