@@ -38,7 +38,7 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check lib jobs tests
+	$(VENV)/bin/ruff check lib jobs tests benchmarks
 
 bench: setup
 	@if [ -f benchmarks/run.py ]; then $(PY) -m benchmarks.run; else echo "no benchmarks yet (issue 13)"; fi

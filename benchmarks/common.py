@@ -1,0 +1,135 @@
+"""What every benchmark shares: machine facts, a timer that also reads the JVM's peak memory, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    out = [int(k) for k in kids]
+    for k in list(out):
+        out += _children(k)
+    return out
+
+
+def jvm_pid() -> int | None:
+    """The pid of the Spark driver JVM started by this Python process (local mode), if any."""
+    for pid in _children(os.getpid()):
+        try:
+            if b"java" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def _status_kb(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak(pid: int | None) -> None:
+    """Reset the kernel's peak-RSS counter (VmHWM) of ``pid`` (Linux: write 5 to clear_refs)."""
+    if pid is None:
+        return
+    with suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: float = 0.0
+    jvm_peak_mb: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@contextmanager
+def measure(name: str) -> Iterator[Measure]:
+    """Time a block and read the driver JVM's peak RSS over it (executors share it in local mode)."""
+    m = Measure(name)
+    pid = jvm_pid()
+    reset_peak(pid)
+    t0 = time.perf_counter()
+    try:
+        yield m
+    finally:
+        m.seconds = round(time.perf_counter() - t0, 2)
+        pid = pid or jvm_pid()
+        hwm = _status_kb(pid, "VmHWM") if pid else None
+        m.jvm_peak_mb = round(hwm / 1024, 1) if hwm else None
+
+
+def machine_facts(spark) -> dict:
+    from importlib.metadata import version
+
+    import pyspark
+
+    from tailor.spark import native_blas
+
+    delta_version = version("delta-spark")
+    mem_kb = _status_kb_meminfo()
+
+    return {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1) if mem_kb else None,
+        "python": platform.python_version(),
+        "pyspark": pyspark.__version__,
+        "delta_spark": delta_version,
+        "java": os.environ.get("JAVA_VERSION") or _java_version(),
+        "native_blas": native_blas(spark),
+    }
+
+
+def _status_kb_meminfo() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _java_version() -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stderr.splitlines() or [""])[0]
+
+
+def write_results(suite: str, facts: dict, rows: list[dict], table_md: str) -> Path:
+    """Write ``results/<suite>.json`` and ``results/<suite>.md``; returns the markdown path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{suite}.json").write_text(json.dumps({"machine": facts, "results": rows}, indent=2))
+    facts_md = ", ".join(f"{k}: {v}" for k, v in facts.items())
+    md = RESULTS / f"{suite}.md"
+    md.write_text(f"# {suite}\n\n{facts_md}\n\n{table_md}\n")
+    return md
+
+
+def as_rows(measures: list[Measure]) -> list[dict]:
+    return [asdict(m) for m in measures]

@@ -1,0 +1,71 @@
+"""Scale suite: every job of the pipeline on the synthetic shop at S, M and L.
+
+For each scale: a fresh warehouse, then each job in :data:`tailor.jobs.JOBS` order, timed, with the driver
+JVM's peak RSS over the job (local mode: the executors live in that JVM). Reports per-job and end-to-end
+wall time, and the scaling ratios M/S and L/M of the end-to-end time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from benchmarks.common import Measure, as_rows, machine_facts, measure, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overrides: list[str]) -> list[Measure]:
+    from tailor.config import load_config
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.spark import get_spark
+
+    warehouse = workdir / f"warehouse-{scale}"
+    shutil.rmtree(warehouse, ignore_errors=True)
+    cfg = load_config([str(ROOT / "conf" / "local.yaml")],
+                      [f"warehouse={warehouse}", f"synthetic.scale={scale}", f"spark.jars_dir={ROOT / '.jars'}",
+                       *overrides])
+    spark = get_spark(cfg)
+    out = []
+    with measure(f"{scale} end-to-end") as total:
+        for name in jobs:
+            with measure(f"{scale} {name}") as m:
+                summary = execute(name, JOBS[name], spark, cfg, run_date)
+            m.extra = {"rows_out": summary.rows_out}
+            out.append(m)
+            print(f"  {m.name:<28} {m.seconds:>9.1f} s  peak JVM {m.jvm_peak_mb} MB", flush=True)
+    total.jvm_peak_mb = max((m.jvm_peak_mb or 0) for m in out) or None
+    out.append(total)
+    print(f"  {total.name:<28} {total.seconds:>9.1f} s", flush=True)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    return out
+
+
+def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: list[str]) -> Path:
+    from tailor.jobs import JOBS
+    from tailor.spark import get_spark
+
+    jobs = jobs or list(JOBS)
+    rows: list[Measure] = []
+    workdir = Path(tempfile.mkdtemp(prefix="tailor-bench-"))
+    for scale in scales:
+        print(f"scale {scale}", flush=True)
+        rows += run_scale(scale, run_date, jobs, workdir, overrides)
+    from tailor.config import load_config
+
+    facts = machine_facts(get_spark(load_config([str(ROOT / "conf" / "local.yaml")])))
+    e2e = {m.name.split()[0]: m.seconds for m in rows if m.name.endswith("end-to-end")}
+    ratios = {f"{b}/{a}": round(e2e[b] / e2e[a], 2) for a, b in (("S", "M"), ("M", "L")) if a in e2e and b in e2e}
+    lines = ["| scale | job | wall s | peak JVM MB |", "| --- | --- | ---: | ---: |"]
+    for m in rows:
+        scale, job = m.name.split(" ", 1)
+        lines.append(f"| {scale} | {job} | {m.seconds:.1f} | {m.jvm_peak_mb or ''} |")
+    if ratios:
+        lines.append("")
+        lines.append("End-to-end scaling: " + ", ".join(f"{k} = {v}" for k, v in ratios.items()))
+    md = write_results("jobs", {**facts, "scales": scales, "ratios": ratios}, as_rows(rows), "\n".join(lines))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return md

@@ -1,0 +1,38 @@
+"""``make bench`` / ``python -m benchmarks.run``: run benchmark suites, write benchmarks/results/<suite>.{json,md}.
+
+    python -m benchmarks.run jobs --scales S M          # the scale suite (default S and M; L takes hours)
+    python -m benchmarks.run jobs --scales M --jobs ingest features segments
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import date
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="benchmarks.run")
+    sub = p.add_subparsers(dest="suite")
+    j = sub.add_parser("jobs", help="wall time and peak memory of every job on the synthetic shop")
+    j.add_argument("--scales", nargs="+", default=["S", "M"], choices=["S", "M", "L"])
+    j.add_argument("--jobs", nargs="+", default=None, help="a subset of the jobs, in pipeline order")
+    j.add_argument("--run-date", default="2026-11-23")
+    j.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+    args = p.parse_args(argv)
+    from tailor import log as tlog
+
+    tlog.setup("WARNING")
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    suite = args.suite or "jobs"
+    if suite == "jobs":
+        from benchmarks import jobs
+
+        md = jobs.main(getattr(args, "scales", ["S", "M"]), getattr(args, "jobs", None),
+                       date.fromisoformat(getattr(args, "run_date", "2026-11-23")), getattr(args, "overrides", []))
+        print(f"results: {md}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
