@@ -118,6 +118,57 @@ class SegmentsSettings(_Strict):
         return self
 
 
+SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine"]
+
+
+class InteractionsSettings(_Strict):
+    """How events become user-item interactions (similarity, CF, and later ALS)."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 1.0}
+    )
+    """Weight per event type; a rating event weighs weights.rating x its rating. Others weigh nothing."""
+    max_items_per_user: int = Field(200, ge=1)
+    """Item-item similarity keeps each user's most recent N items (bounds a heavy user's pairs)."""
+    max_users_per_item: int = Field(1000, ge=1)
+    """User-user similarity keeps each item's most recent N users (bounds a blockbuster's pairs)."""
+
+    @field_validator("weights")
+    @classmethod
+    def _known_types(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - {"view", "cart", "purchase", "return", "rating"})
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must not be negative")
+        return v
+
+
+class SimilaritySettings(_Strict):
+    """``tailor similarity``: which measures to write, and how pairs are filtered."""
+
+    item_methods: list[SimilarityMethod] = Field(default_factory=lambda: ["cosine", "jaccard"])
+    """pearson and adjusted_cosine use ratings, and are skipped when the source has none."""
+    user_methods: list[SimilarityMethod] = Field(default_factory=lambda: ["cosine"])
+    min_co_count: int = Field(2, ge=1)
+    """Pairs sharing fewer users (or items) are dropped."""
+    shrinkage: float = Field(10.0, ge=0.0)
+    """Scores are multiplied by co / (co + shrinkage)."""
+    top_k: int = Field(50, ge=1)
+    """Neighbours kept per item or user."""
+
+
+class CfSettings(_Strict):
+    """``tailor cf``: item-based (SAR-like) and user-based collaborative filtering."""
+
+    item_method: SimilarityMethod = "jaccard"
+    user_method: SimilarityMethod = "cosine"
+    half_life_days: float | None = Field(30.0, gt=0)
+    """Item-CF affinity decays by half every this many days (null: no decay)."""
+    top_n: int = Field(20, ge=1)
+    """Recommendations written per user."""
+
+
 class OnlineRetailSource(_Strict):
     path: str | None = None
     """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
@@ -176,6 +227,9 @@ class Config(_Strict):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     features: FeaturesSettings = Field(default_factory=FeaturesSettings)
     segments: SegmentsSettings = Field(default_factory=SegmentsSettings)
+    interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
+    similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
+    cf: CfSettings = Field(default_factory=CfSettings)
 
     @field_validator("catalog_database")
     @classmethod
@@ -183,6 +237,14 @@ class Config(_Strict):
         if v is not None and not _NAME.match(v):
             raise ValueError("must be lower-case letters, digits and underscores")
         return v
+
+    @model_validator(mode="after")
+    def _cf_reads_a_written_method(self) -> Config:
+        if self.cf.item_method not in self.similarity.item_methods:
+            raise ValueError(f"cf.item_method {self.cf.item_method!r} must be one of similarity.item_methods")
+        if self.cf.user_method not in self.similarity.user_methods:
+            raise ValueError(f"cf.user_method {self.cf.user_method!r} must be one of similarity.user_methods")
+        return self
 
     @property
     def warehouse_uri(self) -> str:

@@ -216,3 +216,32 @@ SEGMENT_PROFILES = StructType(
 )
 """One row per segment: its size, share of customers and of net revenue, the mean of each feature, and the
 k and silhouette of the clustering."""
+
+# --- gold: similarity and recommendations ---------------------------------------------------------------
+ENTITY, NEIGHBOUR, SCORE, CO_COUNT, METHOD, RANK = "entity", "neighbour", "score", "co_count", "method", "rank"
+
+SIMILARITY = StructType(
+    [
+        _f(ENTITY, StringType(), False),
+        _f(NEIGHBOUR, StringType(), False),
+        _f(SCORE, DoubleType(), False),
+        _f(CO_COUNT, IntegerType(), False),
+        _f(METHOD, StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Top-K neighbours per entity (item ids in ``item_similarity``, customer ids in ``user_similarity``), both
+directions of each pair, for one measure (``method``)."""
+
+CANDIDATES = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(SCORE, DoubleType(), False),
+        _f(RANK, IntegerType(), False),
+        _f(SOURCE, StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Top-N recommendations per user from one recommender (``source``: item_cf, user_cf, ...), seen items
+excluded, rank 1 best (ties broken by item id)."""

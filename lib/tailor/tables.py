@@ -65,6 +65,10 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("user_features", "gold", S.USER_FEATURES, (S.RUN_DATE,), customer_column=S.USER_ID),
         TableSpec("user_segments", "gold", S.USER_SEGMENTS, (S.RUN_DATE,), customer_column=S.USER_ID),
         TableSpec("segment_profiles", "gold", S.SEGMENT_PROFILES, (S.RUN_DATE,)),
+        TableSpec("item_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD)),
+        # neighbour holds customer ids too
+        TableSpec("user_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD), customer_column=S.ENTITY),
+        TableSpec("candidate_recs", "gold", S.CANDIDATES, (S.RUN_DATE, S.SOURCE), customer_column=S.USER_ID),
     )
 }
 

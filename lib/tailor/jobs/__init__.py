@@ -3,12 +3,14 @@ and (later) the pipeline runner read, in dependency order."""
 
 from __future__ import annotations
 
-from tailor.jobs import features, ingest, segments
+from tailor.jobs import cf, features, ingest, segments, similarity
 from tailor.jobs.base import JobFn
 
 JOBS: dict[str, JobFn] = {
     "ingest": ingest.run,
     "features": features.run,
     "segments": segments.run,
+    "similarity": similarity.run,
+    "cf": cf.run,
 }
 """Job name -> run function, in the order the demo runs them."""

@@ -1,0 +1,1 @@
+"""Splits and metrics for judging recommenders (and, later, classifiers)."""

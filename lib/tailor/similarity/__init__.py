@@ -1,0 +1,1 @@
+"""Item-item and user-user similarity from a sparse co-occurrence self-join (never a cartesian product)."""

@@ -1,0 +1,70 @@
+"""The similarity and cf jobs end to end on the small shop: filters hold, seen items never come back,
+re-runs are idempotent, no cartesian products."""
+
+from datetime import date
+
+import pytest
+from pyspark.sql import functions as F
+
+from conftest import SHOP_RUN_DATE
+from tailor import tables
+from tailor.jobs import JOBS
+from tailor.jobs.base import execute
+
+RUN = date.fromisoformat(SHOP_RUN_DATE)
+WRITTEN = ["item_similarity", "user_similarity", "candidate_recs"]
+
+
+def _snapshot(spark, cfg):
+    return {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect()) for t in WRITTEN}
+
+
+@pytest.fixture(scope="module")
+def twice(spark, shop):
+    cfg = shop("similarity.top_k=10", "cf.top_n=5")
+    summaries = [execute(j, JOBS[j], spark, cfg, RUN) for j in ("similarity", "cf")]
+    first = _snapshot(spark, cfg)
+    for j in ("similarity", "cf"):
+        execute(j, JOBS[j], spark, cfg, RUN)
+    return cfg, summaries, first, _snapshot(spark, cfg)
+
+
+def test_similarity_tables_respect_the_settings(spark, twice):
+    cfg, (sim_summary, _), _, _ = twice
+    items = tables.read_run(spark, cfg, "item_similarity", RUN)
+    assert {r.method for r in items.select("method").distinct().collect()} == {"cosine", "jaccard"}
+    assert items.where(F.col("co_count") < 2).count() == 0
+    assert items.groupBy("entity", "method").count().where("count > 10").count() == 0
+    assert items.where("entity = neighbour").count() == 0
+    users = tables.read_run(spark, cfg, "user_similarity", RUN)
+    assert users.count() > 0 and users.where(F.col("score") > 1.0 + 1e-9).count() == 0
+    # the synthetic shop has ratings, so nothing was skipped
+    assert not any(k.endswith(".skipped") for k in sim_summary.metrics)
+
+
+def test_seen_items_are_never_recommended(spark, twice):
+    cfg, (_, cf_summary), _, _ = twice
+    recs = tables.read_run(spark, cfg, "candidate_recs", RUN)
+    assert {r.source for r in recs.select("source").distinct().collect()} == {"item_cf", "user_cf"}
+    seen = tables.read(spark, cfg, "events").select("user_id", "item_id").distinct()
+    assert recs.join(seen, ["user_id", "item_id"]).count() == 0
+    assert recs.groupBy("user_id", "source").agg(F.max("rank").alias("m")).where("m > 5").count() == 0
+    assert recs.count() == cf_summary.metrics["item_cf.rows"] + cf_summary.metrics["user_cf.rows"]
+
+
+def test_rerun_for_the_same_date_is_idempotent(twice):
+    _, _, first, second = twice
+    assert first == second
+
+
+def test_cf_plans_have_no_cartesian_product(spark, twice):
+    from tailor.recommend.neighbourhood import item_cf, user_cf
+    from tailor.similarity.interactions import interactions
+
+    cfg, _, _, _ = twice
+    inter = interactions(tables.read(spark, cfg, "events"), cfg.interactions.weights, RUN, 30.0)
+    isim = tables.read_run(spark, cfg, "item_similarity", RUN)
+    usim = tables.read_run(spark, cfg, "user_similarity", RUN)
+    for df in (item_cf(inter, isim, inter, 5), user_cf(inter, usim, inter, 5)):
+        plan = df._jdf.queryExecution().executedPlan().toString()
+        assert "CartesianProduct" not in plan and "NestedLoopJoin" not in plan
