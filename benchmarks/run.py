@@ -2,6 +2,7 @@
 
     python -m benchmarks.run jobs --scales S M          # the scale suite (default S and M; L takes hours)
     python -m benchmarks.run jobs --scales M --jobs ingest features segments
+    python -m benchmarks.run ml100k --data ../shared/data/ml-100k
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     j.add_argument("--jobs", nargs="+", default=None, help="a subset of the jobs, in pipeline order")
     j.add_argument("--run-date", default="2026-11-23")
     j.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+    ml = sub.add_parser("ml100k", help="item-CF and user-CF on MovieLens 100k, recommenders protocol")
+    ml.add_argument("--data", default="../shared/data/ml-100k")
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -31,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         md = jobs.main(getattr(args, "scales", ["S", "M"]), getattr(args, "jobs", None),
                        date.fromisoformat(getattr(args, "run_date", "2026-11-23")), getattr(args, "overrides", []))
         print(f"results: {md}")
+    elif suite == "ml100k":
+        from benchmarks import ml100k
+
+        print(f"results: {ml100k.main(args.data)}")
     return 0
 
 

@@ -118,7 +118,7 @@ class SegmentsSettings(_Strict):
         return self
 
 
-SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine"]
+SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine", "minhash_jaccard"]
 
 
 class InteractionsSettings(_Strict):
@@ -148,7 +148,8 @@ class SimilaritySettings(_Strict):
     """``tailor similarity``: which measures to write, and how pairs are filtered."""
 
     item_methods: list[SimilarityMethod] = Field(default_factory=lambda: ["cosine", "jaccard"])
-    """pearson and adjusted_cosine use ratings, and are skipped when the source has none."""
+    """pearson and adjusted_cosine use ratings, and are skipped when the source has none; minhash_jaccard
+    is the approximate (MinHash LSH) Jaccard for very large user bases."""
     user_methods: list[SimilarityMethod] = Field(default_factory=lambda: ["cosine"])
     min_co_count: int = Field(2, ge=1)
     """Pairs sharing fewer users (or items) are dropped."""
@@ -156,12 +157,16 @@ class SimilaritySettings(_Strict):
     """Scores are multiplied by co / (co + shrinkage)."""
     top_k: int = Field(50, ge=1)
     """Neighbours kept per item or user."""
+    lsh_min_jaccard: float = Field(0.1, gt=0.0, le=1.0)
+    """minhash_jaccard: pairs below this Jaccard index are not searched for."""
+    lsh_hash_tables: int = Field(10, ge=1)
+    """minhash_jaccard: more tables find more pairs, at more cost."""
 
 
 class CfSettings(_Strict):
     """``tailor cf``: item-based (SAR-like) and user-based collaborative filtering."""
 
-    item_method: SimilarityMethod = "jaccard"
+    item_method: SimilarityMethod = "cosine"
     user_method: SimilarityMethod = "cosine"
     half_life_days: float | None = Field(30.0, gt=0)
     """Item-CF affinity decays by half every this many days (null: no decay)."""

@@ -22,6 +22,7 @@ from tailor import tables
 from tailor.config import Config
 from tailor.jobs.base import JobSummary
 from tailor.similarity.interactions import WEIGHT, cap_per, interactions
+from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
 from tailor.similarity.pairs import RATING_METHODS, similarity
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,13 @@ def _write(pairs_of: DataFrame, by: str, entity: str, methods: list[str], cfg: C
             continue
         src = pairs_of.where(F.col(S.RATING).isNotNull()) if method in RATING_METHODS else pairs_of
         value = S.RATING if method in RATING_METHODS else WEIGHT
-        sim = similarity(src, by=by, entity=entity, value=value, method=method, min_co=sc.min_co_count,
-                         shrinkage=sc.shrinkage, top_k=sc.top_k)
+        if method == LSH_METHOD:
+            sim = minhash_jaccard(src, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
+                                  hash_tables=sc.lsh_hash_tables, seed=cfg.seed, min_co=sc.min_co_count,
+                                  top_k=sc.top_k)
+        else:
+            sim = similarity(src, by=by, entity=entity, value=value, method=method, min_co=sc.min_co_count,
+                             shrinkage=sc.shrinkage, top_k=sc.top_k)
         n = tables.replace_partition(sim.drop(S.METHOD), cfg, table, run_date, {S.METHOD: method})
         summary.metrics[f"{table}.{method}.rows"] = n
     summary.tables.append(table)
