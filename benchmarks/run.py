@@ -3,6 +3,7 @@
     python -m benchmarks.run jobs --scales S M          # the scale suite (default S and M; L takes hours)
     python -m benchmarks.run jobs --scales M --jobs ingest features segments
     python -m benchmarks.run ml100k --data ../shared/data/ml-100k
+    python -m benchmarks.run dense --scales S M      # the dense-pivot baseline, in a memory-capped process
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     j.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     ml = sub.add_parser("ml100k", help="item-CF and user-CF on MovieLens 100k, recommenders protocol")
     ml.add_argument("--data", default="../shared/data/ml-100k")
+    d = sub.add_parser("dense", help="the seeds' dense pandas pivot + cosine, for comparison with similarity")
+    d.add_argument("--scales", nargs="+", default=["S", "M"], choices=["S", "M", "L"])
+    d.add_argument("--limit-gb", type=float, default=16.0)
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -34,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         md = jobs.main(getattr(args, "scales", ["S", "M"]), getattr(args, "jobs", None),
                        date.fromisoformat(getattr(args, "run_date", "2026-11-23")), getattr(args, "overrides", []))
         print(f"results: {md}")
+    elif suite == "dense":
+        from benchmarks import dense
+
+        dense.main(args.scales, args.limit_gb)
     elif suite == "ml100k":
         from benchmarks import ml100k
 
