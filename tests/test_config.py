@@ -67,3 +67,19 @@ def test_cli_bad_run_date_exits_2(capsys):
         main(["ingest", "--run-date", "23/11/2026"])
     assert e.value.code == EXIT_USAGE
     assert "--run-date must be YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_cf_must_read_a_similarity_method_that_is_written():
+    with pytest.raises(ConfigError, match="cf.item_method 'pearson' must be one of similarity.item_methods"):
+        load_config([], ["cf.item_method=pearson"])
+    cfg = load_config([], ["similarity.user_methods=[]", "cf.user_method=null"])
+    assert cfg.cf.user_method is None
+    with pytest.raises(ConfigError, match="cf.user_method"):
+        load_config([], ["similarity.user_methods=[]"])
+
+
+def test_segment_features_must_be_numeric_feature_columns():
+    with pytest.raises(ConfigError, match=r"unknown features \['country'\]"):
+        load_config([], ["segments.features=[frequency, country]"])
+    with pytest.raises(ConfigError, match="k_min must not exceed k_max"):
+        load_config([], ["segments.k_min=5", "segments.k_max=3"])

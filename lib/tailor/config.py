@@ -167,7 +167,8 @@ class CfSettings(_Strict):
     """``tailor cf``: item-based (SAR-like) and user-based collaborative filtering."""
 
     item_method: SimilarityMethod = "cosine"
-    user_method: SimilarityMethod = "cosine"
+    user_method: SimilarityMethod | None = "cosine"
+    """null: no user-CF (and no user_similarity needed)."""
     half_life_days: float | None = Field(30.0, gt=0)
     """Item-CF affinity decays by half every this many days (null: no decay)."""
     top_n: int = Field(20, ge=1)
@@ -247,7 +248,7 @@ class Config(_Strict):
     def _cf_reads_a_written_method(self) -> Config:
         if self.cf.item_method not in self.similarity.item_methods:
             raise ValueError(f"cf.item_method {self.cf.item_method!r} must be one of similarity.item_methods")
-        if self.cf.user_method not in self.similarity.user_methods:
+        if self.cf.user_method is not None and self.cf.user_method not in self.similarity.user_methods:
             raise ValueError(f"cf.user_method {self.cf.user_method!r} must be one of similarity.user_methods")
         return self
 
