@@ -130,7 +130,7 @@ class InteractionsSettings(_Strict):
     """Weight per event type; a rating event weighs weights.rating x its rating. Others weigh nothing."""
     max_items_per_user: int = Field(200, ge=1)
     """Item-item similarity keeps each user's most recent N items (bounds a heavy user's pairs)."""
-    max_users_per_item: int = Field(1000, ge=1)
+    max_users_per_item: int = Field(100, ge=1)
     """User-user similarity keeps each item's most recent N users (bounds a blockbuster's pairs)."""
 
     @field_validator("weights")
