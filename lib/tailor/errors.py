@@ -41,3 +41,7 @@ class DeltaJarsMissingError(TailorError):
 
 class InsufficientDataError(TailorError, ValueError):
     """There is too little data for a model to be fitted (for example fewer customers than clusters)."""
+
+
+class IdRangeError(TailorError):
+    """More distinct ids than a 32-bit integer index can hold (ALS needs int ids)."""

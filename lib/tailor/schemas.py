@@ -245,3 +245,17 @@ CANDIDATES = StructType(
 )
 """Top-N recommendations per user from one recommender (``source``: item_cf, user_cf, ...), seen items
 excluded, rank 1 best (ties broken by item id)."""
+
+# --- ops: stable integer ids ------------------------------------------------------------------------------
+KIND, EXTERNAL_ID, IDX, FIRST_SEEN = "kind", "external_id", "idx", "first_seen"
+
+ID_MAP = StructType(
+    [
+        _f(KIND, StringType(), False),
+        _f(EXTERNAL_ID, StringType(), False),
+        _f(IDX, IntegerType(), False),
+        _f(FIRST_SEEN, DateType(), False),
+    ]
+)
+"""Dense int ids for string user and item ids (``kind`` = user or item). Rows are only ever added: an id
+keeps its number for good, so factors and recommendations stay comparable across runs."""

@@ -62,6 +62,7 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("customers", "silver", S.CUSTOMERS, customer_column=S.CUSTOMER_ID),
         TableSpec("quarantine", "silver", S.QUARANTINE, (S.RUN_DATE, S.SOURCE)),
         TableSpec("runs", "ops", S.RUNS, (S.RUN_DATE,)),
+        TableSpec("id_map", "ops", S.ID_MAP, (S.KIND,), customer_column=S.EXTERNAL_ID),  # user rows only
         TableSpec("user_features", "gold", S.USER_FEATURES, (S.RUN_DATE,), customer_column=S.USER_ID),
         TableSpec("user_segments", "gold", S.USER_SEGMENTS, (S.RUN_DATE,), customer_column=S.USER_ID),
         TableSpec("segment_profiles", "gold", S.SEGMENT_PROFILES, (S.RUN_DATE,)),
