@@ -175,6 +175,38 @@ class CfSettings(_Strict):
     """Recommendations written per user."""
 
 
+class AlsGrid(_Strict):
+    rank: list[int] = Field(default_factory=lambda: [16, 32, 64])
+    reg_param: list[float] = Field(default_factory=lambda: [0.01, 0.1])
+    alpha: list[float] = Field(default_factory=lambda: [1.0, 5.0])
+
+
+class AlsSettings(_Strict):
+    """``tailor als``: implicit (or explicit) ALS on user-item interactions, with stable int ids."""
+
+    implicit: bool = True
+    """false: explicit ALS on ratings (needs a source with ratings; ranks badly for top-N)."""
+    value: Literal["affinity", "weight", "binary"] = "affinity"
+    """Implicit preference r: affinity = type weights with recency decay, weight = without decay,
+    binary = 1 for every interaction. Confidence is 1 + alpha * r."""
+    half_life_days: float | None = Field(90.0, gt=0)
+    """Recency decay of the affinity value."""
+    rank: int = Field(32, ge=1)
+    reg_param: float = Field(0.1, ge=0.0)
+    alpha: float = Field(1.0, ge=0.0)
+    max_iter: int = Field(15, ge=1)
+    checkpoint_interval: int = Field(5, ge=1)
+    block_size: int = Field(4096, ge=1)
+    """recommendForAllUsers block size."""
+    top_n: int = Field(20, ge=1)
+    max_fetch: int = Field(500, ge=1)
+    """At most this many candidates per user are fetched before seen items are filtered out."""
+    tune: bool = False
+    """Search grid on a validation split carved from the interactions; the best setting is used and recorded."""
+    grid: AlsGrid = Field(default_factory=AlsGrid)
+    validation_ratio: float = Field(0.25, gt=0.0, lt=1.0)
+
+
 class OnlineRetailSource(_Strict):
     path: str | None = None
     """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
@@ -236,6 +268,7 @@ class Config(_Strict):
     interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
     similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     cf: CfSettings = Field(default_factory=CfSettings)
+    als: AlsSettings = Field(default_factory=AlsSettings)
 
     @field_validator("catalog_database")
     @classmethod

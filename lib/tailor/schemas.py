@@ -7,10 +7,12 @@ Column names are constants here and nowhere else. A table's contract is checked 
 from __future__ import annotations
 
 from pyspark.sql.types import (
+    ArrayType,
     BooleanType,
     DataType,
     DateType,
     DoubleType,
+    FloatType,
     IntegerType,
     LongType,
     MapType,
@@ -259,3 +261,34 @@ ID_MAP = StructType(
 )
 """Dense int ids for string user and item ids (``kind`` = user or item). Rows are only ever added: an id
 keeps its number for good, so factors and recommendations stay comparable across runs."""
+
+# --- gold: ALS ------------------------------------------------------------------------------------------
+FEATURES = "features"
+USER_FACTORS = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(IDX, IntegerType(), False),
+        _f(FEATURES, ArrayType(FloatType()), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+ITEM_FACTORS = StructType(
+    [
+        _f(ITEM_ID, StringType(), False),
+        _f(IDX, IntegerType(), False),
+        _f(FEATURES, ArrayType(FloatType()), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""ALS latent factors of one run, by string id and by the stable int id of ``id_map``."""
+
+TUNING_RESULTS = StructType(
+    [
+        _f("model", StringType(), False),
+        _f("params", MapType(StringType(), DoubleType()), False),
+        _f("metrics", MapType(StringType(), DoubleType()), False),
+        _f("chosen", BooleanType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""One row per setting tried by a model's search, scored on a validation split; ``chosen`` marks the best."""

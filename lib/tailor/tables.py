@@ -70,6 +70,9 @@ REGISTRY: dict[str, TableSpec] = {
         # neighbour holds customer ids too
         TableSpec("user_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD), customer_column=S.ENTITY),
         TableSpec("candidate_recs", "gold", S.CANDIDATES, (S.RUN_DATE, S.SOURCE), customer_column=S.USER_ID),
+        TableSpec("als_user_factors", "gold", S.USER_FACTORS, (S.RUN_DATE,), customer_column=S.USER_ID),
+        TableSpec("als_item_factors", "gold", S.ITEM_FACTORS, (S.RUN_DATE,)),
+        TableSpec("tuning_results", "ops", S.TUNING_RESULTS, (S.RUN_DATE, "model")),
     )
 }
 
@@ -90,6 +93,11 @@ def spec(name: str) -> TableSpec:
 def path(cfg: Config, name: str) -> str:
     t = spec(name)
     return f"{cfg.warehouse_uri}/{t.layer}/{t.name}"
+
+
+def model_path(cfg: Config, model: str, run_date: date) -> str:
+    """Where a fitted model of ``run_date`` is saved: ``<warehouse>/models/<model>/run_date=<date>``."""
+    return f"{cfg.warehouse_uri}/models/{model}/run_date={run_date.isoformat()}"
 
 
 def exists(spark: SparkSession, cfg: Config, name: str) -> bool:
@@ -136,7 +144,12 @@ def conform(df: DataFrame, schema: StructType, table: str) -> DataFrame:
     want = {f.name: f.dataType for f in schema.fields}
     missing = [c for c in want if c not in have]
     extra = [c for c in have if c not in want]
-    wrong = [f"{c} is {have[c].simpleString()}, expected {t.simpleString()}"
+    def show(got, expected) -> tuple[str, str]:  # simpleString hides containsNull; then show the JSON form
+        if got.simpleString() != expected.simpleString():
+            return got.simpleString(), expected.simpleString()
+        return str(got.jsonValue()), str(expected.jsonValue())
+
+    wrong = ["{} is {}, expected {}".format(c, *show(have[c], t))
              for c, t in want.items() if c in have and have[c] != t]
     if missing or extra or wrong:
         problems = []

@@ -3,7 +3,7 @@ and (later) the pipeline runner read, in dependency order."""
 
 from __future__ import annotations
 
-from tailor.jobs import cf, features, ingest, segments, similarity
+from tailor.jobs import als, cf, features, ingest, segments, similarity
 from tailor.jobs.base import JobFn
 
 JOBS: dict[str, JobFn] = {
@@ -12,5 +12,6 @@ JOBS: dict[str, JobFn] = {
     "segments": segments.run,
     "similarity": similarity.run,
     "cf": cf.run,
+    "als": als.run,
 }
 """Job name -> run function, in the order the demo runs them."""

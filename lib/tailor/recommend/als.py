@@ -1,0 +1,123 @@
+"""ALS matrix factorisation on Spark ML, keyed by the stable int ids of ``id_map``.
+
+Implicit feedback (Hu, Koren and Volinsky, 2008) is the default: every interaction becomes a preference
+``r`` (its time-decayed type weight, its undecayed weight, or 1) with confidence ``1 + alpha * r``. Explicit
+ALS fits the ratings themselves; it predicts ratings well and ranks badly (see TRAPS.md).
+
+Top-N: ``recommendForAllUsers(fetch)`` with ``fetch`` = top_n + the most items any user has seen (capped), so
+that removing seen items still leaves top_n; ties are broken by item id.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pyspark.ml.recommendation import ALS, ALSModel
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor.evaluation.ranking import ranking_metrics
+from tailor.evaluation.split import per_user_split
+from tailor.similarity.pairs import top_k_per
+
+USER_IDX, ITEM_IDX, PREF = "user_idx", "item_idx", "pref"
+
+
+def preference(value: str, implicit: bool = True) -> Column:
+    """The training value of an interaction row (see :func:`tailor.similarity.interactions.interactions`)."""
+    if not implicit:
+        return F.col(S.RATING)
+    if value == "binary":
+        return F.lit(1.0)
+    if value in ("affinity", "weight"):
+        return F.col(value)
+    raise ValueError(f"unknown ALS value {value!r}: affinity, weight or binary")
+
+
+def indexed(inter: DataFrame, users: DataFrame, items: DataFrame, value: Column) -> DataFrame:
+    """``user_idx``, ``item_idx``, ``pref`` from interactions and the user and item id maps
+    (``external_id``, ``idx``). Rows whose value is null (no rating, for explicit ALS) are dropped."""
+    u = users.select(F.col(S.EXTERNAL_ID).alias(S.USER_ID), F.col(S.IDX).alias(USER_IDX))
+    i = items.select(F.col(S.EXTERNAL_ID).alias(S.ITEM_ID), F.col(S.IDX).alias(ITEM_IDX))
+    return (
+        inter.join(u, S.USER_ID).join(F.broadcast(i), S.ITEM_ID)
+        .select(USER_IDX, ITEM_IDX, value.cast("float").alias(PREF))
+        .where(F.col(PREF).isNotNull())
+    )
+
+
+@dataclass(frozen=True)
+class AlsParams:
+    rank: int
+    reg_param: float
+    alpha: float
+
+    def as_map(self) -> dict[str, float]:
+        return {"rank": float(self.rank), "reg_param": self.reg_param, "alpha": self.alpha}
+
+
+def fit(train: DataFrame, params: AlsParams, implicit: bool, max_iter: int, seed: int,
+        checkpoint_interval: int = 5) -> ALSModel:
+    """Fit ALS on ``user_idx``, ``item_idx``, ``pref``; cold-start predictions are dropped, not NaN."""
+    als = ALS(
+        userCol=USER_IDX, itemCol=ITEM_IDX, ratingCol=PREF, implicitPrefs=implicit, rank=params.rank,
+        regParam=params.reg_param, alpha=params.alpha, maxIter=max_iter, seed=seed,
+        checkpointInterval=checkpoint_interval, coldStartStrategy="drop",
+    )
+    return als.fit(train)
+
+
+def recommend_idx(model: ALSModel, seen: DataFrame, top_n: int, fetch: int, block_size: int = 4096) -> DataFrame:
+    """Top-``top_n`` unseen items per user in index space: ``user_idx``, ``item_idx``, ``score``, ``rank``."""
+    model.setBlockSize(block_size)
+    recs = model.recommendForAllUsers(fetch).select(
+        USER_IDX, F.explode("recommendations").alias("r")
+    ).select(USER_IDX, F.col(f"r.{ITEM_IDX}").alias(ITEM_IDX), F.col("r.rating").cast("double").alias(S.SCORE))
+    unseen = recs.join(seen.select(USER_IDX, ITEM_IDX), [USER_IDX, ITEM_IDX], "left_anti")
+    return unseen.transform(top_k_per(USER_IDX, top_n, S.SCORE, ITEM_IDX))
+
+
+def fetch_size(seen: DataFrame, top_n: int, max_fetch: int) -> int:
+    """top_n + the largest number of items one user has seen, at most ``max_fetch``."""
+    most = seen.groupBy(USER_IDX).count().agg(F.max("count")).first()[0] or 0
+    return max(top_n, min(top_n + int(most), max_fetch))
+
+
+def to_external(recs: DataFrame, users: DataFrame, items: DataFrame, top_n: int) -> DataFrame:
+    """Index-space recommendations back to string ids, re-ranked with ties broken by item id."""
+    u = users.select(F.col(S.EXTERNAL_ID).alias(S.USER_ID), F.col(S.IDX).alias(USER_IDX))
+    i = items.select(F.col(S.EXTERNAL_ID).alias(S.ITEM_ID), F.col(S.IDX).alias(ITEM_IDX))
+    out = recs.drop(S.RANK).join(u, USER_IDX).join(F.broadcast(i), ITEM_IDX)
+    return out.transform(top_k_per(S.USER_ID, top_n, S.SCORE, S.ITEM_ID)).select(
+        S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK)
+    )
+
+
+def grid(ranks: Iterable[int], regs: Iterable[float], alphas: Iterable[float]) -> list[AlsParams]:
+    return [AlsParams(r, g, a) for r, g, a in itertools.product(ranks, regs, alphas)]
+
+
+def tune(data: DataFrame, candidates: list[AlsParams], implicit: bool, max_iter: int, seed: int,
+         validation_ratio: float, k: int = 10, max_fetch: int = 500,
+         checkpoint_interval: int = 5) -> list[tuple[AlsParams, dict[str, float]]]:
+    """Score each setting on a validation split carved from ``data`` (per user, seeded): fit on the rest,
+    rank unseen items, compare with the held-out interactions at ``k``.
+
+    Returns:
+        (params, metrics) per setting, in the order given.
+    """
+    fit_part, val_part = per_user_split(data, 1.0 - validation_ratio, seed, user=USER_IDX, item=ITEM_IDX)
+    fit_part = fit_part.cache()
+    val_part = val_part.cache()
+    fetch = fetch_size(fit_part, k, max_fetch)
+    out = []
+    for p in candidates:
+        model = fit(fit_part, p, implicit, max_iter, seed, checkpoint_interval)
+        recs = recommend_idx(model, fit_part, k, fetch)
+        out.append((p, ranking_metrics(recs, val_part, k, user=USER_IDX, item=ITEM_IDX)))
+    fit_part.unpersist()
+    val_part.unpersist()
+    return out

@@ -1,0 +1,102 @@
+"""ALS: the obvious item ranks first, seen items never come back, cold start gives no NaN, the job is
+idempotent and keeps ids stable, tuning is recorded."""
+
+from datetime import date
+
+import pytest
+from pyspark.sql import functions as F
+
+from conftest import SHOP_RUN_DATE
+from tailor import tables
+from tailor.jobs import JOBS
+from tailor.jobs.base import execute
+from tailor.recommend import als as A
+
+RUN = date.fromisoformat(SHOP_RUN_DATE)
+SCHEMA = "user_idx int, item_idx int, pref float"
+
+
+def _blocks(spark):
+    """Users 0-9 use items 0-3, users 10-19 items 4-7; user 20 has items 0-2 only: item 3 is the answer."""
+    rows = [(u, i, 1.0) for u in range(10) for i in range(4)]
+    rows += [(u, i, 1.0) for u in range(10, 20) for i in range(4, 8)]
+    rows += [(20, i, 1.0) for i in range(3)]
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def block_model(spark):
+    data = _blocks(spark)
+    return data, A.fit(data, A.AlsParams(rank=4, reg_param=0.01, alpha=10.0), True, max_iter=10, seed=1)
+
+
+def test_the_obvious_item_ranks_first_and_seen_items_never_appear(block_model):
+    data, model = block_model
+    recs = A.recommend_idx(model, data, top_n=3, fetch=8)
+    top = {r.user_idx: r.item_idx for r in recs.where("rank = 1").collect()}
+    assert top[20] == 3
+    seen = {(r.user_idx, r.item_idx) for r in data.collect()}
+    assert not seen & {(r.user_idx, r.item_idx) for r in recs.collect()}
+    # users 10-19 have seen their whole block; what is left is the other block
+    assert {r.item_idx for r in recs.where("user_idx = 10").collect()} <= {0, 1, 2, 3}
+
+
+def test_cold_start_users_and_items_are_dropped_not_nan(spark, block_model):
+    _, model = block_model
+    probe = spark.createDataFrame([(0, 0, 1.0), (99, 0, 1.0), (0, 99, 1.0)], SCHEMA)
+    out = model.transform(probe)
+    assert out.count() == 1
+    assert out.where(F.isnan("prediction")).count() == 0
+
+
+def test_fetch_size_covers_the_heaviest_user(spark):
+    data = _blocks(spark)
+    assert A.fetch_size(data, top_n=5, max_fetch=500) == 5 + 4
+    assert A.fetch_size(data, top_n=5, max_fetch=7) == 7
+
+
+@pytest.fixture(scope="module")
+def twice(spark, shop):
+    cfg = shop("als.rank=4", "als.max_iter=5", "als.top_n=5")
+    execute("als", JOBS["als"], spark, cfg, RUN)
+    first = {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect())
+             for t in ("id_map", "als_user_factors", "als_item_factors")}
+    first["recs"] = sorted(str(tuple(r)) for r in tables.read_run(spark, cfg, "candidate_recs", RUN)
+                           .where("source = 'als'").collect())
+    execute("als", JOBS["als"], spark, cfg, RUN)
+    return cfg, first
+
+
+def test_job_writes_ids_factors_and_unseen_recs(spark, twice):
+    cfg, _ = twice
+    events = tables.read(spark, cfg, "events")
+    ids = tables.read(spark, cfg, "id_map")
+    assert ids.where("kind = 'user'").count() == events.select("user_id").distinct().count()
+    assert ids.groupBy("kind", "idx").count().where("count > 1").count() == 0
+    recs = tables.read_run(spark, cfg, "candidate_recs", RUN).where("source = 'als'")
+    assert recs.count() > 0
+    assert recs.join(events.select("user_id", "item_id").distinct(), ["user_id", "item_id"]).count() == 0
+    assert recs.where(F.isnan("score")).count() == 0
+    factors = tables.read_run(spark, cfg, "als_item_factors", RUN)
+    assert {len(r.features) for r in factors.collect()} == {4}
+
+
+def test_rerun_is_idempotent_and_ids_are_stable(spark, twice):
+    cfg, first = twice
+    again = {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect())
+             for t in ("id_map", "als_user_factors", "als_item_factors")}
+    again["recs"] = sorted(str(tuple(r)) for r in tables.read_run(spark, cfg, "candidate_recs", RUN)
+                           .where("source = 'als'").collect())
+    assert again == first
+
+
+def test_tuning_records_every_setting_and_marks_the_best(spark, shop):
+    cfg = shop("als.max_iter=3", "als.tune=true", "als.grid.rank=[2, 4]", "als.grid.reg_param=[0.1]",
+               "als.grid.alpha=[1.0]")
+    summary = execute("als", JOBS["als"], spark, cfg, RUN)
+    rows = tables.read_run(spark, cfg, "tuning_results", RUN).collect()
+    assert sorted(r.params["rank"] for r in rows) == [2.0, 4.0]
+    chosen = [r for r in rows if r.chosen]
+    assert len(chosen) == 1
+    assert chosen[0].metrics["ndcg"] == max(r.metrics["ndcg"] for r in rows)
+    assert summary.metrics["param.rank"] == chosen[0].params["rank"]
