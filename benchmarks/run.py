@@ -3,6 +3,7 @@
     python -m benchmarks.run jobs --scales S M          # the scale suite (default S and M; L takes hours)
     python -m benchmarks.run jobs --scales M --jobs ingest features segments
     python -m benchmarks.run ml100k --data ../shared/data/ml-100k
+    python -m benchmarks.run als100k --data ../shared/data/ml-100k
     python -m benchmarks.run dense --scales S M      # the dense-pivot baseline, in a memory-capped process
 """
 
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("dense", help="the seeds' dense pandas pivot + cosine, for comparison with similarity")
     d.add_argument("--scales", nargs="+", default=["S", "M"], choices=["S", "M", "L"])
     d.add_argument("--limit-gb", type=float, default=16.0)
+    a = sub.add_parser("als100k", help="implicit ALS tuned on validation, on MovieLens 100k")
+    a.add_argument("--data", default="../shared/data/ml-100k")
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import dense
 
         dense.main(args.scales, args.limit_gb)
+    elif suite == "als100k":
+        from benchmarks import als100k
+
+        print(f"results: {als100k.main(args.data)}")
     elif suite == "ml100k":
         from benchmarks import ml100k
 
