@@ -8,7 +8,6 @@ Published: Spark explicit ALS nDCG@10 0.044, SAR 0.383, BiVAE 0.475.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -16,30 +15,19 @@ from pathlib import Path
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from benchmarks.common import machine_facts, write_results
+from benchmarks.common import machine_facts, movielens_ratings, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(data: str, k: int = 10, seed: int = 42, max_iter: int = 15) -> Path:
     from tailor import schemas as S
-    from tailor import tables
-    from tailor.config import load_config
     from tailor.evaluation.ranking import ranking_metrics
     from tailor.evaluation.split import per_user_split
-    from tailor.jobs import JOBS
-    from tailor.jobs.base import execute
     from tailor.recommend import als as A
     from tailor.recommend.idmap import new_ids
-    from tailor.spark import get_spark
 
-    work = Path(tempfile.mkdtemp(prefix="tailor-als100k-"))
-    cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                      [f"warehouse={work}", "ingest.source=movielens", f"sources.movielens.path={data}",
-                       f"spark.jars_dir={ROOT / '.jars'}"])
-    spark = get_spark(cfg)
-    execute("ingest", JOBS["ingest"], spark, cfg, date(1998, 4, 23))
-    ratings = tables.read(spark, cfg, "events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
+    spark, ratings, work = movielens_ratings(data, "tailor-als100k-")
     users = new_ids(ratings.select(F.col(S.USER_ID).alias(S.EXTERNAL_ID)), None, "user", date(1998, 4, 23))
     items = new_ids(ratings.select(F.col(S.ITEM_ID).alias(S.EXTERNAL_ID)), None, "item", date(1998, 4, 23))
     train_ev, test_ev = per_user_split(ratings, 0.75, seed)

@@ -133,3 +133,32 @@ def write_results(suite: str, facts: dict, rows: list[dict], table_md: str) -> P
 
 def as_rows(measures: list[Measure]) -> list[dict]:
     return [asdict(m) for m in measures]
+
+
+def movielens_ratings(data: str, prefix: str):
+    """Ingest MovieLens through Tailor's own ``ingest`` job into a temporary warehouse.
+
+    Returns:
+        (spark, rating events DataFrame, the temporary folder to delete afterwards).
+    """
+    import tempfile
+    from datetime import date
+
+    from pyspark.sql import functions as F
+
+    from tailor import schemas as S
+    from tailor import tables
+    from tailor.config import load_config
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.spark import get_spark
+
+    root = Path(__file__).resolve().parents[1]
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    cfg = load_config([str(root / "conf" / "local.yaml")],
+                      [f"warehouse={work}", "ingest.source=movielens", f"sources.movielens.path={data}",
+                       f"spark.jars_dir={root / '.jars'}"])
+    spark = get_spark(cfg)
+    execute("ingest", JOBS["ingest"], spark, cfg, date(1998, 4, 23))
+    ratings = tables.read(spark, cfg, "events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
+    return spark, ratings, work

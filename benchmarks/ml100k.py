@@ -10,14 +10,12 @@ The data is loaded through Tailor's own ingest (source ``movielens``) into a tem
 from __future__ import annotations
 
 import shutil
-import tempfile
-from datetime import date
 from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from benchmarks.common import Measure, machine_facts, measure, write_results
+from benchmarks.common import Measure, machine_facts, measure, movielens_ratings, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,24 +37,13 @@ def _label(c: tuple) -> str:
 
 def main(data: str, k: int = 10, seed: int = 42) -> Path:
     from tailor import schemas as S
-    from tailor import tables
-    from tailor.config import load_config
     from tailor.evaluation.ranking import ranking_metrics
     from tailor.evaluation.split import per_user_split
-    from tailor.jobs import JOBS
-    from tailor.jobs.base import execute
     from tailor.recommend.neighbourhood import item_cf, user_cf
     from tailor.similarity.interactions import interactions
     from tailor.similarity.pairs import similarity
-    from tailor.spark import get_spark
 
-    work = Path(tempfile.mkdtemp(prefix="tailor-ml100k-"))
-    cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                      [f"warehouse={work}", "ingest.source=movielens", f"sources.movielens.path={data}",
-                       f"spark.jars_dir={ROOT / '.jars'}"])
-    spark = get_spark(cfg)
-    execute("ingest", JOBS["ingest"], spark, cfg, date(1998, 4, 23))
-    ratings = tables.read(spark, cfg, "events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
+    spark, ratings, work = movielens_ratings(data, "tailor-ml100k-")
     train_ev, test_ev = per_user_split(ratings, 0.75, seed)
     train_ev = train_ev.persist(StorageLevel.MEMORY_AND_DISK)
     test = test_ev.select(S.USER_ID, S.ITEM_ID).persist(StorageLevel.MEMORY_AND_DISK)

@@ -57,3 +57,10 @@ def shop(spark, tmp_path_factory):
 
     execute("ingest", JOBS["ingest"], spark, make(), date.fromisoformat(SHOP_RUN_DATE))
     return make
+
+
+def snapshot(spark, cfg: Config, names: list[str]) -> dict[str, list[str]]:
+    """Every row of each table, as sorted strings: equal snapshots mean equal tables."""
+    from tailor import tables
+
+    return {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect()) for t in names}

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from conftest import SHOP_RUN_DATE
+from conftest import SHOP_RUN_DATE, snapshot
 from tailor import tables
 from tailor.cli import EXIT_FAILED, main
 from tailor.jobs import JOBS
@@ -14,18 +14,14 @@ RUN = date.fromisoformat(SHOP_RUN_DATE)
 WRITTEN = ["user_features", "user_segments", "segment_profiles"]
 
 
-def _snapshot(spark, cfg):
-    return {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect()) for t in WRITTEN}
-
-
 @pytest.fixture(scope="module")
 def twice(spark, shop):
     cfg = shop("segments.k_max=4")
     summaries = [execute(j, JOBS[j], spark, cfg, RUN) for j in ("features", "segments")]
-    first = _snapshot(spark, cfg)
+    first = snapshot(spark, cfg, WRITTEN)
     for j in ("features", "segments"):
         execute(j, JOBS[j], spark, cfg, RUN)
-    return cfg, summaries, first, _snapshot(spark, cfg)
+    return cfg, summaries, first, snapshot(spark, cfg, WRITTEN)
 
 
 def test_every_customer_has_one_profile_and_one_segment(spark, twice):
