@@ -64,3 +64,22 @@ def snapshot(spark, cfg: Config, names: list[str]) -> dict[str, list[str]]:
     from tailor import tables
 
     return {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect()) for t in names}
+
+
+def run_twice(spark, cfg: Config, jobs: list[str], written: list[str]):
+    """Run ``jobs`` in order for SHOP_RUN_DATE, snapshot ``written``, run them again and snapshot again.
+
+    Returns:
+        (summaries of the first run, first snapshot, second snapshot).
+    """
+    from datetime import date
+
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    summaries = [execute(j, JOBS[j], spark, cfg, run) for j in jobs]
+    first = snapshot(spark, cfg, written)
+    for j in jobs:
+        execute(j, JOBS[j], spark, cfg, run)
+    return summaries, first, snapshot(spark, cfg, written)

@@ -6,10 +6,8 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import SHOP_RUN_DATE, snapshot
+from conftest import SHOP_RUN_DATE, run_twice
 from tailor import tables
-from tailor.jobs import JOBS
-from tailor.jobs.base import execute
 
 RUN = date.fromisoformat(SHOP_RUN_DATE)
 WRITTEN = ["item_similarity", "user_similarity", "candidate_recs"]
@@ -18,11 +16,8 @@ WRITTEN = ["item_similarity", "user_similarity", "candidate_recs"]
 @pytest.fixture(scope="module")
 def twice(spark, shop):
     cfg = shop("similarity.top_k=10", "cf.top_n=5")
-    summaries = [execute(j, JOBS[j], spark, cfg, RUN) for j in ("similarity", "cf")]
-    first = snapshot(spark, cfg, WRITTEN)
-    for j in ("similarity", "cf"):
-        execute(j, JOBS[j], spark, cfg, RUN)
-    return cfg, summaries, first, snapshot(spark, cfg, WRITTEN)
+    summaries, first, second = run_twice(spark, cfg, ["similarity", "cf"], WRITTEN)
+    return cfg, summaries, first, second
 
 
 def test_similarity_tables_respect_the_settings(spark, twice):

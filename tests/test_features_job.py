@@ -4,11 +4,9 @@ from datetime import date
 
 import pytest
 
-from conftest import SHOP_RUN_DATE, snapshot
+from conftest import SHOP_RUN_DATE, run_twice
 from tailor import tables
 from tailor.cli import EXIT_FAILED, main
-from tailor.jobs import JOBS
-from tailor.jobs.base import execute
 
 RUN = date.fromisoformat(SHOP_RUN_DATE)
 WRITTEN = ["user_features", "user_segments", "segment_profiles"]
@@ -17,11 +15,8 @@ WRITTEN = ["user_features", "user_segments", "segment_profiles"]
 @pytest.fixture(scope="module")
 def twice(spark, shop):
     cfg = shop("segments.k_max=4")
-    summaries = [execute(j, JOBS[j], spark, cfg, RUN) for j in ("features", "segments")]
-    first = snapshot(spark, cfg, WRITTEN)
-    for j in ("features", "segments"):
-        execute(j, JOBS[j], spark, cfg, RUN)
-    return cfg, summaries, first, snapshot(spark, cfg, WRITTEN)
+    summaries, first, second = run_twice(spark, cfg, ["features", "segments"], WRITTEN)
+    return cfg, summaries, first, second
 
 
 def test_every_customer_has_one_profile_and_one_segment(spark, twice):

@@ -34,11 +34,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         log.info("RFM thresholds %s", cuts)
         scored = feats.transform(rfm.with_rfm(cuts))
         n = tables.replace_partition(scored, cfg, "user_features", run_date)
+        # a handful of segment counts, from the cached features rather than a re-read of the table
+        by_segment = {r[S.RFM_SEGMENT]: r["n"] for r in
+                      scored.groupBy(S.RFM_SEGMENT).agg(F.count(F.lit(1)).alias("n")).collect()}
     finally:
         feats.unpersist()
-    written = tables.read_run(spark, cfg, "user_features", run_date)
-    by_segment = {r[S.RFM_SEGMENT]: r["n"] for r in
-                  written.groupBy(S.RFM_SEGMENT).agg(F.count(F.lit(1)).alias("n")).collect()}
     metrics: dict[str, float] = {"customers": n, "buyers": n - by_segment.get(rfm.NO_PURCHASE, 0)}
     metrics.update({f"rfm.{k.lower().replace(' ', '_')}": v for k, v in by_segment.items()})
     for col, t in cuts.items():
