@@ -198,6 +198,8 @@ class AlsSettings(_Strict):
     checkpoint_interval: int = Field(5, ge=1)
     block_size: int = Field(4096, ge=1)
     """recommendForAllUsers block size."""
+    num_blocks: int | None = Field(None, ge=1)
+    """User and item blocks of the fit; null: Spark's default parallelism (the cores)."""
     top_n: int = Field(20, ge=1)
     max_fetch: int = Field(500, ge=1)
     """At most this many candidates per user are fetched before seen items are filtered out."""
@@ -205,6 +207,72 @@ class AlsSettings(_Strict):
     """Search grid on a validation split carved from the interactions; the best setting is used and recorded."""
     grid: AlsGrid = Field(default_factory=AlsGrid)
     validation_ratio: float = Field(0.25, gt=0.0, lt=1.0)
+
+
+class ContentSettings(_Strict):
+    """TF-IDF content similarity and content recommendations."""
+
+    min_df: int = Field(2, ge=1)
+    """A term must appear in at least this many products."""
+    vocab_size: int = Field(1 << 18, ge=16)
+    max_items_per_term: int = Field(1000, ge=2)
+    """Terms in more products than this are left out of the similarity join (the lowest IDF; Σ df² pairs)."""
+    top_k: int = Field(50, ge=1)
+    """Content neighbours kept per item (written to ``item_similarity``, method ``tfidf``)."""
+    half_life_days: float | None = Field(30.0, gt=0)
+    """Recency decay of the user's interest in the items they touched."""
+    top_n: int = Field(20, ge=1)
+
+
+class PopularitySettings(_Strict):
+    """Popular and trending items, overall, per segment and per country."""
+
+    window_days: int = Field(90, ge=1)
+    """Only interactions of the last ``window_days`` count."""
+    half_life_days: float | None = Field(30.0, gt=0)
+    min_group_users: int = Field(30, ge=1)
+    """A segment or country with fewer active users than this falls back to the next group."""
+    trending_days: int = Field(14, ge=1)
+    """Trending compares the users of the last ``trending_days`` with those of the ``trending_days`` before."""
+    trending_min_users: int = Field(5, ge=1)
+    top_k: int = Field(100, ge=1)
+    """Items kept per group in ``popular_items``."""
+    top_n: int = Field(20, ge=1)
+
+
+HybridSource = Literal["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
+
+
+class HybridSettings(_Strict):
+    """The blend of every recommender's candidates into ``recommendations``."""
+
+    sources: list[HybridSource] = Field(
+        default_factory=lambda: ["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
+    )
+    """Sources blended, when their candidates exist for the run."""
+    normalise: Literal["rank", "minmax"] = "rank"
+    """Per user and source: rank -> (n - rank + 1) / n over the source's list; minmax -> (s - min) / (max - min)."""
+    weights: dict[str, float] = Field(default_factory=dict)
+    """Fixed blend weights per source. Empty: the weights ``tailor evaluate`` learned most recently
+    (``tuning_results``, model ``hybrid``), else equal weights."""
+    weight_grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
+    """Values tried per source by the coordinate search in ``tailor evaluate``."""
+    search_rounds: int = Field(2, ge=0)
+    top_n: int = Field(10, ge=1)
+    max_per_category: int | None = Field(3, ge=1)
+    """At most this many recommendations per category per user; null: no limit."""
+
+
+class EvaluationSettings(_Strict):
+    """``tailor evaluate``: the time-based split and the metrics' cut-offs."""
+
+    horizon_days: int = Field(28, ge=1)
+    """Test on purchases in the ``horizon_days`` up to the run date; train on everything before. The blend
+    weights are learned the same way one horizon earlier (validation), never on the test window."""
+    k: list[int] = Field(default_factory=lambda: [10])
+    sources: list[HybridSource] = Field(
+        default_factory=lambda: ["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
+    )
 
 
 class OnlineRetailSource(_Strict):
@@ -269,6 +337,10 @@ class Config(_Strict):
     similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     cf: CfSettings = Field(default_factory=CfSettings)
     als: AlsSettings = Field(default_factory=AlsSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
+    popularity: PopularitySettings = Field(default_factory=PopularitySettings)
+    hybrid: HybridSettings = Field(default_factory=HybridSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 
     @field_validator("catalog_database")
     @classmethod

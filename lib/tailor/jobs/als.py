@@ -64,7 +64,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         params = A.AlsParams(a.rank, a.reg_param, a.alpha)
         if a.tune:
             params = _tune(spark, cfg, data, run_date, summary)
-        model = A.fit(data, params, a.implicit, a.max_iter, cfg.seed, a.checkpoint_interval)
+        model = A.fit(data, params, a.implicit, a.max_iter, cfg.seed, a.checkpoint_interval, a.num_blocks)
         summary.metrics.update({f"param.{k}": v for k, v in params.as_map().items()})
         summary.metrics["interactions"] = n
         summary.metrics["user_factors.rows"] = tables.replace_partition(
@@ -88,7 +88,8 @@ def _tune(spark: SparkSession, cfg: Config, data: DataFrame, run_date: date, sum
     a = cfg.als
     candidates = A.grid(a.grid.rank, a.grid.reg_param, a.grid.alpha)
     results = A.tune(data, candidates, a.implicit, a.max_iter, cfg.seed, a.validation_ratio,
-                     checkpoint_interval=a.checkpoint_interval, max_fetch=a.max_fetch)
+                     checkpoint_interval=a.checkpoint_interval, max_fetch=a.max_fetch,
+                     num_blocks=a.num_blocks)
     best = max(results, key=lambda pm: (pm[1]["ndcg"], -pm[0].rank))[0]
     rows = [(MODEL, p.as_map(), m, p == best) for p, m in results]
     schema = "model string, params map<string,double>, metrics map<string,double>, chosen boolean"

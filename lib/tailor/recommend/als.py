@@ -60,12 +60,18 @@ class AlsParams:
 
 
 def fit(train: DataFrame, params: AlsParams, implicit: bool, max_iter: int, seed: int,
-        checkpoint_interval: int = 5) -> ALSModel:
-    """Fit ALS on ``user_idx``, ``item_idx``, ``pref``; cold-start predictions are dropped, not NaN."""
+        checkpoint_interval: int = 5, num_blocks: int | None = None) -> ALSModel:
+    """Fit ALS on ``user_idx``, ``item_idx``, ``pref``; cold-start predictions are dropped, not NaN.
+
+    ``num_blocks`` (user and item blocks) defaults to Spark's default parallelism: Spark's own default of 10
+    costs about 40 % more per iteration on two cores (benchmarks/als_speed.py).
+    """
+    blocks = num_blocks or train.sparkSession.sparkContext.defaultParallelism
     als = ALS(
         userCol=USER_IDX, itemCol=ITEM_IDX, ratingCol=PREF, implicitPrefs=implicit, rank=params.rank,
         regParam=params.reg_param, alpha=params.alpha, maxIter=max_iter, seed=seed,
         checkpointInterval=checkpoint_interval, coldStartStrategy="drop",
+        numUserBlocks=blocks, numItemBlocks=blocks,
     )
     return als.fit(train)
 
@@ -92,7 +98,8 @@ def to_external(recs: DataFrame, users: DataFrame, items: DataFrame, top_n: int)
     i = items.select(F.col(S.EXTERNAL_ID).alias(S.ITEM_ID), F.col(S.IDX).alias(ITEM_IDX))
     out = recs.drop(S.RANK).join(u, USER_IDX).join(F.broadcast(i), ITEM_IDX)
     return out.transform(top_k_per(S.USER_ID, top_n, S.SCORE, S.ITEM_ID)).select(
-        S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK)
+        S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK),
+        F.lit(None).cast("string").alias(S.ANCHOR),
     )
 
 
@@ -102,7 +109,7 @@ def grid(ranks: Iterable[int], regs: Iterable[float], alphas: Iterable[float]) -
 
 def tune(data: DataFrame, candidates: list[AlsParams], implicit: bool, max_iter: int, seed: int,
          validation_ratio: float, k: int = 10, max_fetch: int = 500,
-         checkpoint_interval: int = 5) -> list[tuple[AlsParams, dict[str, float]]]:
+         checkpoint_interval: int = 5, num_blocks: int | None = None) -> list[tuple[AlsParams, dict[str, float]]]:
     """Score each setting on a validation split carved from ``data`` (per user, seeded): fit on the rest,
     rank unseen items, compare with the held-out interactions at ``k``.
 
@@ -115,7 +122,7 @@ def tune(data: DataFrame, candidates: list[AlsParams], implicit: bool, max_iter:
     fetch = fetch_size(fit_part, k, max_fetch)
     out = []
     for p in candidates:
-        model = fit(fit_part, p, implicit, max_iter, seed, checkpoint_interval)
+        model = fit(fit_part, p, implicit, max_iter, seed, checkpoint_interval, num_blocks)
         recs = recommend_idx(model, fit_part, k, fetch)
         out.append((p, ranking_metrics(recs, val_part, k, user=USER_IDX, item=ITEM_IDX)))
     fit_part.unpersist()

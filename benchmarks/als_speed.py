@@ -1,0 +1,156 @@
+"""ALS fit speed: Spark ML (Tailor's ``als.fit``) against the ``implicit`` library, with and without native BLAS.
+
+Data sets, both binarised implicit feedback (every pair has preference 1):
+
+* ml-100k: the 100,000 MovieLens ratings (943 users, 1,682 items);
+* synth-1M: one million distinct (user, item) pairs drawn with numpy (seed 42) for 50,000 users and 10,000
+  items, item popularity Zipf-like (exponent 0.8), user activity geometric, so a few items and users are heavy.
+
+Each Spark setting runs in its own Python process (and so its own JVM), because netlib picks its BLAS once per
+JVM: ``java`` sets ``-Ddev.ludovic.netlib.blas.allowNative=false`` (Spark's Java ``VectorBLAS``), ``native``
+lets it load ``libblas.so.3`` (OpenBLAS when installed), ``native-1t`` adds ``OPENBLAS_NUM_THREADS=1``.
+Spark is timed at ``max_iter`` and at one iteration; the marginal cost per iteration is the difference over
+``max_iter - 1``, which leaves out the fixed cost of building the in/out blocks. ``implicit`` runs with two
+threads (the machine's cores), both with its default conjugate-gradient solver and with the exact Cholesky
+solve that Spark uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+RANK, REG, ALPHA, ITERS, SEED = 32, 0.1, 1.0, 10, 42
+MODES = {
+    "java": {"JDK_JAVA_OPTIONS": "-Ddev.ludovic.netlib.blas.allowNative=false "
+                                 "-Ddev.ludovic.netlib.lapack.allowNative=false"},
+    "native": {},
+    "native-1t": {"OPENBLAS_NUM_THREADS": "1"},
+}
+
+
+def ml100k_pairs(data: str) -> tuple[np.ndarray, np.ndarray]:
+    raw = np.loadtxt(Path(data) / "u.data", dtype=np.int64, usecols=(0, 1))
+    return raw[:, 0] - 1, raw[:, 1] - 1
+
+
+def synthetic_pairs(n_pairs: int = 1_000_000, n_users: int = 50_000, n_items: int = 10_000,
+                    seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """``n_pairs`` distinct (user, item) pairs, popular items and active users over-represented."""
+    rng = np.random.default_rng(seed)
+    item_p = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    item_p /= item_p.sum()
+    user_p = rng.geometric(0.05, n_users).astype(float)
+    user_p /= user_p.sum()
+    keys = np.empty(0, dtype=np.int64)
+    while keys.size < n_pairs:
+        draw = 2 * (n_pairs - keys.size)
+        u = rng.choice(n_users, draw, p=user_p)
+        i = rng.choice(n_items, draw, p=item_p)
+        keys = np.unique(np.concatenate([keys, u.astype(np.int64) * n_items + i]))
+    keys = rng.permutation(keys)[:n_pairs]
+    return keys // n_items, keys % n_items
+
+
+def _write(pairs: tuple[np.ndarray, np.ndarray], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    u, i = pairs
+    pq.write_table(pa.table({"user_idx": u.astype(np.int32), "item_idx": i.astype(np.int32),
+                             "pref": np.ones(len(u), dtype=np.float32)}), path)
+
+
+def spark_worker(parquet: str, out: str) -> None:
+    """Run in a child process: time Spark ALS on ``parquet`` and write the figures to ``out`` (JSON)."""
+    from tailor import log as tlog
+    from tailor.config import load_config
+    from tailor.recommend import als as A
+    from tailor.spark import get_spark, native_blas
+
+    tlog.setup("WARNING")
+    work = tempfile.mkdtemp(prefix="tailor-als-speed-")
+    cfg = load_config([str(ROOT / "conf" / "local.yaml")],
+                      [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}"])
+    spark = get_spark(cfg)
+    data = spark.read.parquet(parquet).cache()
+    n = data.count()
+    params = A.AlsParams(RANK, REG, ALPHA)
+    A.fit(data, params, True, 1, SEED)  # warm-up: JIT, class loading, the first checkpoint
+    t0 = time.perf_counter()
+    A.fit(data, params, True, 1, SEED)
+    one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    A.fit(data, params, True, ITERS, SEED)
+    full = time.perf_counter() - t0
+    Path(out).write_text(json.dumps({"rows": n, "blas": native_blas(spark), "fit_s": round(full, 2),
+                                     "one_iter_fit_s": round(one, 2),
+                                     "s_per_iter": round((full - one) / (ITERS - 1), 3)}))
+    spark.stop()
+
+
+def implicit_fit(pairs: tuple[np.ndarray, np.ndarray], use_cg: bool) -> dict:
+    import scipy.sparse as sp
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    u, i = pairs
+    user_items = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)))
+    with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not BLAS's
+        model = AlternatingLeastSquares(factors=RANK, regularization=REG, alpha=ALPHA, iterations=ITERS,
+                                        use_cg=use_cg, num_threads=2, random_state=SEED)
+        t0 = time.perf_counter()
+        model.fit(user_items, show_progress=False)
+        full = time.perf_counter() - t0
+    return {"fit_s": round(full, 2), "s_per_iter": round(full / ITERS, 3)}
+
+
+def main(data: str, modes: list[str]) -> Path:
+    try:
+        import implicit
+    except ImportError as e:
+        raise SystemExit("the implicit library is missing: pip install -e '.[bench]'") from e
+    sets = {"ml-100k": ml100k_pairs(data), "synth-1M": synthetic_pairs()}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tailor-als-speed-") as tmp:
+        for name, pairs in sets.items():
+            parquet = Path(tmp) / f"{name}.parquet"
+            _write(pairs, parquet)
+            for label, use_cg in ((f"implicit {implicit.__version__} (CG)", True),
+                                  (f"implicit {implicit.__version__} (Cholesky)", False)):
+                r = implicit_fit(pairs, use_cg)
+                rows.append({"data": name, "engine": label, **r})
+                print(f"  {name} {label}: {r}", flush=True)
+            for mode in modes:
+                out = Path(tmp) / f"{name}-{mode}.json"
+                env = {**os.environ, **MODES[mode]}
+                subprocess.run([sys.executable, "-m", "benchmarks.als_speed", str(parquet), str(out)],
+                               cwd=ROOT, env=env, check=True)
+                r = json.loads(out.read_text())
+                rows.append({"data": name, "engine": f"Spark ALS ({mode}: {r.pop('blas')})", **r})
+                print(f"  {name} Spark {mode}: {r}", flush=True)
+    base = {d: min(r["s_per_iter"] for r in rows if r["data"] == d and r["engine"].startswith("implicit"))
+            for d in sets}
+    table = ["| data | engine | fit s | s / iteration | × fastest implicit |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    for r in rows:
+        ratio = r["s_per_iter"] / base[r["data"]] if base[r["data"]] else float("nan")
+        r["x_implicit"] = round(ratio, 1)
+        table.append(f"| {r['data']} | {r['engine']} | {r['fit_s']} | {r['s_per_iter']} | {ratio:.1f} |")
+    facts = {"cores": os.cpu_count(), "rank": RANK, "reg_param": REG, "alpha": ALPHA, "iterations": ITERS,
+             "spark_per_iteration": "(fit at max_iter - fit at 1) / (max_iter - 1)"}
+    return write_results("als_speed", facts, rows, "\n".join(table))
+
+
+if __name__ == "__main__":
+    spark_worker(sys.argv[1], sys.argv[2])
