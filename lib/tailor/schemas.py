@@ -221,6 +221,7 @@ k and silhouette of the clustering."""
 
 # --- gold: similarity and recommendations ---------------------------------------------------------------
 ENTITY, NEIGHBOUR, SCORE, CO_COUNT, METHOD, RANK = "entity", "neighbour", "score", "co_count", "method", "rank"
+ANCHOR = "anchor"
 
 SIMILARITY = StructType(
     [
@@ -241,12 +242,58 @@ CANDIDATES = StructType(
         _f(ITEM_ID, StringType(), False),
         _f(SCORE, DoubleType(), False),
         _f(RANK, IntegerType(), False),
+        _f(ANCHOR, StringType()),
         _f(SOURCE, StringType(), False),
         _f(RUN_DATE, DateType(), False),
     ]
 )
-"""Top-N recommendations per user from one recommender (``source``: item_cf, user_cf, ...), seen items
-excluded, rank 1 best (ties broken by item id)."""
+"""Top-N recommendations per user from one recommender (``source``: item_cf, user_cf, als, content,
+popular, trending), seen items excluded, rank 1 best (ties broken by item id). ``anchor`` is what the score
+rests on, when there is one thing to name: the user's item for item_cf and content (``because you bought
+X``), the group for popularity (``segment:…``, ``country:…``, ``global``); null otherwise."""
+
+POPULAR_ITEMS = StructType(
+    [
+        _f("scope", StringType(), False),
+        _f("group_key", StringType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(SCORE, DoubleType(), False),
+        _f("users", LongType(), False),
+        _f(RANK, IntegerType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Top items per group: ``scope`` global, segment, country (score: capped, decayed interest summed over
+the group's users) or trending (score: growth of users, last window against the one before)."""
+
+REASON = "reason"
+RECOMMENDATIONS = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(SCORE, DoubleType(), False),
+        _f(RANK, IntegerType(), False),
+        _f(SOURCE, StringType(), False),
+        _f(ANCHOR, StringType()),
+        _f(REASON, StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""The hybrid's final top-N per user: blended score, the source that contributed most, its anchor and a
+human-readable reason. Bought and non-catalogue items are filtered out; categories are capped."""
+
+EVALUATIONS = StructType(
+    [
+        _f("recommender", StringType(), False),
+        _f("split", StringType(), False),
+        _f("k", IntegerType(), False),
+        _f("metric", StringType(), False),
+        _f("value", DoubleType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""One row per recommender, split, cut-off and metric (precision, recall, ndcg, map, hit_rate, coverage,
+novelty, diversity, users)."""
 
 # --- ops: stable integer ids ------------------------------------------------------------------------------
 KIND, EXTERNAL_ID, IDX, FIRST_SEEN = "kind", "external_id", "idx", "first_seen"

@@ -73,6 +73,9 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("als_user_factors", "gold", S.USER_FACTORS, (S.RUN_DATE,), customer_column=S.USER_ID),
         TableSpec("als_item_factors", "gold", S.ITEM_FACTORS, (S.RUN_DATE,)),
         TableSpec("tuning_results", "ops", S.TUNING_RESULTS, (S.RUN_DATE, "model")),
+        TableSpec("popular_items", "gold", S.POPULAR_ITEMS, (S.RUN_DATE,)),
+        TableSpec("recommendations", "gold", S.RECOMMENDATIONS, (S.RUN_DATE,), customer_column=S.USER_ID),
+        TableSpec("evaluations", "ops", S.EVALUATIONS, (S.RUN_DATE, "split")),
     )
 }
 

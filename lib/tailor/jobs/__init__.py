@@ -3,7 +3,7 @@ and (later) the pipeline runner read, in dependency order."""
 
 from __future__ import annotations
 
-from tailor.jobs import als, cf, features, ingest, segments, similarity
+from tailor.jobs import als, cf, content, evaluate, features, ingest, popularity, recommend, segments, similarity
 from tailor.jobs.base import JobFn
 
 JOBS: dict[str, JobFn] = {
@@ -13,5 +13,9 @@ JOBS: dict[str, JobFn] = {
     "similarity": similarity.run,
     "cf": cf.run,
     "als": als.run,
+    "content": content.run,
+    "popularity": popularity.run,
+    "evaluate": evaluate.run,
+    "recommend": recommend.run,
 }
 """Job name -> run function, in the order the demo runs them."""

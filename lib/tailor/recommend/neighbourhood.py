@@ -8,6 +8,8 @@
   touched does not score as high as one that every neighbour bought).
 
 Both exclude every item the user has interacted with and keep the ``top_n`` best, ties broken by item id.
+Item-CF also names its ``anchor``: the user's item that contributed most to the score ("because you bought
+X"); user-CF leaves it null rather than point at another customer.
 """
 
 from __future__ import annotations
@@ -20,20 +22,26 @@ from tailor.similarity.pairs import top_k_per
 
 
 def _finish(scores: DataFrame, seen: DataFrame, top_n: int) -> DataFrame:
+    if S.ANCHOR not in scores.columns:
+        scores = scores.withColumn(S.ANCHOR, F.lit(None).cast("string"))
     unseen = scores.join(seen.select(S.USER_ID, S.ITEM_ID), [S.USER_ID, S.ITEM_ID], "left_anti")
     return (
         unseen.transform(top_k_per(S.USER_ID, top_n, S.SCORE, S.ITEM_ID))
-        .select(S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK))
+        .select(S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK), S.ANCHOR)
     )
 
 
 def item_cf(affinity: DataFrame, item_sim: DataFrame, seen: DataFrame, top_n: int,
             value: str = "affinity") -> DataFrame:
     """Top-``top_n`` unseen items per user from ``affinity`` (user_id, item_id, ``value``) and
-    ``item_sim`` (entity, neighbour, score)."""
+    ``item_sim`` (entity, neighbour, score), with the ``anchor`` item that contributed most."""
     a = affinity.select(S.USER_ID, F.col(S.ITEM_ID).alias(S.ENTITY), F.col(value).alias("_a"))
     s = item_sim.select(S.ENTITY, F.col(S.NEIGHBOUR).alias(S.ITEM_ID), F.col(S.SCORE).alias("_s"))
-    scores = a.join(s, S.ENTITY).groupBy(S.USER_ID, S.ITEM_ID).agg(F.sum(F.col("_a") * F.col("_s")).alias(S.SCORE))
+    contrib = a.join(s, S.ENTITY).withColumn("_c", F.col("_a") * F.col("_s"))
+    scores = contrib.groupBy(S.USER_ID, S.ITEM_ID).agg(
+        F.sum("_c").alias(S.SCORE),
+        F.min_by(S.ENTITY, F.struct(-F.col("_c"), F.col(S.ENTITY))).alias(S.ANCHOR),
+    )
     return _finish(scores, seen, top_n)
 
 

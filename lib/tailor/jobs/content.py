@@ -1,0 +1,43 @@
+"""``tailor content``: silver ``products`` + ``events`` -> ``item_similarity`` (run_date, method=tfidf) and
+``candidate_recs`` (run_date, source=content).
+
+TF-IDF over title, description, category and brand (``content.*``); item neighbours by cosine through an
+inverted index; a user's recommendations are the content neighbours of what they interacted with, weighted
+by their time-decayed interest (the user interest vector; see :mod:`tailor.recommend.content`). Items with no
+interactions yet are reached through their words.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.jobs.base import JobSummary
+from tailor.recommend import content as C
+from tailor.recommend.sources import TrainData, content_similarity_of, content_source
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    products = tables.read(spark, cfg, "products")
+    events = tables.read(spark, cfg, "events")
+    summary = JobSummary(tables=["item_similarity", "candidate_recs"])
+    sim = content_similarity_of(cfg, products).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        summary.rows_in = products.count()
+        summary.metrics["item_similarity.tfidf.rows"] = tables.replace_partition(
+            sim.drop(S.METHOD), cfg, "item_similarity", run_date, {S.METHOD: C.METHOD})
+        data = TrainData(cfg, run_date, events, products, groups=None, users=None)
+        recs = content_source(data, sim)
+        summary.metrics["content.rows"] = tables.replace_partition(
+            recs, cfg, "candidate_recs", run_date, {S.SOURCE: "content"})
+        summary.metrics["items_with_neighbours"] = sim.select(F.countDistinct(S.ENTITY)).first()[0]
+    finally:
+        sim.unpersist()
+    summary.rows_out = int(summary.metrics["item_similarity.tfidf.rows"] + summary.metrics["content.rows"])
+    return summary

@@ -1,0 +1,76 @@
+"""``tailor recommend``: ``candidate_recs`` (run_date, every source in ``hybrid.sources`` that has rows) +
+silver ``events`` and ``products`` -> ``recommendations`` (run_date).
+
+Each source's candidates are normalised per user (``hybrid.normalise``) and blended with weights:
+``hybrid.weights`` when set, else the ones ``tailor evaluate`` learned most recently (``tuning_results``,
+model ``hybrid``, chosen), else equal. Items the user bought and items missing from the catalogue are
+removed, at most ``hybrid.max_per_category`` per category are kept, and ``hybrid.top_n`` per user are
+written with the source that contributed most, its anchor and a reason. A user only popularity knows (a new
+one) gets their segment's, country's or everyone's best sellers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.errors import MissingTableError
+from tailor.features.profile import before_cutoff
+from tailor.jobs.base import JobSummary
+from tailor.recommend import hybrid as H
+
+log = logging.getLogger(__name__)
+MODEL = "hybrid"
+
+
+def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]) -> tuple[dict[str, float], str]:
+    """The blend weights for ``sources`` and where they came from (config, learned <date>, equal)."""
+    if cfg.hybrid.weights:
+        return {s: float(cfg.hybrid.weights.get(s, 0.0)) for s in sources}, "config"
+    try:
+        learned = (
+            tables.read(spark, cfg, "tuning_results")
+            .where((F.col("model") == MODEL) & F.col("chosen") & (F.col(S.RUN_DATE) <= F.lit(run_date)))
+            .orderBy(F.desc(S.RUN_DATE))
+            .select("params", S.RUN_DATE)
+            .first()
+        )
+    except MissingTableError:
+        learned = None
+    if learned is not None:
+        w = {s: float(learned["params"].get(s, 0.0)) for s in sources}
+        if any(v > 0 for v in w.values()):
+            return w, f"learned {learned[S.RUN_DATE]}"
+    return {s: 1.0 for s in sources}, "equal"
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    h = cfg.hybrid
+    cands = tables.read_run(spark, cfg, "candidate_recs", run_date).where(F.col(S.SOURCE).isin(h.sources))
+    present = sorted(r[0] for r in cands.select(S.SOURCE).distinct().collect())  # at most len(sources) rows
+    if not present:
+        raise MissingTableError(f"no candidates from {h.sources} for {run_date}: run cf, als, content or popularity")
+    w, origin = weights(spark, cfg, run_date, present)
+    log.info("blending %s with weights %s (%s)", present, w, origin)
+    events = tables.read(spark, cfg, "events")
+    bought = events.where(before_cutoff(run_date) & (F.col(S.EVENT_TYPE) == S.PURCHASE)).select(
+        S.USER_ID, S.ITEM_ID).distinct()
+    catalogue = tables.read(spark, cfg, "products").select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
+    norm = H.normalised(cands, h.normalise).persist(StorageLevel.MEMORY_AND_DISK)
+    summary = JobSummary(tables=["recommendations"])
+    try:
+        summary.rows_in = norm.count()
+        recs = H.finalise(H.blend(norm, w), bought, catalogue, h.top_n, h.max_per_category)
+        summary.rows_out = tables.replace_partition(recs, cfg, "recommendations", run_date)
+    finally:
+        norm.unpersist()
+    summary.metrics.update({f"weight.{s}": v for s, v in w.items()})
+    summary.metrics["weights_learned"] = float(origin.startswith("learned"))
+    return summary

@@ -1,0 +1,174 @@
+"""The hybrid: every source's candidates, normalised per user, blended with weights, filtered, explained.
+
+1. **Normalise** each source's scores per user: ``rank`` -> ``(n - rank + 1) / n`` over the user's list of
+   ``n`` (1 for the first, whatever the scale of the source's scores), or ``minmax`` -> ``(s - min) / (max -
+   min)`` (1 when all are equal).
+2. **Blend**: ``score = Σ_s w_s · norm_s`` (a source that did not propose the item adds 0). The source with
+   the largest ``w_s · norm_s`` is the item's ``source`` and lends its ``anchor``.
+3. **Cold start**: ties (a user nobody but popularity knows scores 0 everywhere when popularity weighs 0)
+   are broken by the popularity candidate's normalised score, then the item id: a new user still gets their
+   segment's or country's best sellers, in order.
+4. **Filters**: items the user already bought and items not in the catalogue are removed; at most
+   ``max_per_category`` per category; ``top_n`` kept.
+
+Weights are learned on a validation window by :func:`search_weights`: they start from the seeds' rule
+(``w_s = e_s / Σ e``, ``e`` the source's own nDCG) and a coordinate search over ``grid`` keeps any change
+that raises the blend's nDCG@k. All settings of one step are scored in a single Spark job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+
+NORM, REASON = "norm", "reason"
+FALLBACK_SOURCE = "popular"
+
+_REASONS = {  # source -> (with an anchor, without one)
+    "item_cf": ("customers who liked {anchor} also liked this", "customers with your taste liked this"),
+    "content": ("similar to {anchor}", "matches what you browse"),
+    "rules": ("frequently bought with {anchor}", "frequently bought together"),
+    "als": (None, "picked for you"),
+    "user_cf": (None, "customers like you bought this"),
+    "trending": (None, "trending now"),
+}
+
+
+def normalised(cands: DataFrame, method: str = "rank") -> DataFrame:
+    """``cands`` (user_id, item_id, score, rank, anchor, source) with ``norm`` in [0, 1] per user and source."""
+    w = Window.partitionBy(S.USER_ID, S.SOURCE)
+    if method == "rank":
+        n = F.count(F.lit(1)).over(w)
+        norm = (n - F.col(S.RANK) + 1) / n
+    elif method == "minmax":
+        lo, hi = F.min(S.SCORE).over(w), F.max(S.SCORE).over(w)
+        norm = F.when(hi > lo, (F.col(S.SCORE) - lo) / (hi - lo)).otherwise(F.lit(1.0))
+    else:
+        raise ValueError(f"unknown normalisation {method!r}: rank or minmax")
+    return cands.withColumn(NORM, norm.cast("double"))
+
+
+def blend(norm: DataFrame, weights: Mapping[str, float]) -> DataFrame:
+    """One row per (user, item): ``score`` (the blend), ``fallback`` (popularity's norm, 0 without),
+    ``source`` and ``anchor`` of the largest contribution."""
+    wmap = F.create_map(*[x for s, v in sorted(weights.items()) for x in (F.lit(s), F.lit(float(v)))])
+    contrib = norm.where(F.col(S.SOURCE).isin(list(weights))).withColumn(
+        "_c", F.coalesce(wmap[F.col(S.SOURCE)], F.lit(0.0)) * F.col(NORM)
+    )
+    return contrib.groupBy(S.USER_ID, S.ITEM_ID).agg(
+        F.sum("_c").alias(S.SCORE),
+        F.max(F.when(F.col(S.SOURCE) == FALLBACK_SOURCE, F.col(NORM))).alias("fallback"),
+        F.min_by(F.struct(S.SOURCE, S.ANCHOR), F.struct(-F.col("_c"), F.col(S.SOURCE))).alias("_top"),
+    ).select(
+        S.USER_ID, S.ITEM_ID, S.SCORE, F.coalesce("fallback", F.lit(0.0)).alias("fallback"),
+        F.col(f"_top.{S.SOURCE}").alias(S.SOURCE), F.col(f"_top.{S.ANCHOR}").alias(S.ANCHOR),
+    )
+
+
+def reason(source: F.Column, anchor: F.Column) -> F.Column:
+    """A short, human reason from the top source and its anchor, e.g. ``similar to P000123``,
+    ``popular in DE``."""
+    after = F.substring_index(anchor, ":", -1)
+    out = (
+        F.when(anchor.startswith("segment:"), F.lit("popular with customers like you"))
+        .when(anchor.startswith("country:"), F.concat(F.lit("popular in "), after))
+        .otherwise(F.lit("popular now"))
+    )
+    out = F.when(source == FALLBACK_SOURCE, out).otherwise(F.lit(None).cast("string"))
+    for s, (with_anchor, without) in _REASONS.items():
+        value = F.lit(without)
+        if with_anchor is not None:
+            head, tail = with_anchor.split("{anchor}")
+            value = F.when(anchor.isNotNull(), F.concat(F.lit(head), anchor, F.lit(tail))).otherwise(value)
+        out = F.when(source == s, value).otherwise(out)
+    return out
+
+
+def finalise(blended: DataFrame, bought: DataFrame, catalogue: DataFrame, top_n: int,
+             max_per_category: int | None) -> DataFrame:
+    """Apply the business filters and rank: user_id, item_id, score, rank, source, anchor, reason.
+
+    Args:
+        bought: user_id, item_id the user already bought.
+        catalogue: item_id, category of the items that can be sold.
+    """
+    kept = blended.join(bought.select(S.USER_ID, S.ITEM_ID), [S.USER_ID, S.ITEM_ID], "left_anti").join(
+        catalogue.select(S.ITEM_ID, S.CATEGORY), S.ITEM_ID
+    )
+    order = [F.desc(S.SCORE), F.desc("fallback"), F.asc(S.ITEM_ID)]
+    if max_per_category is not None:
+        in_cat = Window.partitionBy(S.USER_ID, F.coalesce(F.col(S.CATEGORY), F.lit(""))).orderBy(*order)
+        kept = kept.withColumn("_c", F.row_number().over(in_cat)).where(F.col("_c") <= max_per_category)
+    w = Window.partitionBy(S.USER_ID).orderBy(*order)
+    return kept.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= top_n).select(
+        S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK), S.SOURCE, S.ANCHOR,
+        reason(F.col(S.SOURCE), F.col(S.ANCHOR)).alias(REASON),
+    )
+
+
+def seeds_rule(effects: Mapping[str, float]) -> dict[str, float]:
+    """``w_s = e_s / Σ e``; equal weights when no source has any effect."""
+    total = sum(max(e, 0.0) for e in effects.values())
+    if total <= 0:
+        return {s: 1.0 / len(effects) for s in effects} if effects else {}
+    return {s: max(e, 0.0) / total for s, e in effects.items()}
+
+
+def _ideal(n_rel: F.Column, k: int) -> F.Column:
+    table = F.array(*[F.lit(sum(1.0 / math.log2(r + 1) for r in range(1, i + 1))) for i in range(1, k + 1)])
+    return F.element_at(table, F.least(n_rel, F.lit(k)).cast("int"))
+
+
+def ndcg_of_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[str, float]],
+                    k: int) -> list[float]:
+    """Mean nDCG@k over the users of ``truth`` (user_id, item_id) of the blend under each weight setting,
+    before filters, all settings in one job."""
+    sources = sorted({s for w in settings for s in w})
+    wide = norm.where(F.col(S.SOURCE).isin(sources)).groupBy(S.USER_ID, S.ITEM_ID).pivot(S.SOURCE, sources).agg(
+        F.first(NORM)).fillna(0.0)
+    spark = norm.sparkSession
+    rows = [(i, *[float(w.get(s, 0.0)) for s in sources]) for i, w in enumerate(settings)]
+    wdf = spark.createDataFrame(rows, ["_w", *[f"_w_{s}" for s in sources]])
+    score = sum((F.col(s) * F.col(f"_w_{s}") for s in sources), F.lit(0.0))
+    fallback = F.col(FALLBACK_SOURCE) if FALLBACK_SOURCE in sources else F.lit(0.0)
+    scored = wide.crossJoin(F.broadcast(wdf)).select("_w", S.USER_ID, S.ITEM_ID, score.alias("_s"),
+                                                     fallback.alias("_f"))
+    w = Window.partitionBy("_w", S.USER_ID).orderBy(F.desc("_s"), F.desc("_f"), F.asc(S.ITEM_ID))
+    top = scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= k)
+    rel = truth.select(S.USER_ID, S.ITEM_ID).distinct()
+    n_rel = rel.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("_n"))
+    n_users = n_rel.count()
+    gains = top.join(rel, [S.USER_ID, S.ITEM_ID]).join(n_rel, S.USER_ID).groupBy("_w").agg(
+        F.sum(1.0 / F.log2(F.col(S.RANK) + 1.0) / _ideal(F.col("_n"), k)).alias("_g")
+    )
+    got = {r["_w"]: r["_g"] for r in gains.collect()}  # one row per setting
+    return [float(got.get(i, 0.0)) / n_users if n_users else 0.0 for i in range(len(settings))]
+
+
+def search_weights(norm: DataFrame, truth: DataFrame, effects: Mapping[str, float], grid: Sequence[float],
+                   rounds: int, k: int) -> list[tuple[dict[str, float], float, str]]:
+    """Coordinate search from the seeds' rule. Returns every setting scored: (weights, nDCG@k, how), the
+    first being the seeds' rule; the best is the one with the highest nDCG (earliest on ties)."""
+    current = seeds_rule(effects)
+    best = ndcg_of_weights(norm, truth, [current], k)[0]
+    tried = [(dict(current), best, "seeds_rule")]
+    for r in range(rounds):
+        changed = False
+        for s in sorted(current):
+            options = [{**current, s: float(g)} for g in grid if not math.isclose(g, current[s])]
+            options = [o for o in options if any(v > 0 for v in o.values())]
+            if not options:
+                continue
+            scores = ndcg_of_weights(norm, truth, options, k)
+            tried += [(o, v, f"round {r + 1}: {s}") for o, v in zip(options, scores, strict=True)]
+            i = max(range(len(options)), key=lambda j: scores[j])
+            if scores[i] > best + 1e-12:
+                current, best, changed = options[i], scores[i], True
+        if not changed:
+            break
+    return tried

@@ -1,0 +1,121 @@
+"""Every recommender as one function of the data as of a date, so that ``tailor evaluate`` scores exactly
+what the jobs compute, refitted on a training window.
+
+Each source takes a :class:`TrainData` and returns candidate rows (user_id, item_id, score, rank, anchor),
+seen items excluded, ``top_n`` per user. ``users`` is who should get recommendations (for evaluation, the
+users of the test window, including ones with no history, who only popularity can serve).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor.config import Config
+from tailor.recommend import als as A
+from tailor.recommend import content as C
+from tailor.recommend import popularity as P
+from tailor.recommend.idmap import new_ids
+from tailor.recommend.neighbourhood import item_cf, user_cf
+from tailor.similarity.interactions import WEIGHT, cap_per, interactions
+from tailor.similarity.pairs import similarity
+
+
+@dataclass
+class TrainData:
+    """The inputs every source needs, as of ``as_of`` (events after it must already be excluded)."""
+
+    cfg: Config
+    as_of: date
+    events: DataFrame
+    products: DataFrame | None = None
+    groups: DataFrame | None = None
+    """user_id, scope (segment or country), group_key: the popularity groups."""
+    users: DataFrame | None = None
+    """user_id: who gets popularity recommendations."""
+
+
+def _inter(d: TrainData, half_life: float | None) -> DataFrame:
+    return interactions(d.events, d.cfg.interactions.weights, d.as_of, half_life)
+
+
+def item_cf_source(d: TrainData) -> DataFrame:
+    cfg = d.cfg
+    inter = _inter(d, cfg.cf.half_life_days)
+    capped = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, cfg.interactions.max_items_per_user))
+    sim = similarity(capped, S.USER_ID, S.ITEM_ID, WEIGHT, cfg.cf.item_method, cfg.similarity.min_co_count,
+                     cfg.similarity.shrinkage, cfg.similarity.top_k)
+    return item_cf(inter, sim, inter, cfg.cf.top_n)
+
+
+def user_cf_source(d: TrainData) -> DataFrame:
+    cfg = d.cfg
+    inter = _inter(d, None)
+    capped = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item))
+    sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
+                     cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k)
+    return user_cf(inter, sim, inter, cfg.cf.top_n)
+
+
+def als_source(d: TrainData) -> DataFrame:
+    a = d.cfg.als
+    inter = _inter(d, a.half_life_days)
+    users = new_ids(inter.select(F.col(S.USER_ID).alias(S.EXTERNAL_ID)), None, "user", d.as_of)
+    items = new_ids(inter.select(F.col(S.ITEM_ID).alias(S.EXTERNAL_ID)), None, "item", d.as_of)
+    data = A.indexed(inter, users, items, A.preference(a.value, a.implicit)).cache()
+    model = A.fit(data, A.AlsParams(a.rank, a.reg_param, a.alpha), a.implicit, a.max_iter, d.cfg.seed,
+                  a.checkpoint_interval, a.num_blocks)
+    seen = data.select(A.USER_IDX, A.ITEM_IDX)
+    fetch = min(A.fetch_size(seen, a.top_n, a.max_fetch), max(int(items.count()), 1))
+    return A.to_external(A.recommend_idx(model, seen, a.top_n, fetch, a.block_size), users, items, a.top_n)
+
+
+def content_similarity_of(cfg: Config, products: DataFrame) -> DataFrame:
+    c = cfg.content
+    vectors = C.item_vectors(products, c.min_df, c.vocab_size)
+    return C.content_similarity(vectors, c.top_k, c.max_items_per_term)
+
+
+def content_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
+    c = d.cfg.content
+    sim = sim if sim is not None else content_similarity_of(d.cfg, d.products)
+    inter = _inter(d, c.half_life_days)
+    return item_cf(inter, sim, inter, c.top_n)
+
+
+def popular_lists(d: TrainData) -> DataFrame:
+    p = d.cfg.popularity
+    inter = _inter(d, p.half_life_days)
+    cap = float(d.cfg.interactions.weights.get(S.PURCHASE, 1.0))
+    return P.popular(inter, d.groups, d.as_of, p.window_days, cap, p.min_group_users, p.top_k).unionByName(
+        P.trending(inter, d.as_of, p.trending_days, p.trending_min_users, p.top_k)
+    )
+
+
+def popular_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
+    lists = lists if lists is not None else popular_lists(d)
+    seen = _inter(d, None)
+    return P.for_users(d.users, d.groups, lists.where(F.col(P.SCOPE) != P.TRENDING), seen, d.cfg.popularity.top_n)
+
+
+def trending_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
+    lists = lists if lists is not None else popular_lists(d)
+    seen = _inter(d, None)
+    return P.trending_for_users(d.users, lists.where(F.col(P.SCOPE) == P.TRENDING), seen,
+                                d.cfg.popularity.top_n)
+
+
+SOURCES: dict[str, Callable[[TrainData], DataFrame]] = {
+    "als": als_source,
+    "item_cf": item_cf_source,
+    "user_cf": user_cf_source,
+    "content": content_source,
+    "popular": popular_source,
+    "trending": trending_source,
+}
+"""Source name -> fit-and-recommend function. ``rules`` joins when association rules exist (issue 7)."""

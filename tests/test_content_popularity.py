@@ -1,0 +1,99 @@
+"""TF-IDF content neighbours; popularity, trending and the popularity fallback chain, by hand."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tailor.recommend import content as C
+from tailor.recommend import popularity as P
+
+PRODUCTS = "product_id string, title string, description string, category string, brand string"
+
+
+def test_tfidf_neighbours_share_the_distinctive_words(spark):
+    products = spark.createDataFrame([
+        ("p1", "Zanzibar clove teapot", "a teapot with zanzibar clove scent", "kitchen", "Acme"),
+        ("p2", "Clove mug from Zanzibar", "zanzibar clove mug", "kitchen", "Other"),
+        ("p3", "Plain teapot", "a plain white teapot", "kitchen", "Acme"),
+        ("p4", "Garden hose", "a long green hose", "garden", "Acme"),
+        ("p5", "Garden trowel", "a green trowel for the garden", "garden", "Other"),
+        ("p6", "White mug", "a plain white mug", "kitchen", "Other"),
+    ], PRODUCTS)
+    vectors = C.item_vectors(products, min_df=2)
+    norms = {r.item_id: r.n for r in vectors.groupBy("item_id").agg({"w": "sum"}).selectExpr(
+        "item_id", "`sum(w)` as n").collect()}
+    assert set(norms) == {f"p{i}" for i in range(1, 7)}
+    sq = {r.item_id: r.s for r in vectors.selectExpr("item_id", "w * w as w2").groupBy("item_id").agg(
+        {"w2": "sum"}).selectExpr("item_id", "`sum(w2)` as s").collect()}
+    assert all(v == pytest.approx(1.0) for v in sq.values())  # L2-normalised
+    sim = C.content_similarity(vectors, top_k=1).collect()
+    top = {r.entity: r.neighbour for r in sim}
+    assert top["p1"] == "p2" and top["p2"] == "p1"  # zanzibar + clove, rarer than teapot or mug
+    assert top["p4"] == "p5" and top["p5"] == "p4"  # garden + green + category=garden
+    assert {r.method for r in sim} == {"tfidf"}
+    assert all(0 < r.score <= 1.0 + 1e-9 for r in sim)
+
+
+def test_frequent_terms_are_left_out_of_the_join(spark):
+    rows = [(f"p{i}", "common word", None, None, None) for i in range(4)] + [("p4", "other", None, None, None)]
+    products = spark.createDataFrame(rows, PRODUCTS)  # a term in every product has IDF 0: p4 keeps it above
+    vectors = C.item_vectors(products, min_df=2)
+    assert C.content_similarity(vectors, max_items_per_term=3).count() == 0
+    assert C.content_similarity(vectors, max_items_per_term=4).count() == 12  # 4 x 3 neighbours
+
+
+AS_OF = date(2026, 11, 23)
+INTER = "user_id string, item_id string, affinity double, last_ts timestamp"
+
+
+def _ts(days_ago: float) -> datetime:
+    return datetime(2026, 11, 24, tzinfo=timezone.utc) - timedelta(days=days_ago)
+
+
+def test_popular_caps_each_user_and_drops_small_groups(spark):
+    inter = spark.createDataFrame([
+        ("a", "x", 50.0, _ts(1)),   # capped at 5
+        ("b", "x", 1.0, _ts(2)),
+        ("b", "y", 5.0, _ts(3)),
+        ("c", "y", 3.0, _ts(200)),  # outside the 90-day window
+        ("c", "z", 2.0, _ts(5)),
+    ], INTER)
+    groups = spark.createDataFrame([("a", "country", "DE"), ("b", "country", "DE"), ("c", "country", "FR")],
+                                   "user_id string, scope string, group_key string")
+    got = {(r.scope, r.group_key, r.item_id): (r.score, r.users, r.rank)
+           for r in P.popular(inter, groups, AS_OF, 90, 5.0, 2, 10).collect()}
+    assert got[("global", "global", "x")] == (6.0, 2, 1)
+    assert got[("global", "global", "y")] == (5.0, 1, 2)
+    assert got[("global", "global", "z")] == (2.0, 1, 3)
+    assert got[("country", "DE", "x")] == (6.0, 2, 1)
+    assert not any(k[1] == "FR" for k in got)  # one active user < min_group_users 2
+
+
+def test_trending_is_growth_with_support(spark):
+    rows = [(f"n{i}", "up", 1.0, _ts(1)) for i in range(3)] + [("o", "up", 1.0, _ts(10))]
+    rows += [(f"m{i}", "flat", 1.0, _ts(2)) for i in range(2)] + [(f"p{i}", "flat", 1.0, _ts(9)) for i in range(3)]
+    rows += [("q", "rare", 1.0, _ts(1))]
+    got = {r.item_id: (r.score, r.rank) for r in P.trending(spark.createDataFrame(rows, INTER), AS_OF, 7, 2, 10)
+           .collect()}
+    assert got == {"up": (pytest.approx(4 / 2), 1), "flat": (pytest.approx(3 / 4), 2)}  # rare: 1 user < 2
+
+
+def test_fallback_chain_segment_then_country_then_global(spark):
+    lists = spark.createDataFrame([
+        ("segment", "Champions", "s1", 9.0, 3, 1), ("country", "DE", "c1", 9.0, 3, 1),
+        ("global", "global", "g1", 9.0, 3, 1), ("global", "global", "g2", 8.0, 3, 2),
+    ], "scope string, group_key string, item_id string, score double, users long, rank int")
+    groups = spark.createDataFrame([
+        ("champ", "segment", "Champions"), ("champ", "country", "DE"),
+        ("small", "segment", "Tiny"), ("small", "country", "DE"),
+        ("fr", "country", "FR"),
+    ], "user_id string, scope string, group_key string")
+    users = spark.createDataFrame([("champ",), ("small",), ("fr",), ("brand_new",)], "user_id string")
+    seen = spark.createDataFrame([("brand_new", "g1")], "user_id string, item_id string")
+    got = {}
+    for r in P.for_users(users, groups, lists, seen, 5).collect():
+        got.setdefault(r.user_id, []).append((r.item_id, r.anchor, r.rank))
+    assert got["champ"] == [("s1", "segment:Champions", 1)]
+    assert got["small"] == [("c1", "country:DE", 1)]  # Tiny has no list
+    assert sorted(got["fr"]) == [("g1", "global", 1), ("g2", "global", 2)]
+    assert got["brand_new"] == [("g2", "global", 1)]  # g1 seen

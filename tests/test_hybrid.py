@@ -1,0 +1,108 @@
+"""Beyond-accuracy metrics by hand; the hybrid's normalisation, blend, filters, cold start and weight search."""
+
+import math
+
+import pytest
+
+from tailor.evaluation.beyond import beyond_accuracy
+from tailor.recommend import hybrid as H
+
+UI = "user_id string, item_id string"
+CANDS = "user_id string, item_id string, score double, rank int, anchor string, source string"
+
+
+def test_coverage_novelty_and_diversity_by_hand(spark):
+    recs = spark.createDataFrame(
+        [("u1", "A", 1), ("u1", "B", 2), ("u1", "C", 3), ("u2", "A", 1), ("u2", "D", 2), ("u3", "E", 1)],
+        UI + ", rank int")
+    train = spark.createDataFrame([("t1", "A"), ("t2", "A"), ("t3", "A"), ("t1", "B"), ("t4", "E")], UI)
+    catalogue = spark.createDataFrame(
+        [("A", "x"), ("B", "x"), ("C", "y"), ("D", "y"), ("E", "z"), ("F", "z")], "item_id string, category string")
+    m = beyond_accuracy(recs, 2, train, catalogue)
+    assert m["coverage"] == pytest.approx(4 / 6)  # A, B, D, E of six
+    # p = (users + 1) / (4 + 1): A 0.8, B 0.4, D 0.2 (nobody), E 0.4; five recommended rows
+    info = [-math.log2(p) for p in (0.8, 0.4, 0.8, 0.2, 0.4)]
+    assert m["novelty"] == pytest.approx(sum(info) / 5)
+    assert m["diversity"] == pytest.approx((0.0 + 1.0) / 2)  # u1: x, x; u2: x, y; u3 has one item
+    m5 = beyond_accuracy(recs, 5, train, catalogue)  # k larger than every list
+    assert m5["coverage"] == pytest.approx(5 / 6)
+    assert m5["diversity"] == pytest.approx((1 - 2 / 6 + 1.0) / 2)  # u1: x, x, y -> one same pair of three
+
+
+def _cands(spark, rows):
+    return spark.createDataFrame(rows, CANDS)
+
+
+def test_rank_and_minmax_normalisation(spark):
+    c = _cands(spark, [("u", f"i{r}", 10.0 - r, r, None, "a") for r in range(1, 5)] + [("u", "j", 3.0, 1, None, "b")])
+    got = {(r.source, r.item_id): r.norm for r in H.normalised(c, "rank").collect()}
+    assert [got[("a", f"i{r}")] for r in range(1, 5)] == [1.0, 0.75, 0.5, 0.25]
+    assert got[("b", "j")] == 1.0
+    mm = {(r.source, r.item_id): r.norm for r in H.normalised(c, "minmax").collect()}
+    assert [mm[("a", f"i{r}")] for r in range(1, 5)] == pytest.approx([1.0, 2 / 3, 1 / 3, 0.0])
+    assert mm[("b", "j")] == 1.0  # a single score: 1
+
+
+def _two_sources(spark):
+    return H.normalised(_cands(spark, [
+        ("u", "X", 9.0, 1, "p1", "a"), ("u", "Y", 5.0, 2, "p2", "a"),
+        ("u", "Y", 0.9, 1, "p3", "b"), ("u", "Z", 0.1, 2, "p4", "b"),
+    ]), "rank")
+
+
+def test_blend_uses_the_configured_weights(spark):
+    norm = _two_sources(spark)  # a: X 1, Y 0.5; b: Y 1, Z 0.5
+    got = {r.item_id: r for r in H.blend(norm, {"a": 2.0, "b": 1.0}).collect()}
+    assert {i: r.score for i, r in got.items()} == {"X": 2.0, "Y": 2.0, "Z": 0.5}
+    assert (got["Y"].source, got["Y"].anchor) == ("a", "p2")  # equal contributions: the first source by name
+    got = {r.item_id: r for r in H.blend(norm, {"a": 1.0, "b": 2.0}).collect()}
+    assert {i: r.score for i, r in got.items()} == {"X": 1.0, "Y": 2.5, "Z": 1.0}
+    assert (got["Y"].source, got["Y"].anchor) == ("b", "p3")
+    catalogue = spark.createDataFrame([("X", "c1"), ("Y", "c2"), ("Z", "c3")], "item_id string, category string")
+    none = spark.createDataFrame([], UI)
+    ranked = H.finalise(H.blend(norm, {"a": 1.0, "b": 2.0}), none, catalogue, 10, None)
+    assert [r.item_id for r in ranked.orderBy("rank").collect()] == ["Y", "X", "Z"]  # X and Z tie: by id
+
+
+def test_filters_bought_catalogue_and_category_cap(spark):
+    rows = [("u", f"i{n}", 10.0 - n, n, None, "a") for n in range(1, 7)]
+    norm = H.normalised(_cands(spark, rows), "rank")
+    catalogue = spark.createDataFrame(
+        [("i1", "c1"), ("i2", "c1"), ("i3", "c1"), ("i4", "c2"), ("i6", "c1")], "item_id string, category string")
+    bought = spark.createDataFrame([("u", "i1")], UI)  # i5 is not in the catalogue
+    got = H.finalise(H.blend(norm, {"a": 1.0}), bought, catalogue, 10, 2).orderBy("rank").collect()
+    assert [r.item_id for r in got] == ["i2", "i3", "i4"]  # i6 would be a third c1
+    assert [r.rank for r in got] == [1, 2, 3]
+    assert H.finalise(H.blend(norm, {"a": 1.0}), bought, catalogue, 2, None).count() == 2
+
+
+def test_a_new_user_gets_popularity_in_order_even_at_weight_zero(spark):
+    norm = H.normalised(_cands(spark, [
+        ("new", "B", 50.0, 1, "country:DE", "popular"), ("new", "A", 40.0, 2, "country:DE", "popular"),
+        ("old", "C", 1.0, 1, "x", "item_cf"),
+    ]), "rank")
+    catalogue = spark.createDataFrame([("A", "c"), ("B", "c"), ("C", "c")], "item_id string, category string")
+    got = H.finalise(H.blend(norm, {"item_cf": 1.0, "popular": 0.0}), spark.createDataFrame([], UI), catalogue,
+                     10, None)
+    new = got.where("user_id = 'new'").orderBy("rank").collect()
+    assert [r.item_id for r in new] == ["B", "A"]  # popularity order, not item id order
+    assert new[0].reason == "popular in DE"
+    old = got.where("user_id = 'old'").first()
+    assert old.reason == "customers who liked x also liked this"
+
+
+def test_seeds_rule_and_weight_search(spark):
+    assert H.seeds_rule({"a": 0.3, "b": 0.1}) == pytest.approx({"a": 0.75, "b": 0.25})
+    assert H.seeds_rule({"a": 0.0, "b": 0.0}) == {"a": 0.5, "b": 0.5}
+    # u1's truth is b's pick, u2's is a's: a blend weighting b more wins u1 without losing u2
+    norm = H.normalised(_cands(spark, [
+        ("u1", "A1", 1.0, 1, None, "a"), ("u1", "B1", 1.0, 1, None, "b"),
+        ("u2", "A2", 1.0, 1, None, "a"), ("u2", "B0", 0.5, 2, None, "b"), ("u2", "B2", 1.0, 1, None, "b"),
+    ]), "rank")
+    truth = spark.createDataFrame([("u1", "B1"), ("u2", "A2")], UI)
+    scores = H.ndcg_of_weights(norm, truth, [{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}], 1)
+    assert scores == pytest.approx([0.5, 0.5])
+    tried = H.search_weights(norm, truth, {"a": 0.5, "b": 0.5}, [0.0, 1.0, 2.0], 2, 1)
+    assert tried[0][2] == "seeds_rule" and tried[0][0] == {"a": 0.5, "b": 0.5}
+    best = max(tried, key=lambda t: t[1])
+    assert best[1] == pytest.approx(0.5)  # at k=1 one of the two users is always missed
