@@ -5,6 +5,7 @@
     python -m benchmarks.run ml100k --data ../shared/data/ml-100k
     python -m benchmarks.run als100k --data ../shared/data/ml-100k
     python -m benchmarks.run dense --scales S M      # the dense-pivot baseline, in a memory-capped process
+    python -m benchmarks.run hybrid100k              # every recommender and the hybrid on MovieLens 100k
     python -m benchmarks.run als-speed               # Spark ALS against `implicit` (pip install -e '.[bench]')
 """
 
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--limit-gb", type=float, default=16.0)
     a = sub.add_parser("als100k", help="implicit ALS tuned on validation, on MovieLens 100k")
     a.add_argument("--data", default="../shared/data/ml-100k")
+    hy = sub.add_parser("hybrid100k", help="every recommender and the hybrid on MovieLens 100k")
+    hy.add_argument("--data", default="../shared/data/ml-100k")
     sp = sub.add_parser("als-speed", help="Spark ALS fit time against the implicit library, with/without BLAS")
     sp.add_argument("--data", default="../shared/data/ml-100k")
     sp.add_argument("--modes", nargs="+", default=["java", "native", "native-1t"],
@@ -54,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import als100k
 
         print(f"results: {als100k.main(args.data)}")
+    elif suite == "hybrid100k":
+        from benchmarks import hybrid100k
+
+        print(f"results: {hybrid100k.main(args.data)}")
     elif suite == "als-speed":
         from benchmarks import als_speed
 

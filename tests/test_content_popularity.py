@@ -97,3 +97,21 @@ def test_fallback_chain_segment_then_country_then_global(spark):
     assert got["small"] == [("c1", "country:DE", 1)]  # Tiny has no list
     assert sorted(got["fr"]) == [("g1", "global", 1), ("g2", "global", 2)]
     assert got["brand_new"] == [("g2", "global", 1)]  # g1 seen
+
+
+def test_a_new_item_reaches_users_through_content(spark):
+    from tailor.config import load_config
+    from tailor.recommend.sources import TrainData, content_source
+
+    products = spark.createDataFrame([
+        ("old", "Zanzibar clove teapot", "zanzibar clove", "kitchen", "Acme"),
+        ("new", "Zanzibar clove mug", "zanzibar clove", "kitchen", "Acme"),
+        ("far", "Garden hose", "green hose", "garden", "Other"),
+        ("far2", "Garden trowel", "green trowel", "garden", "Other"),
+    ], PRODUCTS)
+    events = spark.createDataFrame(
+        [("u", "old", "purchase", _ts(3), None)], "user_id string, item_id string, event_type string, ts timestamp, "
+        "rating double")
+    cfg = load_config([], [])
+    got = content_source(TrainData(cfg, AS_OF, events, products)).collect()
+    assert [(r.user_id, r.item_id, r.anchor) for r in got] == [("u", "new", "old")]  # nobody touched "new"

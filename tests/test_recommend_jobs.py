@@ -1,0 +1,95 @@
+"""End to end on the small shop: content, popularity, evaluate and recommend; the time split by hand."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+from pyspark.sql import functions as F
+
+from conftest import SHOP_RUN_DATE, run_twice
+from tailor import tables
+from tailor.evaluation.harness import time_fold
+from tailor.features.profile import cutoff
+
+WRITTEN = ["recommendations", "popular_items", "evaluations"]
+# evaluate refits every source twice: ALS and user-CF (tested in their own files) are left out here
+SOURCES = ["item_cf", "content", "popular", "trending"]
+FAST = (f"evaluation.sources={SOURCES}".replace("'", '"'), "hybrid.weight_grid=[0.0,1.0,2.0]",
+        "hybrid.search_rounds=1")
+
+
+@pytest.fixture(scope="module")
+def twice(spark, shop):
+    """evaluate once (it refits every source twice), then content, popularity and recommend twice."""
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+
+    cfg = shop(*FAST)
+    execute("evaluate", JOBS["evaluate"], spark, cfg, date.fromisoformat(SHOP_RUN_DATE))
+    summaries, first, second = run_twice(spark, cfg, ["content", "popularity", "recommend"], WRITTEN)
+    return cfg, summaries, first, second
+
+
+def test_time_split_never_leaks(spark):
+    ev = "user_id string, item_id string, event_type string, ts timestamp, rating double"
+
+    def ts(d, h=12):
+        return datetime(2026, 11, d, h, tzinfo=timezone.utc)
+
+    events = spark.createDataFrame([
+        ("u", "a", "purchase", ts(1), None), ("u", "b", "view", ts(9, 23), None),  # train (cutoff end of 9th)
+        ("u", "b", "purchase", ts(10, 1), None),  # test, but seen before: not a new item
+        ("u", "c", "purchase", ts(12), None), ("v", "c", "view", ts(12), None),  # test; a view is not truth
+        ("u", "d", "purchase", ts(20), None),  # after the horizon
+    ], ev)
+    fold = time_fold(events, date(2026, 11, 9), 7, {"view": 1.0, "purchase": 5.0})
+    assert fold.train.agg(F.max("ts")).first()[0] < cutoff(date(2026, 11, 9))
+    assert sorted((r.user_id, r.item_id) for r in fold.truth.collect()) == [("u", "c")]
+
+
+def test_recommendations_obey_the_filters(spark, twice):
+    cfg, summaries, _first, _ = twice
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    recs = tables.read_run(spark, cfg, "recommendations", run).cache()
+    events = tables.read(spark, cfg, "events").where(F.col("ts") < F.lit(cutoff(run)))
+    bought = events.where("event_type = 'purchase'").select("user_id", "item_id")
+    assert recs.join(bought, ["user_id", "item_id"]).count() == 0
+    products = tables.read(spark, cfg, "products").select(F.col("product_id").alias("item_id"), "category")
+    assert recs.join(products, "item_id", "left_anti").count() == 0
+    per_cat = recs.join(products, "item_id").groupBy("user_id", "category").count().agg(F.max("count")).first()[0]
+    assert per_cat <= cfg.hybrid.max_per_category
+    ranks = recs.groupBy("user_id").agg(F.count(F.lit(1)).alias("n"), F.max("rank").alias("m"))
+    assert ranks.where("n != m or n > 10").count() == 0  # ranks 1..n, at most top_n
+    assert recs.where("reason is null").count() == 0
+    assert summaries[2].metrics["weights_learned"] == 1.0  # evaluate ran first: its weights are used
+
+
+def test_every_customer_and_visitor_gets_recommendations(spark, twice):
+    cfg = twice[0]
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    customers = tables.read(spark, cfg, "customers").where(F.col("signup_date") <= F.lit(run))
+    visitors = tables.read(spark, cfg, "events").where(F.col("ts") < F.lit(cutoff(run))).select("user_id")
+    everyone = customers.select(F.col("customer_id").alias("user_id")).unionByName(visitors).distinct()
+    served = tables.read_run(spark, cfg, "recommendations", run).select("user_id").distinct()
+    assert everyone.join(served, "user_id", "left_anti").count() == 0
+
+
+def test_evaluations_score_every_source_and_the_hybrid(spark, twice):
+    cfg = twice[0]
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    ev = tables.read_run(spark, cfg, "evaluations", run).collect()
+    recommenders = {r.recommender for r in ev}
+    assert recommenders == {*SOURCES, "hybrid", "hybrid_seeds_rule"}
+    metrics = {r.metric for r in ev}
+    assert metrics == {"precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "diversity", "users"}
+    assert all(0.0 <= r.value <= 1.0 for r in ev if r.metric not in ("novelty", "users"))
+    assert {r.split for r in ev} == {"time"} and {r.k for r in ev} == {10}
+    tuning = tables.read_run(spark, cfg, "tuning_results", run).where("model = 'hybrid'").collect()
+    assert len(tuning) > 1 and sum(r.chosen for r in tuning) == 1
+    best = max(tuning, key=lambda r: r.metrics["ndcg"])
+    assert best.chosen
+
+
+def test_rerun_is_idempotent(twice):
+    _, _, first, second = twice
+    assert all(first[t] for t in WRITTEN)
+    assert first == second
