@@ -24,8 +24,8 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.config import Config
-from tailor.evaluation.beyond import BEYOND, beyond_accuracy
-from tailor.evaluation.ranking import METRICS, ranking_metrics
+from tailor.evaluation.beyond import beyond_accuracy
+from tailor.evaluation.ranking import ranking_metrics
 from tailor.evaluation.split import per_user_split
 from tailor.features.profile import before_cutoff, cutoff
 from tailor.recommend import hybrid as H
@@ -91,9 +91,10 @@ def candidates(cfg: Config, fold: Fold, products: DataFrame, groups: DataFrame, 
     return result
 
 
-def _scores(recs: DataFrame, fold: Fold, k: int, catalogue: DataFrame) -> dict[str, float]:
-    m = ranking_metrics(recs, fold.truth, k)
-    m.update(beyond_accuracy(recs, k, fold.train.select(S.USER_ID, S.ITEM_ID), catalogue))
+def _scores(recs: DataFrame, truth: DataFrame, train_pairs: DataFrame, k: int,
+            catalogue: DataFrame) -> dict[str, float]:
+    m = ranking_metrics(recs, truth, k)
+    m.update(beyond_accuracy(recs, k, train_pairs, catalogue))
     return m
 
 
@@ -133,12 +134,17 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         recs[name] = H.finalise(H.blend(norm, w), bought, catalogue, top_n, h.max_per_category).persist(
             StorageLevel.MEMORY_AND_DISK)
     rows = []
-    n_users = test.truth.select(S.USER_ID).distinct().count()
+    # read once for every recommender and k, not once per metric
+    truth = test.truth.persist(StorageLevel.MEMORY_AND_DISK)
+    train_pairs = test.train.select(S.USER_ID, S.ITEM_ID).distinct().persist(StorageLevel.MEMORY_AND_DISK)
+    n_users = truth.select(S.USER_ID).distinct().count()
     for name, df in recs.items():
         for k in ks:
-            for metric, value in _scores(df, test, k, catalogue).items():
+            for metric, value in _scores(df, truth, train_pairs, k, catalogue).items():
                 rows.append((name, k, metric, float(value)))
         rows.append((name, ks[0], "users", float(n_users)))
+    truth.unpersist()
+    train_pairs.unpersist()
     for name in (HYBRID, SEEDS_RULE):
         recs[name].unpersist()
     norm.unpersist()
@@ -155,5 +161,3 @@ def groups_of(customers: DataFrame) -> DataFrame:
         F.col(S.CUSTOMER_ID).alias(S.USER_ID), F.lit(P.COUNTRY).alias(P.SCOPE), F.col(S.COUNTRY).alias(P.GROUP)
     )
 
-
-ALL_METRICS = (*METRICS, *BEYOND)
