@@ -40,7 +40,7 @@ def main(data: str, k: int = 10, seed: int = 42) -> Path:
     test = harness.per_user_fold(ratings, AS_OF, 0.75, seed)
     validation = harness.per_user_fold(test.train, AS_OF, 0.75, seed)
     t0 = time.perf_counter()
-    rows, tried, chosen = harness.evaluate(cfg, validation, test, products, groups, [k])
+    rows, tried, winner = harness.evaluate(cfg, validation, test, products, groups, [k])
     took = time.perf_counter() - t0
     by = {}
     for rec, _, metric, value in rows:
@@ -51,9 +51,9 @@ def main(data: str, k: int = 10, seed: int = 42) -> Path:
         table.append(f"| {rec} | {m['ndcg']:.4f} | {m['precision']:.4f} | {m['recall']:.4f} | {m['map']:.4f} | "
                      f"{m['coverage']:.3f} | {m['novelty']:.2f} | {m['diversity']:.3f} |")
     table.append("| published: SAR / BiVAE | 0.383 / 0.475 | | | | | | |")
-    lines = ["", f"Chosen weights: {chosen}", "", "Weight settings tried on validation:", "",
-             "| how | weights | val nDCG |", "| --- | --- | ---: |"]
-    lines += [f"| {how} | {w} | {v:.4f} |" for w, v, how in tried]
+    lines = ["", f"Chosen weights: {winner.weights}", "", "Weight settings tried on validation:", "",
+             "| how | weights | val nDCG | val items covered |", "| --- | --- | ---: | ---: |"]
+    lines += [f"| {t.how} | {t.weights} | {t.ndcg:.4f} | {t.items} |" for t in tried]
     facts = {**machine_facts(spark), "seconds": round(took, 1), "settings": SETTINGS}
     md = write_results("hybrid100k", facts, [{"recommender": r, **m} for r, m in by.items()],
                        "\n".join([*table, *lines]))

@@ -7,6 +7,7 @@
     python -m benchmarks.run dense --scales S M      # the dense-pivot baseline, in a memory-capped process
     python -m benchmarks.run hybrid100k              # every recommender and the hybrid on MovieLens 100k
     python -m benchmarks.run als-speed               # Spark ALS against `implicit` (pip install -e '.[bench]')
+    python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--data", default="../shared/data/ml-100k")
     sp.add_argument("--modes", nargs="+", default=["java", "native", "native-1t"],
                     choices=["java", "native", "native-1t"])
+    ev = sub.add_parser("evaluations", help="tailor evaluate (time split) on the synthetic shop and Online Retail")
+    ev.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "L", "online_retail"])
+    ev.add_argument("--data", default="../shared/data")
+    ev.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -65,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import als_speed
 
         print(f"results: {als_speed.main(args.data, args.modes)}")
+    elif suite == "evaluations":
+        from benchmarks import evaluations
+
+        print(f"results: {evaluations.main(args.targets, args.data, args.overrides)}")
     elif suite == "ml100k":
         from benchmarks import ml100k
 

@@ -74,6 +74,9 @@ def test_filters_bought_catalogue_and_category_cap(spark):
     assert [r.item_id for r in got] == ["i2", "i3", "i4"]  # i6 would be a third c1
     assert [r.rank for r in got] == [1, 2, 3]
     assert H.finalise(H.blend(norm, {"a": 1.0}), bought, catalogue, 2, None).count() == 2
+    # items with no category (Online Retail has none) are not one category: none is capped
+    uncategorised = spark.createDataFrame([(f"i{n}", None) for n in range(1, 7)], "item_id string, category string")
+    assert H.finalise(H.blend(norm, {"a": 1.0}), bought, uncategorised, 10, 2).count() == 5
 
 
 def test_a_new_user_gets_popularity_in_order_even_at_weight_zero(spark):
@@ -100,9 +103,47 @@ def test_seeds_rule_and_weight_search(spark):
         ("u2", "A2", 1.0, 1, None, "a"), ("u2", "B0", 0.5, 2, None, "b"), ("u2", "B2", 1.0, 1, None, "b"),
     ]), "rank")
     truth = spark.createDataFrame([("u1", "B1"), ("u2", "A2")], UI)
-    scores = H.ndcg_of_weights(norm, truth, [{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}], 1)
-    assert scores == pytest.approx([0.5, 0.5])
+    scores = H.score_weights(norm, truth, [{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}], 1)
+    # a alone: u1 gets A1 (miss), u2 A2 (hit) -> 0.5; items in the top 1: A1, A2. b alone: B1 hit, B2 miss
+    assert scores == [(pytest.approx(0.5), 2), (pytest.approx(0.5), 2)]
     tried = H.search_weights(norm, truth, {"a": 0.5, "b": 0.5}, [0.0, 1.0, 2.0], 2, 1)
-    assert tried[0][2] == "seeds_rule" and tried[0][0] == {"a": 0.5, "b": 0.5}
-    best = max(tried, key=lambda t: t[1])
-    assert best[1] == pytest.approx(0.5)  # at k=1 one of the two users is always missed
+    assert tried[0].how == "seeds_rule" and tried[0].weights == {"a": 0.5, "b": 0.5}
+    assert H.best(tried, 0).ndcg == pytest.approx(0.5)  # at k=1 one of the two users is always missed
+
+
+def test_item_information_and_the_novelty_term(spark):
+    pairs = spark.createDataFrame([("t1", "A"), ("t2", "A"), ("t3", "A"), ("t1", "B"), ("t1", "B")], UI)
+    info = {r.item_id: r.info for r in H.item_information(pairs).collect()}
+    # three users; A: 3 of them, B: 1 (the repeated pair counts once)
+    assert info == {"A": pytest.approx(-math.log2(4 / 4)), "B": pytest.approx(-math.log2(2 / 4))}
+    norm = H.normalised(_cands(spark, [
+        ("u", "A", 1.0, 1, None, "a"), ("u", "B", 0.5, 2, None, "a"), ("u", "N", 0.9, 1, None, "b"),
+        ("v", "A", 1.0, 1, None, "a"),
+    ]), "rank")
+    nov = {(r.user_id, r.item_id): r.norm for r in H.with_novelty(norm, H.item_information(pairs)).collect()
+           if r.source == H.NOVELTY}
+    # u: A has info 0, B 1 -> min-max 0 and 1; N nobody touched -> 1. v: one candidate -> 1
+    assert nov == {("u", "A"): 0.0, ("u", "B"): 1.0, ("u", "N"): 1.0, ("v", "A"): 1.0}
+    blended = {(r.user_id, r.item_id): r for r in H.blend(H.with_novelty(norm, H.item_information(pairs)),
+                                                          {"a": 1.0, "b": 1.0, H.NOVELTY: 0.5}).collect()}
+    assert blended[("u", "A")].score == pytest.approx(1.0)  # a's rank 1 of 2; novelty 0
+    assert blended[("u", "B")].score == pytest.approx(0.5 + 0.5)  # a's rank 2 of 2, plus half of novelty 1
+    assert blended[("u", "B")].source == "a"  # the novelty term adds to the score, never names the source
+
+
+def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(spark):
+    # Both users' truth is the blockbuster P, which source "pop" ranks first for everyone; source "own" ranks
+    # a different niche item first for each user, P second. At k=1 "pop" alone wins nDCG but covers one item.
+    rows = []
+    for u, niche in (("u1", "X1"), ("u2", "X2"), ("u3", "X3")):
+        rows += [(u, "P", 1.0, 1, None, "pop"), (u, niche, 1.0, 1, None, "own"), (u, "P", 0.5, 2, None, "own")]
+    norm = H.normalised(_cands(spark, rows), "rank")
+    truth = spark.createDataFrame([("u1", "P"), ("u2", "P"), ("u3", "X3")], UI)
+    alone = H.score_weights(norm, truth, [{"own": 1.0}, {"pop": 1.0}], 1)
+    assert alone == [(pytest.approx(1 / 3), 3), (pytest.approx(2 / 3), 1)]
+    free = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2, 1)
+    assert H.best(free, 0).ndcg == pytest.approx(2 / 3) and H.best(free, 0).items == 1
+    # with the floor at "own"'s coverage (3 items), only settings that keep 3 items count
+    kept = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2, 1, floor=3)
+    assert H.best(kept, 3).items == 3 and H.best(kept, 3).ndcg == pytest.approx(1 / 3)
+    assert H.best(kept, 3).weights["pop"] == 0.0

@@ -240,6 +240,33 @@ class PopularitySettings(_Strict):
     top_n: int = Field(20, ge=1)
 
 
+class RulesSettings(_Strict):
+    """FPGrowth association rules over order baskets (``tailor rules``)."""
+
+    window_days: int = Field(365, ge=1)
+    """Baskets are the orders of the last ``window_days`` up to the run date."""
+    min_support: float = Field(0.001, gt=0.0, le=1.0)
+    min_confidence: float = Field(0.1, ge=0.0, le=1.0)
+    min_lift: float = Field(1.0, ge=0.0)
+    max_basket_size: int = Field(100, ge=2)
+    """Baskets with more distinct items are left out of mining (and counted): their subsets explode."""
+    min_item_baskets: int = Field(0, ge=0)
+    """Items in fewer baskets are pruned before mining (0 or 1: none; min_support prunes anyway)."""
+    exclude_items: list[str] = Field(default_factory=list)
+    """Item ids that are not products (fees, postage...) and never enter a basket."""
+    max_itemsets: int = Field(2_000_000, ge=1)
+    """The guard stops the job when mining would produce more frequent itemsets than this."""
+    max_pair_work: int = Field(500_000_000, ge=1)
+    """The guard stops the job when counting frequent pairs would touch more pairs than this."""
+    num_partitions: int | None = Field(None, ge=1)
+    """FPGrowth's partitions; null = the input's."""
+    fbt_top_n: int = Field(10, ge=1)
+    """Consequents kept per item in ``frequently_bought_together``."""
+    recent_orders: int = Field(3, ge=1)
+    """Rule-based recommendations fire on the items of each user's last ``recent_orders`` orders."""
+    top_n: int = Field(20, ge=1)
+
+
 HybridSource = Literal["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
 
 
@@ -258,6 +285,11 @@ class HybridSettings(_Strict):
     weight_grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
     """Values tried per source by the coordinate search in ``tailor evaluate``."""
     search_rounds: int = Field(2, ge=0)
+    novelty: bool = True
+    """Let the search weigh a novelty term (each candidate's self-information, min-max per user)."""
+    keep_coverage: bool = True
+    """The search only accepts settings whose validation coverage@k is at least that of the single source
+    with the best validation nDCG."""
     top_n: int = Field(10, ge=1)
     max_per_category: int | None = Field(3, ge=1)
     """At most this many recommendations per category per user; null: no limit."""
@@ -339,6 +371,7 @@ class Config(_Strict):
     als: AlsSettings = Field(default_factory=AlsSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
     hybrid: HybridSettings = Field(default_factory=HybridSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 

@@ -266,6 +266,47 @@ POPULAR_ITEMS = StructType(
 """Top items per group: ``scope`` global, segment, country (score: capped, decayed interest summed over
 the group's users) or trending (score: growth of users, last window against the one before)."""
 
+FREQUENT_ITEMSETS = StructType(
+    [
+        _f("items", ArrayType(StringType(), False), False),
+        _f("size", IntegerType(), False),
+        _f("freq", LongType(), False),
+        _f("support", DoubleType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""FPGrowth's frequent itemsets: items sorted, freq = baskets holding all of them, support = freq / baskets."""
+
+ASSOCIATION_RULES = StructType(
+    [
+        _f("antecedent", ArrayType(StringType(), False), False),
+        _f("consequent", StringType(), False),
+        _f("support", DoubleType(), False),
+        _f("confidence", DoubleType(), False),
+        _f("lift", DoubleType(), False),
+        _f("leverage", DoubleType(), False),
+        _f("conviction", DoubleType(), False),
+        _f("antecedent_support", DoubleType(), False),
+        _f("consequent_support", DoubleType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""antecedent -> consequent: support of both, confidence = supp(AC)/supp(A), lift = conf/supp(C), leverage =
+supp(AC) - supp(A)·supp(C), conviction = (1 - supp(C))/(1 - conf) (Infinity when conf = 1)."""
+
+FREQUENTLY_BOUGHT_TOGETHER = StructType(
+    [
+        _f(ITEM_ID, StringType(), False),
+        _f("consequent", StringType(), False),
+        _f("support", DoubleType(), False),
+        _f("confidence", DoubleType(), False),
+        _f("lift", DoubleType(), False),
+        _f(RANK, IntegerType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Top consequents of each single-item rule, by confidence then lift."""
+
 REASON = "reason"
 RECOMMENDATIONS = StructType(
     [

@@ -76,6 +76,9 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("popular_items", "gold", S.POPULAR_ITEMS, (S.RUN_DATE,)),
         TableSpec("recommendations", "gold", S.RECOMMENDATIONS, (S.RUN_DATE,), customer_column=S.USER_ID),
         TableSpec("evaluations", "ops", S.EVALUATIONS, (S.RUN_DATE, "split")),
+        TableSpec("frequent_itemsets", "gold", S.FREQUENT_ITEMSETS, (S.RUN_DATE,)),
+        TableSpec("association_rules", "gold", S.ASSOCIATION_RULES, (S.RUN_DATE,)),
+        TableSpec("frequently_bought_together", "gold", S.FREQUENTLY_BOUGHT_TOGETHER, (S.RUN_DATE,)),
     )
 }
 

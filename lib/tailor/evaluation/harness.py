@@ -91,6 +91,10 @@ def candidates(cfg: Config, fold: Fold, products: DataFrame, groups: DataFrame, 
     return result
 
 
+def _pairs(events: DataFrame) -> DataFrame:
+    return events.select(S.USER_ID, S.ITEM_ID).distinct()
+
+
 def _scores(recs: DataFrame, truth: DataFrame, train_pairs: DataFrame, k: int,
             catalogue: DataFrame) -> dict[str, float]:
     m = ranking_metrics(recs, truth, k)
@@ -99,13 +103,12 @@ def _scores(recs: DataFrame, truth: DataFrame, train_pairs: DataFrame, k: int,
 
 
 def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, groups: DataFrame,
-             ks: list[int]) -> tuple[list[tuple[str, int, str, float]], list[tuple[dict[str, float], float, str]],
-                                     dict[str, float]]:
+             ks: list[int]) -> tuple[list[tuple[str, int, str, float]], list[H.Tried], H.Tried]:
     """Score the sources and the hybrid.
 
     Returns:
         (rows of (recommender, k, metric, value) on the test fold, the weight settings tried on validation
-        with their nDCG and how they were made, the chosen weights).
+        with their nDCG, coverage and how they were made, the chosen one).
     """
     k_search = ks[0]
     h = cfg.hybrid
@@ -115,19 +118,32 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         content_sim = SRC.content_similarity_of(cfg, products).persist(StorageLevel.MEMORY_AND_DISK)
     val = candidates(cfg, validation, products, groups, cfg.evaluation.sources, content_sim)
     sources = sorted(r[0] for r in val.select(S.SOURCE).distinct().collect())  # one row per source
-    effects = {s: ranking_metrics(val.where(F.col(S.SOURCE) == s), validation.truth, k_search)["ndcg"]
-               for s in sources}
-    log.info("validation nDCG@%d per source: %s", k_search, effects)
-    val_norm = H.normalised(val, h.normalise).persist(StorageLevel.MEMORY_AND_DISK)
-    tried = H.search_weights(val_norm, validation.truth, effects, h.weight_grid, h.search_rounds, k_search)
+    val_norm = H.normalised(val, h.normalise)
+    extra = []
+    if h.novelty:
+        val_norm = H.with_novelty(val_norm, H.item_information(_pairs(validation.train)))
+        extra = [H.NOVELTY]
+    val_norm = val_norm.persist(StorageLevel.MEMORY_AND_DISK)
+    alone = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search),
+                     strict=True))
+    effects = {s: v[0] for s, v in alone.items()}
+    top_source = max(sources, key=lambda s: effects[s])
+    floor = alone[top_source][1] if h.keep_coverage else 0
+    log.info("validation nDCG@%d per source: %s; coverage floor %d items (%s)", k_search, effects, floor,
+             top_source)
+    tried = H.search_weights(val_norm, validation.truth, effects, h.weight_grid, h.search_rounds, k_search,
+                             floor, extra)
     val_norm.unpersist()
     val.unpersist()
-    chosen = max(tried, key=lambda t: t[1])[0]
-    seeds = tried[0][0]
+    winner = H.best(tried, floor)
+    chosen, seeds = winner.weights, tried[0].weights
 
     test_c = candidates(cfg, test, products, groups, cfg.evaluation.sources, content_sim)
     bought = test.train.where(F.col(S.EVENT_TYPE) == S.PURCHASE).select(S.USER_ID, S.ITEM_ID).distinct()
-    norm = H.normalised(test_c, h.normalise).persist(StorageLevel.MEMORY_AND_DISK)
+    norm = H.normalised(test_c, h.normalise)
+    if h.novelty:
+        norm = H.with_novelty(norm, H.item_information(_pairs(test.train)))
+    norm = norm.persist(StorageLevel.MEMORY_AND_DISK)
     top_n = max(max(ks), h.top_n)
     recs = {s: test_c.where(F.col(S.SOURCE) == s) for s in sources}
     for name, w in ((HYBRID, chosen), (SEEDS_RULE, seeds)):
@@ -136,7 +152,7 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     rows = []
     # read once for every recommender and k, not once per metric
     truth = test.truth.persist(StorageLevel.MEMORY_AND_DISK)
-    train_pairs = test.train.select(S.USER_ID, S.ITEM_ID).distinct().persist(StorageLevel.MEMORY_AND_DISK)
+    train_pairs = _pairs(test.train).persist(StorageLevel.MEMORY_AND_DISK)
     n_users = truth.select(S.USER_ID).distinct().count()
     for name, df in recs.items():
         for k in ks:
@@ -151,7 +167,7 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     test_c.unpersist()
     if content_sim is not None:
         content_sim.unpersist()
-    return rows, tried, chosen
+    return rows, tried, winner
 
 
 def groups_of(customers: DataFrame) -> DataFrame:

@@ -3,7 +3,19 @@ and (later) the pipeline runner read, in dependency order."""
 
 from __future__ import annotations
 
-from tailor.jobs import als, cf, content, evaluate, features, ingest, popularity, recommend, segments, similarity
+from tailor.jobs import (
+    als,
+    cf,
+    content,
+    evaluate,
+    features,
+    ingest,
+    popularity,
+    recommend,
+    rules,
+    segments,
+    similarity,
+)
 from tailor.jobs.base import JobFn
 
 JOBS: dict[str, JobFn] = {
@@ -15,6 +27,7 @@ JOBS: dict[str, JobFn] = {
     "als": als.run,
     "content": content.run,
     "popularity": popularity.run,
+    "rules": rules.run,
     "evaluate": evaluate.run,
     "recommend": recommend.run,
 }

@@ -39,19 +39,18 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             raise InsufficientDataError(
                 f"no purchases of new items in the {name} window ending {fold.as_of + horizon}: "
                 "shorten evaluation.horizon_days or evaluate a later run date")
-    rows, tried, chosen = harness.evaluate(cfg, validation, test, products, groups, e.k)
+    rows, tried, winner = harness.evaluate(cfg, validation, test, products, groups, e.k)
     summary = JobSummary(tables=["evaluations", "tuning_results"])
     df = spark.createDataFrame(rows, "recommender string, k int, metric string, value double")
     summary.rows_out = tables.replace_partition(df, cfg, "evaluations", run_date, {"split": SPLIT})
-    best = max(range(len(tried)), key=lambda i: tried[i][1])
     tuning = spark.createDataFrame(
-        [(w, {"ndcg": v}, i == best) for i, (w, v, _) in enumerate(tried)],
+        [(t.weights, {"ndcg": t.ndcg, "items_covered": float(t.items)}, t is winner) for t in tried],
         "params map<string,double>, metrics map<string,double>, chosen boolean",
     )
     tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": MODEL})
     for rec, k, metric, value in rows:
         if metric == "ndcg" and k == e.k[0]:
             summary.metrics[f"ndcg.{rec}"] = round(value, 4)
-    summary.metrics.update({f"weight.{s}": w for s, w in chosen.items()})
+    summary.metrics.update({f"weight.{s}": w for s, w in winner.weights.items()})
     summary.rows_in = int(test.truth.count())
     return summary

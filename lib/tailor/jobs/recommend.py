@@ -6,7 +6,8 @@ Each source's candidates are normalised per user (``hybrid.normalise``) and blen
 model ``hybrid``, chosen), else equal. Items the user bought and items missing from the catalogue are
 removed, at most ``hybrid.max_per_category`` per category are kept, and ``hybrid.top_n`` per user are
 written with the source that contributed most, its anchor and a reason. A user only popularity knows (a new
-one) gets their segment's, country's or everyone's best sellers.
+one) gets their segment's, country's or everyone's best sellers. A positive ``novelty`` weight adds each
+candidate's self-information (from the events up to run_date), min-max normalised per user.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ MODEL = "hybrid"
 
 
 def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]) -> tuple[dict[str, float], str]:
-    """The blend weights for ``sources`` and where they came from (config, learned <date>, equal)."""
+    """The blend weights for ``sources`` (and the novelty term) and where they came from (config, learned
+    <date>, equal)."""
+    terms = [*sources, H.NOVELTY]
     if cfg.hybrid.weights:
-        return {s: float(cfg.hybrid.weights.get(s, 0.0)) for s in sources}, "config"
+        return {s: float(cfg.hybrid.weights.get(s, 0.0)) for s in terms}, "config"
     try:
         learned = (
             tables.read(spark, cfg, "tuning_results")
@@ -45,8 +48,8 @@ def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]
     except MissingTableError:
         learned = None
     if learned is not None:
-        w = {s: float(learned["params"].get(s, 0.0)) for s in sources}
-        if any(v > 0 for v in w.values()):
+        w = {s: float(learned["params"].get(s, 0.0)) for s in terms}
+        if any(w[s] > 0 for s in sources):
             return w, f"learned {learned[S.RUN_DATE]}"
     return {s: 1.0 for s in sources}, "equal"
 
@@ -63,7 +66,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     bought = events.where(before_cutoff(run_date) & (F.col(S.EVENT_TYPE) == S.PURCHASE)).select(
         S.USER_ID, S.ITEM_ID).distinct()
     catalogue = tables.read(spark, cfg, "products").select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
-    norm = H.normalised(cands, h.normalise).persist(StorageLevel.MEMORY_AND_DISK)
+    norm = H.normalised(cands, h.normalise)
+    if w.get(H.NOVELTY, 0.0) > 0:
+        seen = events.where(before_cutoff(run_date)).select(S.USER_ID, S.ITEM_ID)
+        norm = H.with_novelty(norm, H.item_information(seen))
+    norm = norm.persist(StorageLevel.MEMORY_AND_DISK)
     summary = JobSummary(tables=["recommendations"])
     try:
         summary.rows_in = norm.count()

@@ -9,17 +9,24 @@
    are broken by the popularity candidate's normalised score, then the item id: a new user still gets their
    segment's or country's best sellers, in order.
 4. **Filters**: items the user already bought and items not in the catalogue are removed; at most
-   ``max_per_category`` per category; ``top_n`` kept.
+   ``max_per_category`` per category (items with no category are not capped); ``top_n`` kept.
 
 Weights are learned on a validation window by :func:`search_weights`: they start from the seeds' rule
 (``w_s = e_s / Σ e``, ``e`` the source's own nDCG) and a coordinate search over ``grid`` keeps any change
 that raises the blend's nDCG@k. All settings of one step are scored in a single Spark job.
+
+Summing sources favours the items several of them propose, which are the popular ones, so a blend tends to
+cover less of the catalogue than its best source. Two things keep coverage: a ``novelty`` term (each
+candidate's self-information, min-max normalised over the user's candidates) that the search can weigh like
+a source, and a coverage floor: a setting is only accepted when its coverage@k is at least ``floor`` (the
+best single source's), and while none is, the search climbs coverage first.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -28,6 +35,8 @@ from tailor import schemas as S
 
 NORM, REASON = "norm", "reason"
 FALLBACK_SOURCE = "popular"
+NOVELTY = "novelty"
+"""The pseudo-source of the novelty term: it adds to the score, never names the source or the anchor."""
 
 _REASONS = {  # source -> (with an anchor, without one)
     "item_cf": ("customers who liked {anchor} also liked this", "customers with your taste liked this"),
@@ -53,6 +62,30 @@ def normalised(cands: DataFrame, method: str = "rank") -> DataFrame:
     return cands.withColumn(NORM, norm.cast("double"))
 
 
+def item_information(pairs: DataFrame) -> DataFrame:
+    """item_id, info: the self-information ``-log2((n_i + 1) / (N + 1))`` of each item, from distinct
+    (user_id, item_id) pairs (``n_i`` users touched the item, ``N`` users in all)."""
+    pairs = pairs.select(S.USER_ID, S.ITEM_ID).distinct()
+    per_item = pairs.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_item_users"))
+    total = pairs.agg(F.countDistinct(S.USER_ID).alias("_all_users"))  # Spark names are case-insensitive
+    return per_item.crossJoin(total).select(  # total is one row
+        S.ITEM_ID, (-F.log2((F.col("_item_users") + 1.0) / (F.col("_all_users") + 1.0))).alias("info"))
+
+
+def with_novelty(norm: DataFrame, info: DataFrame) -> DataFrame:
+    """``norm`` plus one ``novelty`` row per (user, candidate item): the item's self-information, min-max
+    normalised over the user's candidates (1 for an item absent from ``info``: nobody touched it)."""
+    cands = norm.select(S.USER_ID, S.ITEM_ID).distinct().join(info, S.ITEM_ID, "left")
+    w = Window.partitionBy(S.USER_ID)
+    lo, hi = F.min("info").over(w), F.max("info").over(w)
+    value = F.when(F.col("info").isNull(), F.lit(1.0)).when(hi > lo, (F.col("info") - lo) / (hi - lo)).otherwise(
+        F.lit(1.0))
+    rows = cands.select(S.USER_ID, S.ITEM_ID, F.col("info").alias(S.SCORE), F.lit(None).cast("int").alias(S.RANK),
+                        F.lit(None).cast("string").alias(S.ANCHOR), F.lit(NOVELTY).alias(S.SOURCE),
+                        value.cast("double").alias(NORM))
+    return norm.unionByName(rows.select(*norm.columns))
+
+
 def blend(norm: DataFrame, weights: Mapping[str, float]) -> DataFrame:
     """One row per (user, item): ``score`` (the blend), ``fallback`` (popularity's norm, 0 without),
     ``source`` and ``anchor`` of the largest contribution."""
@@ -63,7 +96,8 @@ def blend(norm: DataFrame, weights: Mapping[str, float]) -> DataFrame:
     return contrib.groupBy(S.USER_ID, S.ITEM_ID).agg(
         F.sum("_c").alias(S.SCORE),
         F.max(F.when(F.col(S.SOURCE) == FALLBACK_SOURCE, F.col(NORM))).alias("fallback"),
-        F.min_by(F.struct(S.SOURCE, S.ANCHOR), F.struct(-F.col("_c"), F.col(S.SOURCE))).alias("_top"),
+        F.min_by(F.struct(S.SOURCE, S.ANCHOR),
+                 F.when(F.col(S.SOURCE) != NOVELTY, F.struct(-F.col("_c"), F.col(S.SOURCE)))).alias("_top"),
     ).select(
         S.USER_ID, S.ITEM_ID, S.SCORE, F.coalesce("fallback", F.lit(0.0)).alias("fallback"),
         F.col(f"_top.{S.SOURCE}").alias(S.SOURCE), F.col(f"_top.{S.ANCHOR}").alias(S.ANCHOR),
@@ -101,9 +135,10 @@ def finalise(blended: DataFrame, bought: DataFrame, catalogue: DataFrame, top_n:
         catalogue.select(S.ITEM_ID, S.CATEGORY), S.ITEM_ID
     )
     order = [F.desc(S.SCORE), F.desc("fallback"), F.asc(S.ITEM_ID)]
-    if max_per_category is not None:
-        in_cat = Window.partitionBy(S.USER_ID, F.coalesce(F.col(S.CATEGORY), F.lit(""))).orderBy(*order)
-        kept = kept.withColumn("_c", F.row_number().over(in_cat)).where(F.col("_c") <= max_per_category)
+    if max_per_category is not None:  # an item with no category is not capped: unknown is not one category
+        in_cat = Window.partitionBy(S.USER_ID, S.CATEGORY).orderBy(*order)
+        kept = kept.withColumn("_c", F.row_number().over(in_cat)).where(
+            F.col(S.CATEGORY).isNull() | (F.col("_c") <= max_per_category))
     w = Window.partitionBy(S.USER_ID).orderBy(*order)
     return kept.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= top_n).select(
         S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK), S.SOURCE, S.ANCHOR,
@@ -124,10 +159,10 @@ def _ideal(n_rel: F.Column, k: int) -> F.Column:
     return F.element_at(table, F.least(n_rel, F.lit(k)).cast("int"))
 
 
-def ndcg_of_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[str, float]],
-                    k: int) -> list[float]:
-    """Mean nDCG@k over the users of ``truth`` (user_id, item_id) of the blend under each weight setting,
-    before filters, all settings in one job."""
+def score_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[str, float]],
+                  k: int) -> list[tuple[float, int]]:
+    """(mean nDCG@k over the users of ``truth``, distinct items in the top k of all users) of the blend
+    under each weight setting, before filters, all settings in one job."""
     sources = sorted({s for w in settings for s in w})
     wide = norm.where(F.col(S.SOURCE).isin(sources)).groupBy(S.USER_ID, S.ITEM_ID).pivot(S.SOURCE, sources).agg(
         F.first(NORM)).fillna(0.0)
@@ -136,39 +171,64 @@ def ndcg_of_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mappin
     wdf = spark.createDataFrame(rows, ["_w", *[f"_w_{s}" for s in sources]])
     score = sum((F.col(s) * F.col(f"_w_{s}") for s in sources), F.lit(0.0))
     fallback = F.col(FALLBACK_SOURCE) if FALLBACK_SOURCE in sources else F.lit(0.0)
-    scored = wide.crossJoin(F.broadcast(wdf)).select("_w", S.USER_ID, S.ITEM_ID, score.alias("_s"),
-                                                     fallback.alias("_f"))
+    scored = wide.crossJoin(F.broadcast(wdf)).select(
+        "_w", S.USER_ID, S.ITEM_ID, score.alias("_s"), fallback.alias("_f"))
     w = Window.partitionBy("_w", S.USER_ID).orderBy(F.desc("_s"), F.desc("_f"), F.asc(S.ITEM_ID))
     top = scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= k)
-    rel = truth.select(S.USER_ID, S.ITEM_ID).distinct()
+    rel = truth.select(S.USER_ID, S.ITEM_ID).distinct().withColumn("_rel", F.lit(True))
     n_rel = rel.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("_n"))
     n_users = n_rel.count()
-    gains = top.join(rel, [S.USER_ID, S.ITEM_ID]).join(n_rel, S.USER_ID).groupBy("_w").agg(
-        F.sum(1.0 / F.log2(F.col(S.RANK) + 1.0) / _ideal(F.col("_n"), k)).alias("_g")
-    )
-    got = {r["_w"]: r["_g"] for r in gains.collect()}  # one row per setting
-    return [float(got.get(i, 0.0)) / n_users if n_users else 0.0 for i in range(len(settings))]
+    gain = F.when(F.col("_rel"), 1.0 / F.log2(F.col(S.RANK) + 1.0) / _ideal(F.col("_n"), k))
+    per_setting = top.join(rel, [S.USER_ID, S.ITEM_ID], "left").join(n_rel, S.USER_ID, "left").groupBy("_w").agg(
+        F.sum(gain).alias("_g"), F.countDistinct(S.ITEM_ID).alias("_items"))
+    got = {r["_w"]: (r["_g"] or 0.0, r["_items"]) for r in per_setting.collect()}  # one row per setting
+    return [(float(got.get(i, (0.0, 0))[0]) / n_users if n_users else 0.0, int(got.get(i, (0.0, 0))[1]))
+            for i in range(len(settings))]
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One weight setting scored on validation."""
+
+    weights: dict[str, float]
+    ndcg: float
+    items: int
+    """Distinct items in the top k of all users (coverage@k times the catalogue size)."""
+    how: str
+
+
+def _key(t: tuple[float, int], floor: int) -> tuple[bool, float]:
+    """Feasible settings (coverage at the floor) first, by nDCG; below the floor, by coverage."""
+    ndcg, items = t
+    return (True, ndcg) if items >= floor else (False, float(items))
+
+
+def best(tried: Sequence[Tried], floor: int) -> Tried:
+    """The setting :func:`search_weights` settles on: the highest nDCG among those with coverage at the
+    floor (if none reach it, the highest coverage), earliest on ties."""
+    return max(tried, key=lambda t: _key((t.ndcg, t.items), floor))
 
 
 def search_weights(norm: DataFrame, truth: DataFrame, effects: Mapping[str, float], grid: Sequence[float],
-                   rounds: int, k: int) -> list[tuple[dict[str, float], float, str]]:
-    """Coordinate search from the seeds' rule. Returns every setting scored: (weights, nDCG@k, how), the
-    first being the seeds' rule; the best is the one with the highest nDCG (earliest on ties)."""
-    current = seeds_rule(effects)
-    best = ndcg_of_weights(norm, truth, [current], k)[0]
-    tried = [(dict(current), best, "seeds_rule")]
+                   rounds: int, k: int, floor: int = 0, extra: Sequence[str] = ()) -> list[Tried]:
+    """Coordinate search from the seeds' rule (plus weight 0 for each of ``extra``, e.g. the novelty term).
+    Returns every setting scored, the first being the seeds' rule; :func:`best` picks the winner."""
+    current = {**seeds_rule(effects), **{x: 0.0 for x in extra}}
+    now = score_weights(norm, truth, [current], k)[0]
+    tried = [Tried(dict(current), now[0], now[1], "seeds_rule")]
     for r in range(rounds):
         changed = False
         for s in sorted(current):
             options = [{**current, s: float(g)} for g in grid if not math.isclose(g, current[s])]
-            options = [o for o in options if any(v > 0 for v in o.values())]
+            options = [o for o in options if any(v > 0 for x, v in o.items() if x not in extra)]
             if not options:
                 continue
-            scores = ndcg_of_weights(norm, truth, options, k)
-            tried += [(o, v, f"round {r + 1}: {s}") for o, v in zip(options, scores, strict=True)]
-            i = max(range(len(options)), key=lambda j: scores[j])
-            if scores[i] > best + 1e-12:
-                current, best, changed = options[i], scores[i], True
+            scores = score_weights(norm, truth, options, k)
+            tried += [Tried(o, v[0], v[1], f"round {r + 1}: {s}") for o, v in zip(options, scores, strict=True)]
+            i = max(range(len(options)), key=lambda j: _key(scores[j], floor))
+            if _key(scores[i], floor) > _key(now, floor) and (
+                    not _key(now, floor)[0] or scores[i][0] > now[0] + 1e-12):
+                current, now, changed = options[i], scores[i], True
         if not changed:
             break
     return tried

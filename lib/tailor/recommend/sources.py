@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.config import Config
+from tailor.errors import InsufficientDataError
+from tailor.features.profile import before_cutoff, cutoff
 from tailor.recommend import als as A
 from tailor.recommend import content as C
 from tailor.recommend import popularity as P
 from tailor.recommend.idmap import new_ids
 from tailor.recommend.neighbourhood import item_cf, user_cf
+from tailor.rules import cross_sell as X
+from tailor.rules import mining as R
 from tailor.similarity.interactions import WEIGHT, cap_per, interactions
 from tailor.similarity.pairs import similarity
 
@@ -110,6 +115,75 @@ def trending_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
                                 d.cfg.popularity.top_n)
 
 
+@dataclass
+class Mined:
+    """FPGrowth's output on the baskets of a window (itemsets and rules persisted; the caller unpersists)."""
+
+    stats: R.BasketStats
+    estimate: R.Estimate
+    itemsets: DataFrame
+    rules: DataFrame
+
+    def unpersist(self) -> None:
+        self.itemsets.unpersist()
+        self.rules.unpersist()
+
+
+def purchase_lines(events: DataFrame, as_of: date, window_days: int | None = None) -> DataFrame:
+    """user_id, order_id, item_id, ts of the purchases up to ``as_of`` (the last ``window_days`` only when
+    given). Returns are their own event type, so they never enter a basket."""
+    keep = (F.col(S.EVENT_TYPE) == S.PURCHASE) & F.col(S.ORDER_ID).isNotNull() & before_cutoff(as_of)
+    if window_days is not None:
+        keep = keep & (F.col(S.TS) >= F.lit(cutoff(as_of - timedelta(days=window_days))))
+    return events.where(keep).select(S.USER_ID, S.ORDER_ID, S.ITEM_ID, S.TS)
+
+
+def mine(cfg: Config, lines: DataFrame) -> Mined:
+    """Baskets of ``lines`` (order_id, item_id), the guard, FPGrowth, itemsets and rules.
+
+    Raises:
+        InsufficientDataError: no basket to mine.
+        ItemsetExplosionError: the guard's verdict, before or after mining.
+    """
+    r = cfg.rules
+    bask, stats = R.baskets(lines, r.max_basket_size, r.exclude_items, r.min_item_baskets)
+    try:
+        if stats.baskets == 0:
+            raise InsufficientDataError(f"no baskets to mine in the last {r.window_days} days "
+                                        f"({stats.empty} empty, {stats.oversize} over rules.max_basket_size)")
+        est = R.guard(bask, stats.baskets, r.min_support, r.max_itemsets, r.max_pair_work, r.num_partitions)
+        model = R.fpgrowth(bask, r.min_support, r.min_confidence, r.num_partitions)
+        model.freqItemsets.persist(StorageLevel.MEMORY_AND_DISK)  # the rules reuse it; else it is mined again
+        n = model.freqItemsets.count()
+        if n > r.max_itemsets:
+            model.freqItemsets.unpersist()
+            raise R.ItemsetExplosionError(
+                f"rules.min_support={r.min_support:g} gave {n} frequent itemsets, over rules.max_itemsets="
+                f"{r.max_itemsets}: raise rules.min_support or rules.max_itemsets")
+        rules = R.rules(model, r.min_lift).persist(StorageLevel.MEMORY_AND_DISK)
+        rules.count()
+        itemsets = R.itemsets(model, stats.baskets).persist(StorageLevel.MEMORY_AND_DISK)
+        itemsets.count()
+        model.freqItemsets.unpersist()
+    finally:
+        bask.unpersist()
+    return Mined(stats, est, itemsets, rules)
+
+
+def rules_source(d: TrainData, mined: Mined | None = None) -> DataFrame:
+    """Rule-based cross-sell: the rules fire on the items of each user's last ``rules.recent_orders``."""
+    r = d.cfg.rules
+    own = mined is None
+    mined = mined if mined is not None else mine(d.cfg, purchase_lines(d.events, d.as_of, r.window_days))
+    recent = X.recent_items(purchase_lines(d.events, d.as_of), r.recent_orders)
+    out = X.recommend(mined.rules, recent, _inter(d, None), r.top_n)
+    if own:
+        out = out.persist(StorageLevel.MEMORY_AND_DISK)
+        out.count()
+        mined.unpersist()
+    return out
+
+
 SOURCES: dict[str, Callable[[TrainData], DataFrame]] = {
     "als": als_source,
     "item_cf": item_cf_source,
@@ -117,5 +191,6 @@ SOURCES: dict[str, Callable[[TrainData], DataFrame]] = {
     "content": content_source,
     "popular": popular_source,
     "trending": trending_source,
+    "rules": rules_source,
 }
-"""Source name -> fit-and-recommend function. ``rules`` joins when association rules exist (issue 7)."""
+"""Source name -> fit-and-recommend function."""

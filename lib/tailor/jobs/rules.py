@@ -1,0 +1,62 @@
+"""``tailor rules``: silver ``orders`` (+ ``events`` for what users saw) -> ``frequent_itemsets``,
+``association_rules``, ``frequently_bought_together`` (run_date partitions replaced) and ``candidate_recs``
+(run_date, source=rules).
+
+Baskets are the purchase lines of the last ``rules.window_days`` orders (returns and cancellations never
+enter), deduplicated, excluded codes removed, baskets over ``rules.max_basket_size`` left out and counted.
+A guard bounds the number of frequent itemsets before FPGrowth runs and stops the job with a message naming
+the setting to raise rather than running out of memory (:mod:`tailor.rules.mining`). Rules are kept at
+``rules.min_confidence`` and ``rules.min_lift``; each user's last ``rules.recent_orders`` orders fire them
+(a join on the antecedent, never ``FPGrowthModel.transform``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.features.profile import before_cutoff, cutoff
+from tailor.jobs.base import JobSummary
+from tailor.recommend.sources import TrainData, mine, rules_source
+from tailor.rules import cross_sell as X
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    r = cfg.rules
+    since = cutoff(run_date - timedelta(days=r.window_days))
+    lines = tables.read(spark, cfg, "orders").where(
+        ~F.col(S.IS_RETURN) & before_cutoff(run_date) & (F.col(S.TS) >= F.lit(since))
+    ).select(S.USER_ID, S.ORDER_ID, S.ITEM_ID, S.TS)
+    mined = mine(cfg, lines)
+    summary = JobSummary(tables=["frequent_itemsets", "association_rules", "frequently_bought_together",
+                                 "candidate_recs"])
+    try:
+        st, est = mined.stats, mined.estimate
+        summary.rows_in = st.baskets
+        summary.metrics.update({
+            "baskets": st.baskets, "baskets.empty": st.empty, "baskets.oversize": st.oversize,
+            "items.pruned": st.pruned_items, "guard.frequent_items": est.frequent_items,
+            "guard.frequent_pairs": est.frequent_pairs, "guard.bound": min(est.bound, 1e300),
+        })
+        summary.metrics["frequent_itemsets.rows"] = tables.replace_partition(
+            mined.itemsets, cfg, "frequent_itemsets", run_date)
+        summary.metrics["association_rules.rows"] = tables.replace_partition(
+            mined.rules, cfg, "association_rules", run_date)
+        summary.metrics["frequently_bought_together.rows"] = tables.replace_partition(
+            X.frequently_bought_together(mined.rules, r.fbt_top_n), cfg, "frequently_bought_together", run_date)
+        events = tables.read(spark, cfg, "events")
+        recs = rules_source(TrainData(cfg, run_date, events), mined)
+        summary.metrics["rules.rows"] = tables.replace_partition(
+            recs, cfg, "candidate_recs", run_date, {S.SOURCE: "rules"})
+    finally:
+        mined.unpersist()
+    summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))
+    return summary
+
+
+

@@ -1,0 +1,1 @@
+"""Association rules: baskets, FPGrowth behind a guard, frequently-bought-together and cross-sell."""

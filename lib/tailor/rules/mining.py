@@ -1,0 +1,246 @@
+"""Frequent itemsets and association rules with Spark ML's FPGrowth, behind a guard against explosion.
+
+**Baskets** (:func:`baskets`): the distinct items of each order (FPGrowth rejects a basket with a repeated
+item), purchase lines only (returns and cancellations never enter), excluded codes removed. A basket left
+empty is dropped; one with more than ``max_basket_size`` items (wholesale and bulk orders, whose subsets
+explode the lattice) is left out of mining. Items in fewer than ``min_item_baskets`` baskets can be pruned
+first. Both counts are reported.
+
+**Guard** (:func:`guard`). Before mining at support ``s`` (``c = ⌈s·N⌉`` baskets of ``N``) it computes,
+exactly and distributed: the frequent items ``f``, each basket's number of frequent items ``m_b`` (as a
+histogram), and the frequent pairs ``P`` (a self-join inside baskets, whose work ``Σ C(m_b, 2)`` is itself
+checked first against ``max_pair_work``). These give an upper bound on the number of frequent itemsets:
+
+- a frequent k-itemset lies in at least ``c`` baskets, and basket b holds ``C(m_b, k)`` k-subsets, so there
+  are at most ``Σ_b C(m_b, k) / c`` of them;
+- every pair inside a frequent itemset is a frequent pair, so a frequent k-itemset is a k-clique of the
+  graph of frequent pairs; with ``P = C(x, 2)`` edges there are at most ``C(x, k)`` k-cliques
+  (Kruskal–Katona, in Lovász's form);
+- none is longer than the largest k for which ``c`` baskets hold k frequent items.
+
+When the bound is under ``max_itemsets`` mining is safe. When it is not (the bound can be loose), the guard
+counts the itemsets FPGrowth finds at safe higher supports ``2^j·s`` and ``2^(j+1)·s``, extrapolates their
+growth per halving down to ``s``, and stops with a message naming the setting to raise if the estimate is
+over the limit. After mining, the real count is checked too.
+
+**Rules** come from FPGrowthModel.associationRules (distributed; single-item consequents), filtered by
+``min_confidence`` and ``min_lift``, with leverage ``supp(AC) - supp(A)·supp(C)`` and conviction
+``(1 - supp(C)) / (1 - conf)`` (infinite when conf = 1) added: ``supp(C) = conf / lift`` and
+``supp(A) = supp(AC) / conf`` follow from what Spark reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.ml.fpm import FPGrowth
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor.errors import TailorError
+
+log = logging.getLogger(__name__)
+
+ITEMS, BASKET = "items", "basket_id"
+ANTECEDENT, CONSEQUENT = "antecedent", "consequent"
+
+
+class ItemsetExplosionError(TailorError):
+    """Mining at the configured support would produce more itemsets than ``rules.max_itemsets`` allows."""
+
+
+@dataclass
+class BasketStats:
+    baskets: int = 0
+    oversize: int = 0
+    """Baskets left out of mining for having more than max_basket_size items."""
+    empty: int = 0
+    """Orders with no item left once excluded codes and returns are removed."""
+    pruned_items: int = 0
+
+
+def baskets(lines: DataFrame, max_basket_size: int, exclude_items: Sequence[str] = (),
+            min_item_baskets: int = 0) -> tuple[DataFrame, BasketStats]:
+    """``lines`` (order_id, item_id) of purchases -> (basket_id, items: sorted distinct array), persisted,
+    and the counts of what was left out.
+
+    An order whose lines all were excluded counts as empty (``lines`` may carry null item ids for them)."""
+    clean = lines.select(F.col(S.ORDER_ID).alias(BASKET), S.ITEM_ID).where(F.col(BASKET).isNotNull())
+    kept_item = F.col(S.ITEM_ID).isNotNull()
+    if exclude_items:
+        kept_item = kept_item & ~F.col(S.ITEM_ID).isin(list(exclude_items))
+    per_order = clean.groupBy(BASKET).agg(
+        F.array_sort(F.collect_set(F.when(kept_item, F.col(S.ITEM_ID)))).alias(ITEMS))
+    stats = BasketStats()
+    if min_item_baskets > 1:
+        exploded = per_order.select(BASKET, F.explode(ITEMS).alias(S.ITEM_ID))
+        rare = exploded.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_n")).where(
+            F.col("_n") < min_item_baskets).select(S.ITEM_ID)
+        stats.pruned_items = rare.count()
+        kept = exploded.join(rare, S.ITEM_ID, "left_anti").groupBy(BASKET).agg(
+            F.array_sort(F.collect_list(S.ITEM_ID)).alias(ITEMS))
+        per_order = per_order.select(BASKET).join(kept, BASKET, "left").select(
+            BASKET, F.coalesce(ITEMS, F.array().cast("array<string>")).alias(ITEMS))
+    sized = per_order.withColumn("_size", F.size(ITEMS)).persist(StorageLevel.MEMORY_AND_DISK)
+    counts = sized.agg(
+        F.count(F.lit(1)).alias("all"),
+        F.sum((F.col("_size") == 0).cast("long")).alias("empty"),
+        F.sum((F.col("_size") > max_basket_size).cast("long")).alias("oversize"),
+    ).first()
+    stats.empty, stats.oversize = int(counts["empty"] or 0), int(counts["oversize"] or 0)
+    stats.baskets = int(counts["all"]) - stats.empty - stats.oversize
+    out = sized.where((F.col("_size") > 0) & (F.col("_size") <= max_basket_size)).select(BASKET, ITEMS).persist(
+        StorageLevel.MEMORY_AND_DISK)
+    out.count()
+    sized.unpersist()
+    return out, stats
+
+
+@dataclass
+class Estimate:
+    min_count: int
+    frequent_items: int = 0
+    frequent_pairs: int = 0
+    pair_work: int = 0
+    max_length: int = 0
+    bound: float = 0.0
+    """Upper bound on the number of frequent itemsets."""
+    histogram: dict[int, int] = field(default_factory=dict)
+    """m -> number of baskets with m frequent items."""
+
+
+def _comb_real(x: float, k: int) -> float:
+    """C(x, k) for real x >= 0, taken as 0 below k - 1 and 1 between k - 1 and k (an upper bound there)."""
+    if x < k:
+        return 0.0 if x < k - 1 else 1.0
+    try:
+        return math.exp(math.lgamma(x + 1) - math.lgamma(k + 1) - math.lgamma(x - k + 1))
+    except OverflowError:
+        return math.inf
+
+
+def itemset_bound(min_count: int, frequent_items: int, frequent_pairs: int, histogram: dict[int, int]) -> tuple[
+        float, int]:
+    """(upper bound on the frequent itemsets, longest possible itemset) from the quantities in the module
+    docstring."""
+    if frequent_items == 0:
+        return 0.0, 0
+    at_least = 0
+    longest = 0
+    for m in sorted(histogram, reverse=True):
+        at_least += histogram[m]
+        if at_least >= min_count:
+            longest = m
+            break
+    x = (1.0 + math.sqrt(1.0 + 8.0 * frequent_pairs)) / 2.0
+    bound = float(frequent_items + frequent_pairs)
+    for k in range(3, longest + 1):
+        incidence = sum(n * math.comb(m, k) for m, n in histogram.items() if m >= k) / min_count
+        bound += min(_comb_real(x, k), incidence)
+        if math.isinf(bound):
+            break
+    return bound, longest
+
+
+def estimate(bask: DataFrame, n_baskets: int, min_support: float, max_pair_work: int) -> Estimate:
+    """The exact quantities of the guard and the bound, at ``min_support``, all computed distributed."""
+    c = max(1, math.ceil(min_support * n_baskets - 1e-9))
+    e = Estimate(min_count=c)
+    exploded = bask.select(BASKET, F.explode(ITEMS).alias(S.ITEM_ID))
+    frequent = exploded.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_n")).where(F.col("_n") >= c).select(
+        S.ITEM_ID)
+    kept = exploded.join(F.broadcast(frequent), S.ITEM_ID).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        per_basket = kept.groupBy(BASKET).agg(F.count(F.lit(1)).alias("_m"))
+        e.histogram = {int(r["_m"]): int(r["n"]) for r in per_basket.groupBy("_m").agg(  # <= max_basket_size rows
+            F.count(F.lit(1)).alias("n")).collect()}
+        e.frequent_items = int(frequent.count())
+        e.pair_work = sum(n * math.comb(m, 2) for m, n in e.histogram.items())
+        if e.pair_work > max_pair_work:
+            e.bound, e.max_length = math.inf, max(e.histogram, default=0)
+            return e
+        a, b = kept.alias("a"), kept.alias("b")
+        pairs = a.join(b, (F.col(f"a.{BASKET}") == F.col(f"b.{BASKET}")) & (
+            F.col(f"a.{S.ITEM_ID}") < F.col(f"b.{S.ITEM_ID}"))).groupBy(
+            F.col(f"a.{S.ITEM_ID}").alias("_x"), F.col(f"b.{S.ITEM_ID}").alias("_y")).count()
+        e.frequent_pairs = int(pairs.where(F.col("count") >= c).count())
+    finally:
+        kept.unpersist()
+    e.bound, e.max_length = itemset_bound(c, e.frequent_items, e.frequent_pairs, e.histogram)
+    return e
+
+
+def fpgrowth(bask: DataFrame, min_support: float, min_confidence: float, num_partitions: int | None):
+    fp = FPGrowth(itemsCol=ITEMS, minSupport=min_support, minConfidence=min_confidence)
+    if num_partitions:
+        fp = fp.setNumPartitions(num_partitions)
+    return fp.fit(bask)
+
+
+def _too_many(what: str, min_support: float, n: float, max_itemsets: int, safe: float | None) -> str:
+    hint = f"; rules.min_support={safe:g} is known to be safe" if safe else ""
+    return (f"rules.min_support={min_support:g} {what} {n:.3g} frequent itemsets, over rules.max_itemsets="
+            f"{max_itemsets}: raise rules.min_support, lower rules.max_basket_size, or raise "
+            f"rules.max_itemsets if the memory allows{hint}")
+
+
+def guard(bask: DataFrame, n_baskets: int, min_support: float, max_itemsets: int, max_pair_work: int,
+          num_partitions: int | None = None) -> Estimate:
+    """Raise :class:`ItemsetExplosionError` when mining at ``min_support`` would produce more than
+    ``max_itemsets`` itemsets; otherwise return the estimate (its bound may exceed the limit when the
+    stepped extrapolation cleared it)."""
+    e = estimate(bask, n_baskets, min_support, max_pair_work)
+    log.info("itemset guard at support %g: %d frequent items, %d pairs, longest %d, bound %.3g", min_support,
+             e.frequent_items, e.frequent_pairs, e.max_length, e.bound)
+    if e.pair_work > max_pair_work:
+        raise ItemsetExplosionError(
+            f"rules.min_support={min_support:g} leaves baskets with {e.pair_work} pairs of frequent items to "
+            f"count, over rules.max_pair_work={max_pair_work}: raise rules.min_support or lower "
+            f"rules.max_basket_size")
+    if e.bound <= max_itemsets:
+        return e
+    # The bound can be loose: extrapolate from counts at safe higher supports.
+    for j in range(1, 7):
+        high = min_support * 2 ** j
+        if high * 2 > 1.0:
+            break
+        if estimate(bask, n_baskets, high, max_pair_work).bound > max_itemsets:
+            continue
+        n_high = fpgrowth(bask, high, 1.0, num_partitions).freqItemsets.count()
+        n_higher = max(1, fpgrowth(bask, high * 2, 1.0, num_partitions).freqItemsets.count())
+        growth = max(1.0, n_high / n_higher)
+        guess = n_high * growth ** j
+        log.info("itemset guard: %d itemsets at %g, %d at %g: about %.3g at %g", n_high, high, n_higher,
+                 high * 2, guess, min_support)
+        if guess > max_itemsets:
+            raise ItemsetExplosionError(_too_many("would give about", min_support, guess, max_itemsets, high))
+        return e
+    raise ItemsetExplosionError(_too_many("may give up to", min_support, e.bound, max_itemsets, None))
+
+
+def itemsets(model, n_baskets: int) -> DataFrame:
+    """items (sorted), size, freq, support."""
+    return model.freqItemsets.select(
+        F.array_sort(ITEMS).alias(ITEMS), F.size(ITEMS).alias("size"), F.col("freq").cast("long").alias("freq"),
+        (F.col("freq") / F.lit(float(n_baskets))).alias("support"))
+
+
+def rules(model, min_lift: float) -> DataFrame:
+    """antecedent (sorted), consequent, support, confidence, lift, leverage, conviction, antecedent_support,
+    consequent_support; rules under ``min_lift`` dropped (``min_confidence`` was applied by the model)."""
+    r = model.associationRules.where(F.col("lift") >= F.lit(min_lift))
+    supp_c = F.col("confidence") / F.col("lift")
+    supp_a = F.col("support") / F.col("confidence")
+    conviction = F.when(F.col("confidence") >= 1.0, F.lit(math.inf)).otherwise(
+        (1.0 - supp_c) / (1.0 - F.col("confidence")))
+    return r.select(
+        F.array_sort(ANTECEDENT).alias(ANTECEDENT), F.element_at(CONSEQUENT, 1).alias(CONSEQUENT),
+        F.col("support"), F.col("confidence"), F.col("lift"),
+        (F.col("support") - supp_a * supp_c).alias("leverage"), conviction.alias("conviction"),
+        supp_a.alias("antecedent_support"), supp_c.alias("consequent_support"),
+    )
