@@ -8,6 +8,7 @@
     python -m benchmarks.run hybrid100k              # every recommender and the hybrid on MovieLens 100k
     python -m benchmarks.run als-speed               # Spark ALS against `implicit` (pip install -e '.[bench]')
     python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
+    python -m benchmarks.run rules --scale M        # FPGrowth vs mlxtend on Online Retail, curve, planted bundles
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "L", "online_retail"])
     ev.add_argument("--data", default="../shared/data")
     ev.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+    ru = sub.add_parser("rules", help="FPGrowth against mlxtend on Online Retail, support curve, planted bundles")
+    ru.add_argument("--data", default="../shared/data")
+    ru.add_argument("--support", type=float, default=0.02)
+    ru.add_argument("--curve", type=float, nargs="*", default=[0.05, 0.03, 0.02, 0.015, 0.01, 0.0075, 0.005])
+    ru.add_argument("--scale", default="M", help="synthetic shop for the planted bundles; '' to skip")
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -74,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import evaluations
 
         print(f"results: {evaluations.main(args.targets, args.data, args.overrides)}")
+    elif suite == "rules":
+        from benchmarks import rules_bench
+
+        print(f"results: {rules_bench.main(args.data, args.support, args.curve, args.scale or None)}")
     elif suite == "ml100k":
         from benchmarks import ml100k
 

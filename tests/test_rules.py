@@ -122,6 +122,18 @@ def test_cross_sell_fires_rules_whose_whole_antecedent_is_in_recent_baskets(spar
     assert sorted((r.item_id, r.consequent, r.rank) for r in fbt) == [("A", "S", 1), ("C", "B", 1)]
 
 
+def test_cross_sell_uses_only_the_best_rules_of_each_antecedent_item(spark):
+    rules = spark.createDataFrame([
+        (["A"], "B", 0.9, 2.0), (["A"], "C", 0.8, 2.0), (["A", "Z"], "D", 0.95, 3.0), (["A"], "E", 0.1, 9.0),
+        (["Z"], "F", 0.5, 1.0),
+    ], "antecedent array<string>, consequent string, confidence double, lift double")
+    kept = sorted((tuple(r.antecedent), r.consequent) for r in X.usable(rules, 2).collect())
+    # A's best two: AZ->D (0.95), A->B (0.9); A->C and A->E are third and fourth. Z's: AZ->D, Z->F
+    assert kept == [(("A",), "B"), (("A", "Z"), "D"), (("Z",), "F")]
+    # at 1 per item, AZ->D is the best of A and of Z; A->B and Z->F are second
+    assert [r.consequent for r in X.usable(rules, 1).collect()] == ["D"]
+
+
 def test_recent_items_are_the_last_orders(spark):
     from datetime import datetime
 

@@ -264,6 +264,8 @@ class RulesSettings(_Strict):
     """Consequents kept per item in ``frequently_bought_together``."""
     recent_orders: int = Field(3, ge=1)
     """Rule-based recommendations fire on the items of each user's last ``recent_orders`` orders."""
+    max_rules_per_item: int = Field(50, ge=1)
+    """Cross-sell only uses rules that are among the best this many of every item in their antecedent."""
     top_n: int = Field(20, ge=1)
 
 

@@ -176,7 +176,7 @@ def rules_source(d: TrainData, mined: Mined | None = None) -> DataFrame:
     own = mined is None
     mined = mined if mined is not None else mine(d.cfg, purchase_lines(d.events, d.as_of, r.window_days))
     recent = X.recent_items(purchase_lines(d.events, d.as_of), r.recent_orders)
-    out = X.recommend(mined.rules, recent, _inter(d, None), r.top_n)
+    out = X.recommend(X.usable(mined.rules, r.max_rules_per_item), recent, _inter(d, None), r.top_n)
     if own:
         out = out.persist(StorageLevel.MEMORY_AND_DISK)
         out.count()

@@ -4,7 +4,10 @@ Recommendations never go through ``FPGrowthModel.transform``, which collects eve
 broadcasts them. A rule fires for a user when all of its antecedent is among the items of the user's recent
 baskets: the rules are exploded by antecedent item, joined with the user's items on that item, and a
 (user, rule) pair whose matched count equals the antecedent's size fires. Each consequent keeps its best
-rule (confidence, then lift); seen items are excluded; the top N are ranked.
+rule (confidence, then lift); seen items are excluded; the top N are ranked. Only the best
+``rules.max_rules_per_item`` rules of each antecedent item take part (:func:`usable`): at a low support
+Online Retail yields hundreds of thousands of rules, and a wholesale customer's hundreds of recent items
+would otherwise join with all of them.
 """
 
 from __future__ import annotations
@@ -37,12 +40,25 @@ def recent_items(lines: DataFrame, recent_orders: int) -> DataFrame:
         S.USER_ID, S.ITEM_ID).distinct()
 
 
+def usable(rules: DataFrame, per_item: int) -> DataFrame:
+    """The rules cross-sell may fire: each one is among the best ``per_item`` (confidence, lift) of every
+    item in its antecedent, so no item reaches more than ``per_item`` rules and a user with n recent items
+    costs at most n·per_item joined rows, however many rules were mined."""
+    by_item = rules.select(ANTECEDENT, CONSEQUENT, "confidence", "lift", F.explode(ANTECEDENT).alias("_i"))
+    w = Window.partitionBy("_i").orderBy(F.desc("confidence"), F.desc("lift"), F.asc(CONSEQUENT),
+                                         F.asc(F.array_join(ANTECEDENT, "\u0001")))
+    ranked = by_item.withColumn("_r", F.row_number().over(w)).groupBy(ANTECEDENT, CONSEQUENT).agg(
+        F.max("_r").alias("_worst"))
+    return rules.join(ranked.where(F.col("_worst") <= per_item).select(ANTECEDENT, CONSEQUENT),
+                      [ANTECEDENT, CONSEQUENT], "left_semi")
+
+
 def recommend(rules: DataFrame, recent: DataFrame, seen: DataFrame, top_n: int) -> DataFrame:
     """Candidate rows (user_id, item_id, score = the best firing rule's confidence, rank, anchor = its
     antecedent joined by `` + ``).
 
     Args:
-        rules: antecedent, consequent, confidence, lift.
+        rules: antecedent, consequent, confidence, lift (bound them with :func:`usable` first).
         recent: user_id, item_id the rules may fire on.
         seen: user_id, item_id never to recommend.
     """
