@@ -73,7 +73,8 @@ def table(name: str, rows: list[dict], k: int, info: dict) -> list[str]:
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rec, m in sorted(by.items(), key=lambda kv: -kv[1]["ndcg"]):
         out.append(f"| {rec} | {m['ndcg']:.4f} | {m['precision']:.4f} | {m['recall']:.4f} | {m['map']:.4f} | "
-                   f"{m['hit_rate']:.4f} | {m['coverage']:.3f} | {m['novelty']:.2f} | {m['diversity']:.3f} |")
+                   f"{m['hit_rate']:.4f} | {m['coverage']:.3f} | {m['novelty']:.2f} | "
+                   f"{m.get('diversity', float('nan')):.3f} |")
     h = by["hybrid"]
     out += ["", f"hybrid against the best single source ({best}): nDCG {h['ndcg']:.4f} vs "
             f"{by[best]['ndcg']:.4f} ({h['ndcg'] / by[best]['ndcg'] - 1:+.1%}), coverage {h['coverage']:.3f} vs "

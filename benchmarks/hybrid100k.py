@@ -49,7 +49,7 @@ def main(data: str, k: int = 10, seed: int = 42) -> Path:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rec, m in sorted(by.items(), key=lambda kv: -kv[1]["ndcg"]):
         table.append(f"| {rec} | {m['ndcg']:.4f} | {m['precision']:.4f} | {m['recall']:.4f} | {m['map']:.4f} | "
-                     f"{m['coverage']:.3f} | {m['novelty']:.2f} | {m['diversity']:.3f} |")
+                     f"{m['coverage']:.3f} | {m['novelty']:.2f} | {m.get('diversity', float('nan')):.3f} |")
     table.append("| published: SAR / BiVAE | 0.383 / 0.475 | | | | | | |")
     lines = ["", f"Chosen weights: {winner.weights}", "", "Weight settings tried on validation:", "",
              "| how | weights | val nDCG | val items covered |", "| --- | --- | ---: | ---: |"]

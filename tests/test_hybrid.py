@@ -27,6 +27,9 @@ def test_coverage_novelty_and_diversity_by_hand(spark):
     m5 = beyond_accuracy(recs, 5, train, catalogue)  # k larger than every list
     assert m5["coverage"] == pytest.approx(5 / 6)
     assert m5["diversity"] == pytest.approx((1 - 2 / 6 + 1.0) / 2)  # u1: x, x, y -> one same pair of three
+    # without categories diversity cannot be measured: it is left out, not reported as 0
+    bare = catalogue.selectExpr("item_id", "cast(null as string) as category")
+    assert set(beyond_accuracy(recs, 2, train, bare)) == {"coverage", "novelty"}
 
 
 def _cands(spark, rows):
@@ -147,3 +150,19 @@ def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(
     kept = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2, 1, floor=3)
     assert H.best(kept, 3).items == 3 and H.best(kept, 3).ndcg == pytest.approx(1 / 3)
     assert H.best(kept, 3).weights["pop"] == 0.0
+    # given each source alone, the search starts from the best of them and never ends below it
+    alone = {"own": alone[0], "pop": alone[1]}
+    started = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0], 1, 1, floor=0, alone=alone)
+    assert [t.how for t in started[:3]] == ["seeds_rule", "own alone", "pop alone"]
+    assert H.best(started, 0).ndcg == pytest.approx(2 / 3)
+
+
+def test_validation_scores_what_would_be_served_under_the_category_cap(spark):
+    norm = H.normalised(_cands(spark, [
+        ("u", "X1", 3.0, 1, None, "a"), ("u", "X2", 2.0, 2, None, "a"), ("u", "Y1", 1.0, 3, None, "a"),
+    ]), "rank")
+    truth = spark.createDataFrame([("u", "Y1")], UI)
+    cats = spark.createDataFrame([("X1", "x"), ("X2", "x"), ("Y1", "y")], "item_id string, category string")
+    # uncapped, Y1 is third: a miss at k=2; capped at one per category it is second: 1/log2(3)
+    assert H.score_weights(norm, truth, [{"a": 1.0}], 2) == [(0.0, 2)]
+    assert H.score_weights(norm, truth, [{"a": 1.0}], 2, cats, 1) == [(pytest.approx(1 / math.log2(3)), 2)]

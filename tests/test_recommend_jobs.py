@@ -85,7 +85,12 @@ def test_evaluations_score_every_source_and_the_hybrid(spark, twice):
     assert {r.split for r in ev} == {"time"} and {r.k for r in ev} == {10}
     tuning = tables.read_run(spark, cfg, "tuning_results", run).where("model = 'hybrid'").collect()
     assert len(tuning) > 1 and sum(r.chosen for r in tuning) == 1
-    best = max(tuning, key=lambda r: r.metrics["ndcg"])
+    # the chosen setting has the best validation nDCG among those covering as many items as the best source
+    floor = tuning[0].metrics["coverage_floor"]
+    assert floor > 0 and all(r.metrics["coverage_floor"] == floor for r in tuning)
+    covering = [r for r in tuning if r.metrics["items_covered"] >= floor]
+    assert covering  # each source alone is among the settings tried, and the best one reaches the floor
+    best = max(covering, key=lambda r: r.metrics["ndcg"])
     assert best.chosen
 
 

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -240,6 +241,37 @@ class PopularitySettings(_Strict):
     top_n: int = Field(20, ge=1)
 
 
+class PropensitySettings(_Strict):
+    """Churn and purchase-propensity models (``tailor train-propensity`` / ``score-propensity``)."""
+
+    targets: list[Literal["purchase", "churn"]] = Field(default_factory=lambda: ["purchase", "churn"])
+    algorithms: list[Literal["lr", "gbt"]] = Field(default_factory=lambda: ["lr", "gbt"])
+    horizon_days: int = Field(28, ge=1)
+    """Labels: a purchase in the ``horizon_days`` after the cutoff."""
+    lookback_days: int = Field(90, ge=1)
+    """Churn: only customers with a purchase in the ``lookback_days`` up to the cutoff, churned when they
+    make none in the horizon."""
+    numeric_features: list[str] = Field(default_factory=lambda: [
+        "tenure_days", "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
+        "mean_days_between_purchases", "distinct_items", "distinct_categories", "top_category_share",
+        "return_rate", "spend_recent", "spend_prior", "spend_trend", "sessions", "views", "carts",
+        "avg_session_minutes", "view_to_purchase"])
+    categorical_features: list[str] = Field(default_factory=lambda: ["country", "top_category"])
+    lr_grid: dict[str, list[float]] = Field(default_factory=lambda: {
+        "regParam": [0.001, 0.01, 0.1], "elasticNetParam": [0.0, 0.5]})
+    gbt_grid: dict[str, list[float]] = Field(default_factory=lambda: {"maxDepth": [3, 5], "stepSize": [0.1]})
+    max_iter: int = Field(50, ge=1)
+    """LR iterations; GBT trees."""
+    parallelism: int = Field(2, ge=1)
+    """Settings fitted at once by TrainValidationSplit."""
+    fit_partitions: int = Field(1, ge=1)
+    """Partitions of the training rows (by user id, sorted). 1 makes a re-run's model bit-for-bit equal,
+    and ``parallelism`` still keeps the cores busy; more fit faster on a cluster, reproducible to rounding."""
+    version: date | None = None
+    """Score with this model version (its training run date, YYYY-MM-DD); null: the latest at or before the
+    run date."""
+
+
 class RulesSettings(_Strict):
     """FPGrowth association rules over order baskets (``tailor rules``)."""
 
@@ -374,6 +406,7 @@ class Config(_Strict):
     content: ContentSettings = Field(default_factory=ContentSettings)
     popularity: PopularitySettings = Field(default_factory=PopularitySettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    propensity: PropensitySettings = Field(default_factory=PropensitySettings)
     hybrid: HybridSettings = Field(default_factory=HybridSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 

@@ -307,6 +307,45 @@ FREQUENTLY_BOUGHT_TOGETHER = StructType(
 )
 """Top consequents of each single-item rule, by confidence then lift."""
 
+PROPENSITY_SCORES = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f("model", StringType(), False),
+        _f("version", StringType(), False),
+        _f(SCORE, DoubleType(), False),
+        _f("decile", IntegerType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Every customer's probability under a propensity model (``purchase_lr``, ``churn_gbt``...) of the given
+version, and its decile among all customers scored (10 = the highest)."""
+
+MODEL_METRICS = StructType(
+    [
+        _f("model", StringType(), False),
+        _f("version", StringType(), False),
+        _f("metric", StringType(), False),
+        _f("key", StringType(), False),
+        _f("value", DoubleType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Out-of-time metrics of a trained model: roc_auc, pr_auc, log_loss, brier (key ""), lift / capture /
+decile_rate by decile (key "1".."10"), calibration_* by probability bin, importance or coefficient by
+feature."""
+
+MODEL_VERSIONS = StructType(
+    [
+        _f("model", StringType(), False),
+        _f("version", StringType(), False),
+        _f("path", StringType(), False),
+        _f("meta", StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""The model store's index: where each version of a model lives and its metadata (JSON: features,
+parameters, cutoffs, metrics)."""
+
 REASON = "reason"
 RECOMMENDATIONS = StructType(
     [

@@ -7,7 +7,8 @@ With ``L_u`` the first ``k`` recommendations of user ``u`` (every user that has 
   training users who interacted with i and N all training users (add-one, so an item nobody touched yet
   is finite and the most novel);
 - diversity@k (intra-list, by category) = the mean over users with at least two recommendations of the
-  share of pairs in ``L_u`` whose categories differ: 1 - Σ_c n_c (n_c - 1) / (n (n - 1)).
+  share of pairs in ``L_u`` whose categories differ: 1 - Σ_c n_c (n_c - 1) / (n (n - 1)). Items with no
+  category are left out of it; with none left (a catalogue without categories) it is not reported.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def beyond_accuracy(recs: DataFrame, k: int, train: DataFrame, catalogue: DataFr
     info = top.join(item_users, S.ITEM_ID, "left").select(
         (-F.log2((F.coalesce(F.col("_n"), F.lit(0)) + 1.0) / F.lit(n_users + 1.0))).alias("_info")
     ).agg(F.avg("_info")).first()[0]
-    cats = catalogue.select(S.ITEM_ID, F.coalesce(F.col(S.CATEGORY), F.lit("")).alias("_c"))
-    per_cat = top.join(cats, S.ITEM_ID, "left").fillna("", ["_c"]).groupBy(S.USER_ID, "_c").agg(
+    cats = catalogue.where(F.col(S.CATEGORY).isNotNull()).select(S.ITEM_ID, F.col(S.CATEGORY).alias("_c"))
+    per_cat = top.join(cats, S.ITEM_ID).groupBy(S.USER_ID, "_c").agg(
         F.count(F.lit(1)).alias("_nc")
     )
     per_user = per_cat.groupBy(S.USER_ID).agg(
@@ -47,8 +48,7 @@ def beyond_accuracy(recs: DataFrame, k: int, train: DataFrame, catalogue: DataFr
     div = per_user.select((1.0 - F.col("_same") / (F.col("_n") * (F.col("_n") - 1))).alias("_d")).agg(
         F.avg("_d")
     ).first()[0]
-    return {
-        "coverage": covered / n_catalogue if n_catalogue else 0.0,
-        "novelty": float(info or 0.0),
-        "diversity": float(div or 0.0),
-    }
+    out = {"coverage": covered / n_catalogue if n_catalogue else 0.0, "novelty": float(info or 0.0)}
+    if div is not None:  # not measurable when no list has two items with a category (Online Retail has none)
+        out["diversity"] = float(div)
+    return out

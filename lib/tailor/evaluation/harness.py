@@ -124,15 +124,20 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         val_norm = H.with_novelty(val_norm, H.item_information(_pairs(validation.train)))
         extra = [H.NOVELTY]
     val_norm = val_norm.persist(StorageLevel.MEMORY_AND_DISK)
-    alone = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search),
-                     strict=True))
-    effects = {s: v[0] for s, v in alone.items()}
+    # each source alone as evaluated (uncapped): its nDCG is the seeds' rule's effect, the best one's
+    # coverage the floor; then each alone as served (category cap), where the search starts from
+    raw = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search),
+                   strict=True))
+    effects = {s: v[0] for s, v in raw.items()}
     top_source = max(sources, key=lambda s: effects[s])
-    floor = alone[top_source][1] if h.keep_coverage else 0
+    floor = raw[top_source][1] if h.keep_coverage else 0
     log.info("validation nDCG@%d per source: %s; coverage floor %d items (%s)", k_search, effects, floor,
              top_source)
+    cap = {"categories": catalogue, "max_per_category": h.max_per_category}
+    served = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search,
+                                               **cap), strict=True))
     tried = H.search_weights(val_norm, validation.truth, effects, h.weight_grid, h.search_rounds, k_search,
-                             floor, extra)
+                             floor, extra, served, **cap)
     val_norm.unpersist()
     val.unpersist()
     winner = H.best(tried, floor)

@@ -13,8 +13,10 @@ from tailor.jobs import (
     popularity,
     recommend,
     rules,
+    score_propensity,
     segments,
     similarity,
+    train_propensity,
 )
 from tailor.jobs.base import JobFn
 
@@ -28,6 +30,8 @@ JOBS: dict[str, JobFn] = {
     "content": content.run,
     "popularity": popularity.run,
     "rules": rules.run,
+    "train-propensity": train_propensity.run,
+    "score-propensity": score_propensity.run,
     "evaluate": evaluate.run,
     "recommend": recommend.run,
 }

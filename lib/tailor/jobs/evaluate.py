@@ -44,7 +44,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     df = spark.createDataFrame(rows, "recommender string, k int, metric string, value double")
     summary.rows_out = tables.replace_partition(df, cfg, "evaluations", run_date, {"split": SPLIT})
     tuning = spark.createDataFrame(
-        [(t.weights, {"ndcg": t.ndcg, "items_covered": float(t.items)}, t is winner) for t in tried],
+        [(t.weights, {"ndcg": t.ndcg, "items_covered": float(t.items), "coverage_floor": float(t.floor)},
+          t is winner) for t in tried],
         "params map<string,double>, metrics map<string,double>, chosen boolean",
     )
     tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": MODEL})

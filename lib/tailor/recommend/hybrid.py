@@ -11,9 +11,10 @@
 4. **Filters**: items the user already bought and items not in the catalogue are removed; at most
    ``max_per_category`` per category (items with no category are not capped); ``top_n`` kept.
 
-Weights are learned on a validation window by :func:`search_weights`: they start from the seeds' rule
-(``w_s = e_s / Σ e``, ``e`` the source's own nDCG) and a coordinate search over ``grid`` keeps any change
-that raises the blend's nDCG@k. All settings of one step are scored in a single Spark job.
+Weights are learned on a validation window by :func:`search_weights`: the seeds' rule (``w_s = e_s / Σ e``,
+``e`` the source's own nDCG) and each source alone are scored, and a coordinate search over ``grid`` from
+the best of them keeps any change that raises the blend's nDCG@k. All settings of one step are scored in a
+single Spark job.
 
 Summing sources favours the items several of them propose, which are the popular ones, so a blend tends to
 cover less of the catalogue than its best source. Two things keep coverage: a ``novelty`` term (each
@@ -160,9 +161,12 @@ def _ideal(n_rel: F.Column, k: int) -> F.Column:
 
 
 def score_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[str, float]],
-                  k: int) -> list[tuple[float, int]]:
+                  k: int, categories: DataFrame | None = None,
+                  max_per_category: int | None = None) -> list[tuple[float, int]]:
     """(mean nDCG@k over the users of ``truth``, distinct items in the top k of all users) of the blend
-    under each weight setting, before filters, all settings in one job."""
+    under each weight setting, all settings in one job. With ``categories`` (item_id, category) and
+    ``max_per_category``, the category cap of :func:`finalise` is applied first, so that what is scored is
+    what would be served."""
     sources = sorted({s for w in settings for s in w})
     wide = norm.where(F.col(S.SOURCE).isin(sources)).groupBy(S.USER_ID, S.ITEM_ID).pivot(S.SOURCE, sources).agg(
         F.first(NORM)).fillna(0.0)
@@ -173,7 +177,12 @@ def score_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[
     fallback = F.col(FALLBACK_SOURCE) if FALLBACK_SOURCE in sources else F.lit(0.0)
     scored = wide.crossJoin(F.broadcast(wdf)).select(
         "_w", S.USER_ID, S.ITEM_ID, score.alias("_s"), fallback.alias("_f"))
-    w = Window.partitionBy("_w", S.USER_ID).orderBy(F.desc("_s"), F.desc("_f"), F.asc(S.ITEM_ID))
+    order = [F.desc("_s"), F.desc("_f"), F.asc(S.ITEM_ID)]
+    if categories is not None and max_per_category is not None:
+        in_cat = Window.partitionBy("_w", S.USER_ID, S.CATEGORY).orderBy(*order)
+        scored = scored.join(categories.select(S.ITEM_ID, S.CATEGORY), S.ITEM_ID, "left").withColumn(
+            "_c", F.row_number().over(in_cat)).where(F.col(S.CATEGORY).isNull() | (F.col("_c") <= max_per_category))
+    w = Window.partitionBy("_w", S.USER_ID).orderBy(*order)
     top = scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= k)
     rel = truth.select(S.USER_ID, S.ITEM_ID).distinct().withColumn("_rel", F.lit(True))
     n_rel = rel.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("_n"))
@@ -195,6 +204,8 @@ class Tried:
     items: int
     """Distinct items in the top k of all users (coverage@k times the catalogue size)."""
     how: str
+    floor: int = 0
+    """The coverage floor (items) of the search that tried it."""
 
 
 def _key(t: tuple[float, int], floor: int) -> tuple[bool, float]:
@@ -210,12 +221,24 @@ def best(tried: Sequence[Tried], floor: int) -> Tried:
 
 
 def search_weights(norm: DataFrame, truth: DataFrame, effects: Mapping[str, float], grid: Sequence[float],
-                   rounds: int, k: int, floor: int = 0, extra: Sequence[str] = ()) -> list[Tried]:
-    """Coordinate search from the seeds' rule (plus weight 0 for each of ``extra``, e.g. the novelty term).
-    Returns every setting scored, the first being the seeds' rule; :func:`best` picks the winner."""
-    current = {**seeds_rule(effects), **{x: 0.0 for x in extra}}
-    now = score_weights(norm, truth, [current], k)[0]
-    tried = [Tried(dict(current), now[0], now[1], "seeds_rule")]
+                   rounds: int, k: int, floor: int = 0, extra: Sequence[str] = (),
+                   alone: Mapping[str, tuple[float, int]] | None = None, categories: DataFrame | None = None,
+                   max_per_category: int | None = None) -> list[Tried]:
+    """Coordinate search over ``grid`` (plus weight 0 for each of ``extra``, e.g. the novelty term).
+
+    It starts from the better of the seeds' rule and each source alone (``alone``: source -> (nDCG, items),
+    already scored the same way), so the winner is never worse on validation than the best single source.
+    ``categories`` and ``max_per_category`` apply the category cap before scoring. Returns every setting
+    scored, the first being the seeds' rule; :func:`best` picks the winner."""
+    cap = {"categories": categories, "max_per_category": max_per_category}
+    zero = {x: 0.0 for x in extra}
+    seeds = {**seeds_rule(effects), **zero}
+    now = score_weights(norm, truth, [seeds], k, **cap)[0]
+    tried = [Tried(dict(seeds), now[0], now[1], "seeds_rule", floor)]
+    for s, (ndcg, items) in sorted((alone or {}).items()):
+        tried.append(Tried({**{x: 0.0 for x in effects}, **zero, s: 1.0}, ndcg, items, f"{s} alone", floor))
+    start = best(tried, floor)
+    current, now = dict(start.weights), (start.ndcg, start.items)
     for r in range(rounds):
         changed = False
         for s in sorted(current):
@@ -223,8 +246,8 @@ def search_weights(norm: DataFrame, truth: DataFrame, effects: Mapping[str, floa
             options = [o for o in options if any(v > 0 for x, v in o.items() if x not in extra)]
             if not options:
                 continue
-            scores = score_weights(norm, truth, options, k)
-            tried += [Tried(o, v[0], v[1], f"round {r + 1}: {s}") for o, v in zip(options, scores, strict=True)]
+            scores = score_weights(norm, truth, options, k, **cap)
+            tried += [Tried(o, v[0], v[1], f"round {r + 1}: {s}", floor) for o, v in zip(options, scores, strict=True)]
             i = max(range(len(options)), key=lambda j: _key(scores[j], floor))
             if _key(scores[i], floor) > _key(now, floor) and (
                     not _key(now, floor)[0] or scores[i][0] > now[0] + 1e-12):

@@ -1,0 +1,52 @@
+"""``tailor score-propensity``: silver ``orders``, ``events``, ``products``, ``customers`` + the model store
+-> ``propensity_scores`` (run_date, model): every customer known on the run date, with each model's
+probability and decile.
+
+Features are computed as of the run date, exactly as in training. Each model of ``propensity.targets`` x
+``propensity.algorithms`` is loaded at ``propensity.version`` when pinned, else at the latest version
+trained on or before the run date. Deciles come from approxQuantile thresholds over all customers scored
+(10 = the most likely).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.features.profile import user_features
+from tailor.jobs.base import JobSummary
+from tailor.propensity import model as M
+from tailor.propensity import store
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    p = cfg.propensity
+    orders, events, products, customers = (tables.read(spark, cfg, n) for n in
+                                           ("orders", "events", "products", "customers"))
+    feats = user_features(orders, events, products, customers, as_of=run_date,
+                          trend_days=cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
+    summary = JobSummary(tables=["propensity_scores"])
+    try:
+        summary.rows_in = feats.count()
+        for target in p.targets:
+            for algo in p.algorithms:
+                name = f"{target}_{algo}"
+                pinned = p.version.isoformat() if p.version else None
+                fitted, version, _meta = store.load(spark, cfg, name, run_date, pinned)
+                scored = M.scored(fitted, feats).select(S.USER_ID, M.SCORE).persist(StorageLevel.MEMORY_AND_DISK)
+                out = M.deciles(scored).select(S.USER_ID, F.lit(version).alias("version"), S.SCORE,
+                                               F.col(M.DECILE).cast("int").alias("decile"))
+                summary.metrics[f"{name}.rows"] = tables.replace_partition(
+                    out, cfg, "propensity_scores", run_date, {"model": name})
+                summary.metrics[f"{name}.version"] = float(version.replace("-", ""))
+                scored.unpersist()
+    finally:
+        feats.unpersist()
+    summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))
+    return summary

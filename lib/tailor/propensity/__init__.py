@@ -1,0 +1,1 @@
+"""Churn and purchase propensity: point-in-time labels, Spark ML pipelines, the model store."""

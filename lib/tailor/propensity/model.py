@@ -1,0 +1,205 @@
+"""Spark ML pipelines for churn and purchase propensity, tuned, judged out of time, and described.
+
+**Pipeline**: numeric features imputed by their median (Imputer; a missing recency means "never bought"
+and also shows in ``frequency`` = 0), each categorical feature indexed (unseen values kept in an extra
+bucket) and one-hot encoded, assembled; standardised for logistic regression. ``lr`` is
+LogisticRegression with elastic net, ``gbt`` GBTClassifier. Class imbalance is handled by a weight column:
+each class weighs ``n / (2 · n_class)``, so both carry half of the total weight.
+
+**Tuning**: TrainValidationSplit over ``propensity.<algo>_grid`` on the training cutoff's rows, by area
+under PR (parallelism ``propensity.parallelism``, seeded). The chosen pipeline is then judged **out of
+time**: on the rows of a later cutoff it never saw.
+
+**Metrics** (:func:`judge`), all computed distributed and returned as small rows: ROC-AUC and PR-AUC
+(BinaryClassificationEvaluator), log loss (probabilities clipped to [1e-15, 1 - 1e-15]) and Brier score;
+deciles of the score (approxQuantile thresholds, decile 10 the highest) with each decile's positive rate,
+lift (rate / overall rate) and cumulative capture (share of all positives in this decile and those above);
+a calibration table over ten equal-width probability bins (mean predicted, observed rate, count).
+:func:`explain` lists GBT feature importances or LR coefficients by feature name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pyspark import StorageLevel
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
+from pyspark.ml.functions import vector_to_array
+from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from tailor.propensity.labels import LABEL
+
+WEIGHT, FEATURES, SCORE, DECILE = "weight", "features", "score", "decile"
+ALGOS = ("lr", "gbt")
+EPS = 1e-15
+
+
+def with_class_weights(rows: DataFrame) -> DataFrame:
+    """``weight`` = n / (2 · n_class) for each row's class (an action: one aggregate row)."""
+    c = rows.agg(F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).first()
+    n, pos = int(c["n"]), float(c["pos"] or 0.0)
+    neg = n - pos
+    w_pos = n / (2.0 * pos) if pos else 1.0
+    w_neg = n / (2.0 * neg) if neg else 1.0
+    return rows.withColumn(WEIGHT, F.when(F.col(LABEL) == 1.0, F.lit(w_pos)).otherwise(F.lit(w_neg)))
+
+
+def pipeline(algo: str, numeric: Sequence[str], categorical: Sequence[str], seed: int, max_iter: int):
+    """(the unfitted Pipeline, its final estimator) for ``algo``."""
+    imputed = [f"_imp_{c}" for c in numeric]
+    stages = [Imputer(inputCols=list(numeric), outputCols=imputed, strategy="median")] if numeric else []
+    encoded = []
+    for c in categorical:
+        stages.append(StringIndexer(inputCol=c, outputCol=f"_idx_{c}", handleInvalid="keep",
+                                    stringOrderType="frequencyDesc"))
+        encoded.append(f"_oh_{c}")
+    if categorical:
+        stages.append(OneHotEncoder(inputCols=[f"_idx_{c}" for c in categorical], outputCols=encoded,
+                                    handleInvalid="keep"))
+    if algo == "lr":
+        stages.append(VectorAssembler(inputCols=imputed + encoded, outputCol="_raw", handleInvalid="keep"))
+        stages.append(StandardScaler(inputCol="_raw", outputCol=FEATURES, withMean=False, withStd=True))
+        est = LogisticRegression(featuresCol=FEATURES, labelCol=LABEL, weightCol=WEIGHT, maxIter=max_iter)
+    elif algo == "gbt":
+        stages.append(VectorAssembler(inputCols=imputed + encoded, outputCol=FEATURES, handleInvalid="keep"))
+        est = GBTClassifier(featuresCol=FEATURES, labelCol=LABEL, weightCol=WEIGHT, maxIter=max_iter, seed=seed)
+    else:
+        raise ValueError(f"unknown algorithm {algo!r}: {ALGOS}")
+    stages.append(est)
+    return Pipeline(stages=stages), est
+
+
+def grid(est, algo: str, settings: dict[str, list[float]]) -> list:
+    b = ParamGridBuilder()
+    for name, values in sorted(settings.items()):
+        if not est.hasParam(name):
+            raise ValueError(f"{algo} has no parameter {name!r}")
+        p = est.getParam(name)
+        b = b.addGrid(p, [int(v) if name in ("maxDepth", "maxIter", "maxBins") else float(v) for v in values])
+    return b.build()
+
+
+def stable(rows: DataFrame, partitions: int, key: str = "user_id") -> DataFrame:
+    """``rows`` in ``partitions`` partitions by ``key``, sorted within each: the same rows in the same order
+    on every run, so a fit's floating-point sums are too (one partition makes them bit-for-bit equal, as
+    Spark merges partitions' partial sums in task completion order)."""
+    return rows.repartition(partitions, key).sortWithinPartitions(key)
+
+
+def tune(rows: DataFrame, algo: str, numeric: Sequence[str], categorical: Sequence[str],
+         settings: dict[str, list[float]], seed: int, max_iter: int, parallelism: int,
+         train_ratio: float = 0.75, partitions: int = 1) -> tuple[
+        PipelineModel, dict[str, float], list[tuple[dict[str, float], float]]]:
+    """Fit ``algo`` on ``rows`` (features + label), choosing its parameters by PR-AUC on a seeded split.
+    The rows are laid out by :func:`stable` first.
+
+    Returns:
+        (the best pipeline refitted on all ``rows``, its parameters, every setting with its PR-AUC).
+    """
+    pipe, est = pipeline(algo, numeric, categorical, seed, max_iter)
+    weighted = with_class_weights(stable(rows, partitions)).persist(StorageLevel.MEMORY_AND_DISK)
+    maps = grid(est, algo, settings)
+    evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction",
+                                              metricName="areaUnderPR", weightCol=WEIGHT)
+    try:
+        if len(maps) <= 1:
+            model = pipe.fit(weighted, maps[0] if maps else {})
+            params = {p.name: float(v) for p, v in (maps[0] if maps else {}).items()}
+            return model, params, [(params, float("nan"))]
+        tvs = TrainValidationSplit(estimator=pipe, estimatorParamMaps=maps, evaluator=evaluator,
+                                   trainRatio=train_ratio, parallelism=parallelism, seed=seed)
+        fitted = tvs.fit(weighted)
+    finally:
+        weighted.unpersist()
+    tried = [({p.name: float(v) for p, v in m.items()}, float(s)) for m, s in zip(maps, fitted.validationMetrics,
+                                                                                   strict=True)]
+    best = max(range(len(maps)), key=lambda i: fitted.validationMetrics[i])
+    return fitted.bestModel, tried[best][0], tried
+
+
+def scored(model: PipelineModel, rows: DataFrame) -> DataFrame:
+    """``rows`` with ``score`` = the predicted probability of the positive class."""
+    return model.transform(rows).withColumn(SCORE, vector_to_array("probability")[1])
+
+
+def deciles(scores: DataFrame, relative_error: float = 0.0001) -> DataFrame:
+    """``scores`` with ``decile`` 1..10 (10 = the highest scores) from approxQuantile thresholds: one pass,
+    no window over the whole table. Ties share a decile."""
+    cuts = scores.approxQuantile(SCORE, [i / 10 for i in range(1, 10)], relative_error)
+    d = F.lit(1)
+    for c in cuts:
+        d = d + (F.col(SCORE) > F.lit(c)).cast("int")
+    return scores.withColumn(DECILE, d)
+
+
+def _mean(x) -> F.Column:
+    """The mean, summed in DECIMAL(38, 18): exact and order-free, so the same rows give the same value on
+    every run (a double sum depends on the order partitions are merged in)."""
+    return (F.sum(x.cast("decimal(38,18)")) / F.count(F.lit(1))).cast("double")
+
+
+def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
+    """(metric, key, value) rows for ``predictions`` (label, score, rawPrediction)."""
+    out: list[tuple[str, str, float]] = []
+    for name, metric in (("roc_auc", "areaUnderROC"), ("pr_auc", "areaUnderPR")):
+        ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction", metricName=metric)
+        out.append((name, "", float(ev.evaluate(predictions))))
+    p = F.least(F.greatest(F.col(SCORE), F.lit(EPS)), F.lit(1 - EPS))
+    y = F.col(LABEL)
+    agg = predictions.agg(
+        _mean(-(y * F.log(p) + (1 - y) * F.log(1 - p))).alias("log_loss"),
+        _mean((F.col(SCORE) - y) ** 2).alias("brier"),
+        F.count(F.lit(1)).alias("n"), F.sum(y).alias("pos"),
+    ).first()
+    out += [("log_loss", "", float(agg["log_loss"])), ("brier", "", float(agg["brier"])),
+            ("rows", "", float(agg["n"])), ("positive_rate", "", float(agg["pos"]) / agg["n"] if agg["n"] else 0.0)]
+    total_pos, rate = float(agg["pos"] or 0.0), (float(agg["pos"] or 0.0) / agg["n"] if agg["n"] else 0.0)
+    by_decile = {r[DECILE]: r for r in deciles(predictions).groupBy(DECILE).agg(  # ten rows
+        F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()}
+    captured = 0.0
+    for d in range(10, 0, -1):
+        r = by_decile.get(d)
+        n, pos = (int(r["n"]), float(r["pos"])) if r else (0, 0.0)
+        captured += pos
+        out += [("decile_rows", str(d), float(n)),
+                ("decile_rate", str(d), pos / n if n else 0.0),
+                ("lift", str(d), (pos / n) / rate if n and rate else 0.0),
+                ("capture", str(d), captured / total_pos if total_pos else 0.0)]
+    bins = predictions.withColumn("_bin", F.least(F.floor(F.col(SCORE) * 10), F.lit(9)).cast("int")).groupBy(
+        "_bin").agg(_mean(F.col(SCORE)).alias("pred"), _mean(F.col(LABEL)).alias("obs"),
+                F.count(F.lit(1)).alias("n")).collect()
+    for r in sorted(bins, key=lambda r: r["_bin"]):  # at most ten rows
+        key = f"{r['_bin'] / 10:.1f}-{(r['_bin'] + 1) / 10:.1f}"
+        out += [("calibration_predicted", key, float(r["pred"])), ("calibration_observed", key, float(r["obs"])),
+                ("calibration_rows", key, float(r["n"]))]
+    return out
+
+
+def feature_names(model: PipelineModel, predictions: DataFrame) -> list[str]:
+    """The name of each slot of the assembled feature vector, from the ML attribute metadata (of the
+    assembler's output: the scaler drops it)."""
+    col = "_raw" if "_raw" in predictions.columns else FEATURES
+    meta = predictions.schema[col].metadata.get("ml_attr", {}).get("attrs", {})
+    slots = sorted((a["idx"], a["name"]) for group in meta.values() for a in group)
+    names = [n.removeprefix("_imp_").removeprefix("_oh_") for _, n in slots]
+    return names
+
+
+def explain(model: PipelineModel, predictions: DataFrame, algo: str) -> list[tuple[str, str, float]]:
+    """(``importance`` or ``coefficient``, feature, value) of the fitted model, by feature name."""
+    names = feature_names(model, predictions)
+    last = model.stages[-1]
+    if algo == "gbt":
+        values, metric = last.featureImportances.toArray(), "importance"
+    else:
+        values, metric = last.coefficients.toArray(), "coefficient"
+    rows = [(metric, names[i] if i < len(names) else f"f{i}", float(v)) for i, v in enumerate(values)]
+    if algo == "lr":
+        rows.append(("coefficient", "(intercept)", float(last.intercept)))
+    return [r for r in rows if not math.isnan(r[2])]

@@ -1,0 +1,74 @@
+"""The model store: fitted pipelines under ``<warehouse>/models/<model>/run_date=<version>``, indexed by
+the ``model_versions`` Delta table (model, version, path, meta JSON), so that "the latest version" and "a
+pinned version" are a table lookup that works on any file system Delta does."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from typing import Any
+
+from pyspark.ml import PipelineModel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.errors import MissingTableError
+
+log = logging.getLogger(__name__)
+
+
+class ModelNotFoundError(MissingTableError):
+    """No trained version of a model matches the request."""
+
+
+def save(spark: SparkSession, cfg: Config, name: str, model: PipelineModel, run_date: date,
+         meta: dict[str, Any]) -> str:
+    """Save ``model`` as version ``run_date`` of ``name`` (replacing a re-run's) and index it."""
+    path = tables.model_path(cfg, name, run_date)
+    model.write().overwrite().save(path)
+    version = run_date.isoformat()
+    row = spark.createDataFrame([(name, version, path, json.dumps({"model": name, "version": version, **meta},
+                                                                     sort_keys=True))],
+                                "model string, version string, path string, meta string")
+    tables.replace_partition(row.drop("model"), cfg, "model_versions", run_date, {"model": name})
+    _log_mlflow(name, version, meta)
+    return version
+
+
+def load(spark: SparkSession, cfg: Config, name: str, run_date: date, version: str | None) -> tuple[
+        PipelineModel, str, dict[str, Any]]:
+    """(the model, its version, its metadata): ``version`` when given, else the latest trained on or before
+    ``run_date``."""
+    try:
+        versions = tables.read(spark, cfg, "model_versions").where(F.col("model") == name)
+    except MissingTableError:
+        raise ModelNotFoundError(f"no model {name} has been trained: run tailor train-propensity first") from None
+    if version is not None:
+        row = versions.where(F.col("version") == version).first()
+        if row is None:
+            raise ModelNotFoundError(f"model {name} has no version {version} (propensity.version)")
+    else:
+        row = versions.where(F.col(S.RUN_DATE) <= F.lit(run_date)).orderBy(F.desc("version")).first()
+        if row is None:
+            raise ModelNotFoundError(f"no version of model {name} was trained on or before {run_date}: run "
+                                     "tailor train-propensity first")
+    return PipelineModel.load(row["path"]), row["version"], json.loads(row["meta"])
+
+
+def _log_mlflow(name: str, version: str, meta: dict[str, Any]) -> None:
+    """Log the run to MLflow when the optional ``mlflow`` package is installed; never required."""
+    try:
+        import mlflow
+    except ImportError:
+        return
+    try:
+        with mlflow.start_run(run_name=f"{name}-{version}"):
+            mlflow.log_params({f"param.{k}": v for k, v in meta.get("params", {}).items()})
+            mlflow.log_params({"model": name, "version": version, **meta.get("cutoffs", {})})
+            mlflow.log_metrics({k: float(v) for k, v in meta.get("metrics", {}).items()})
+    except Exception as e:  # a tracking server being down must not fail training
+        log.warning("could not log %s %s to MLflow: %s", name, version, e)
