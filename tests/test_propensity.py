@@ -81,7 +81,7 @@ def _planted(spark, n, seed):
 def test_a_planted_signal_is_learnt_out_of_sample(spark, algo, grid):
     train, test = _planted(spark, 2000, 1), _planted(spark, 1000, 2)
     fitted, params, tried = M.tune(train, algo, ["x1", "x2", "noise"], ["cat"], grid, 42, 20, 2)
-    assert len(tried) == 4 and params in [p for p, _ in tried]
+    assert len(tried) == (4 if algo == "lr" else 2) and params in [p for p, _ in tried]
     metrics = {(m, k): v for m, k, v in M.judge(M.scored(fitted, test))}
     assert metrics[("roc_auc", "")] > 0.75
     assert metrics[("lift", "10")] > 1.5 and metrics[("capture", "1")] == pytest.approx(1.0)

@@ -9,7 +9,8 @@ A :class:`Fold` is training events plus the truth to predict. Two ways to make o
 
 :func:`evaluate` runs on two folds: a validation fold, carved before (or from) the training data, where
 each source is scored and the blend weights are searched; then the test fold, where every source and the
-hybrid (with the chosen weights and the business filters) are scored once.
+hybrid are scored once. Every recommender is scored as it would be served: through the business filters
+(bought, catalogue, ``hybrid.max_per_category``), so that a source and the hybrid compete on equal terms.
 """
 
 from __future__ import annotations
@@ -124,18 +125,17 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         val_norm = H.with_novelty(val_norm, H.item_information(_pairs(validation.train)))
         extra = [H.NOVELTY]
     val_norm = val_norm.persist(StorageLevel.MEMORY_AND_DISK)
-    # each source alone as evaluated (uncapped): its nDCG is the seeds' rule's effect, the best one's
-    # coverage the floor; then each alone as served (category cap), where the search starts from
-    raw = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search),
-                   strict=True))
-    effects = {s: v[0] for s, v in raw.items()}
-    top_source = max(sources, key=lambda s: effects[s])
-    floor = raw[top_source][1] if h.keep_coverage else 0
-    log.info("validation nDCG@%d per source: %s; coverage floor %d items (%s)", k_search, effects, floor,
-             top_source)
+    # Every recommender is judged as it would be served: through the same filters as the hybrid (bought,
+    # catalogue, category cap). Each source alone: its nDCG is the seeds' rule's effect, the best one's
+    # coverage is the floor, and the search starts from the best of them and the seeds' rule.
     cap = {"categories": catalogue, "max_per_category": h.max_per_category}
     served = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search,
                                                **cap), strict=True))
+    effects = {s: v[0] for s, v in served.items()}
+    top_source = max(sources, key=lambda s: effects[s])
+    floor = served[top_source][1] if h.keep_coverage else 0
+    log.info("validation nDCG@%d per source: %s; coverage floor %d items (%s)", k_search, effects, floor,
+             top_source)
     tried = H.search_weights(val_norm, validation.truth, effects, h.weight_grid, h.search_rounds, k_search,
                              floor, extra, served, **cap)
     val_norm.unpersist()
@@ -150,8 +150,8 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         norm = H.with_novelty(norm, H.item_information(_pairs(test.train)))
     norm = norm.persist(StorageLevel.MEMORY_AND_DISK)
     top_n = max(max(ks), h.top_n)
-    recs = {s: test_c.where(F.col(S.SOURCE) == s) for s in sources}
-    for name, w in ((HYBRID, chosen), (SEEDS_RULE, seeds)):
+    recs = {}
+    for name, w in [(s, {s: 1.0}) for s in sources] + [(HYBRID, chosen), (SEEDS_RULE, seeds)]:
         recs[name] = H.finalise(H.blend(norm, w), bought, catalogue, top_n, h.max_per_category).persist(
             StorageLevel.MEMORY_AND_DISK)
     rows = []
@@ -166,8 +166,8 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         rows.append((name, ks[0], "users", float(n_users)))
     truth.unpersist()
     train_pairs.unpersist()
-    for name in (HYBRID, SEEDS_RULE):
-        recs[name].unpersist()
+    for df in recs.values():
+        df.unpersist()
     norm.unpersist()
     test_c.unpersist()
     if content_sim is not None:
