@@ -9,6 +9,7 @@
     python -m benchmarks.run als-speed               # Spark ALS against `implicit` (pip install -e '.[bench]')
     python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
     python -m benchmarks.run rules --scale M        # FPGrowth vs mlxtend on Online Retail, curve, planted bundles
+    python -m benchmarks.run propensity --targets M online_retail   # out-of-time AUC, vs sklearn and LightGBM
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     ru.add_argument("--support", type=float, default=0.02)
     ru.add_argument("--curve", type=float, nargs="*", default=[0.05, 0.03, 0.02, 0.015, 0.01, 0.0075, 0.005])
     ru.add_argument("--scale", default="M", help="synthetic shop for the planted bundles; '' to skip")
+    pr = sub.add_parser("propensity", help="propensity AUC out of time, against scikit-learn and LightGBM")
+    pr.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "online_retail"])
+    pr.add_argument("--data", default="../shared/data")
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import rules_bench
 
         print(f"results: {rules_bench.main(args.data, args.support, args.curve, args.scale or None)}")
+    elif suite == "propensity":
+        from benchmarks import propensity_bench
+
+        print(f"results: {propensity_bench.main(args.targets, args.data)}")
     elif suite == "ml100k":
         from benchmarks import ml100k
 
