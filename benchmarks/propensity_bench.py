@@ -115,9 +115,10 @@ def run_target(name: str, data: str, workdir: Path) -> tuple[list[dict], list[st
                       f"{took:.1f} | {params} |")
             lift_md.append(f"| {target} | {algo} | " + " | ".join(
                 f"{got[('lift', str(d))]:.2f}" for d in range(10, 0, -1)) + f" | {got[('capture', '8')]:.2f} |")
-        cols = [*p.numeric_features, *p.categorical_features, "label"]
+        numeric = M.usable_numeric(train, p.numeric_features)  # what Tailor's pipelines used
+        cols = [*numeric, *p.categorical_features, "label"]
         peers = _peers(train.select(*cols).toPandas(), valid.select(*cols).toPandas(),  # benchmark only
-                       p.numeric_features, p.categorical_features, chosen.get("lr", {}).get("regParam", 0.01),
+                       numeric, p.categorical_features, chosen.get("lr", {}).get("regParam", 0.01),
                        chosen.get("lr", {}).get("elasticNetParam", 0.0))
         results.append({"target": name, "label": target, **peers})
         md.append(f"| {target} | scikit-learn LR | {peers['sklearn_lr_auc']:.4f} | | {peers['sklearn_lr_s']} | "

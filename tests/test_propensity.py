@@ -142,3 +142,11 @@ def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spar
     execute("score-propensity", JOBS["score-propensity"], spark, one, nxt)  # unpinned: the latest
     latest = tables.read_run(spark, cfg, "propensity_scores", nxt).select("version").distinct().collect()
     assert [r.version for r in latest] == [nxt.isoformat()]
+
+
+def test_a_feature_with_no_value_at_all_is_left_out_not_fatal(spark):
+    # Online Retail has no browsing events: its session features are null for every customer
+    rows = _planted(spark, 400, 3).withColumn("sessions_minutes", F.lit(None).cast("double"))
+    assert M.usable_numeric(rows, ["x1", "sessions_minutes"]) == ["x1"]
+    fitted, _, _ = M.tune(rows, "lr", ["x1", "x2", "sessions_minutes"], [], {"regParam": [0.01]}, 42, 10, 1)
+    assert M.scored(fitted, rows).where("score is null").count() == 0

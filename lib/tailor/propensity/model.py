@@ -20,6 +20,7 @@ a calibration table over ten equal-width probability bins (mean predicted, obser
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
@@ -35,6 +36,7 @@ from pyspark.sql import functions as F
 
 from tailor.propensity.labels import LABEL
 
+log = logging.getLogger(__name__)
 WEIGHT, FEATURES, SCORE, DECILE = "weight", "features", "score", "decile"
 ALGOS = ("lr", "gbt")
 EPS = 1e-15
@@ -85,6 +87,19 @@ def grid(est, algo: str, settings: dict[str, list[float]]) -> list:
     return b.build()
 
 
+def usable_numeric(rows: DataFrame, numeric: Sequence[str]) -> list[str]:
+    """The numeric features with at least one value in ``rows`` (one aggregate row). A source without
+    browsing data (Online Retail) has no session features at all, and the imputer cannot impute a column
+    that is entirely empty, so such a column is left out (and logged) rather than failing the fit."""
+    if not numeric:
+        return []
+    counts = rows.agg(*[F.count(c).alias(c) for c in numeric]).first()
+    empty = [c for c in numeric if not counts[c]]
+    if empty:
+        log.warning("features with no value in the training rows are left out: %s", empty)
+    return [c for c in numeric if counts[c]]
+
+
 def stable(rows: DataFrame, partitions: int, key: str = "user_id") -> DataFrame:
     """``rows`` in ``partitions`` partitions by ``key``, sorted within each: the same rows in the same order
     on every run, so a fit's floating-point sums are too (one partition makes them bit-for-bit equal, as
@@ -102,7 +117,7 @@ def tune(rows: DataFrame, algo: str, numeric: Sequence[str], categorical: Sequen
     Returns:
         (the best pipeline refitted on all ``rows``, its parameters, every setting with its PR-AUC).
     """
-    pipe, est = pipeline(algo, numeric, categorical, seed, max_iter)
+    pipe, est = pipeline(algo, usable_numeric(rows, numeric), categorical, seed, max_iter)
     weighted = with_class_weights(stable(rows, partitions)).persist(StorageLevel.MEMORY_AND_DISK)
     maps = grid(est, algo, settings)
     evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction",
