@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from pyspark.sql import functions as F
 
 from tailor.evaluation.beyond import beyond_accuracy
 from tailor.recommend import hybrid as H
@@ -125,6 +126,9 @@ def test_item_information_and_the_novelty_term(spark):
     ]), "rank")
     nov = {(r.user_id, r.item_id): r.norm for r in H.with_novelty(norm, H.item_information(pairs)).collect()
            if r.source == H.NOVELTY}
+    # candidates read from candidate_recs carry more columns (run_date): the novelty rows leave them null
+    wider = H.with_novelty(norm.withColumn("run_date", F.current_date()), H.item_information(pairs))
+    assert wider.where("source = 'novelty' and run_date is null").count() == 4
     # u: A has info 0, B 1 -> min-max 0 and 1; N nobody touched -> 1. v: one candidate -> 1
     assert nov == {("u", "A"): 0.0, ("u", "B"): 1.0, ("u", "N"): 1.0, ("v", "A"): 1.0}
     blended = {(r.user_id, r.item_id): r for r in H.blend(H.with_novelty(norm, H.item_information(pairs)),

@@ -84,7 +84,7 @@ def with_novelty(norm: DataFrame, info: DataFrame) -> DataFrame:
     rows = cands.select(S.USER_ID, S.ITEM_ID, F.col("info").alias(S.SCORE), F.lit(None).cast("int").alias(S.RANK),
                         F.lit(None).cast("string").alias(S.ANCHOR), F.lit(NOVELTY).alias(S.SOURCE),
                         value.cast("double").alias(NORM))
-    return norm.unionByName(rows.select(*norm.columns))
+    return norm.unionByName(rows, allowMissingColumns=True)  # other columns (run_date...) null on these rows
 
 
 def blend(norm: DataFrame, weights: Mapping[str, float]) -> DataFrame:
