@@ -11,8 +11,9 @@ from tailor.evaluation.harness import time_fold
 from tailor.features.profile import cutoff
 
 WRITTEN = ["recommendations", "popular_items", "evaluations"]
-# evaluate refits every source twice: ALS and user-CF (tested in their own files) are left out here
-SOURCES = ["item_cf", "content", "popular", "trending"]
+# evaluate refits every source twice: only the sources whose jobs run here (content, popularity), so that
+# the weights it learns are over the candidates recommend finds (CF and ALS are tested in their own files)
+SOURCES = ["content", "popular", "trending"]
 FAST = (f"evaluation.sources={SOURCES}".replace("'", '"'), "hybrid.weight_grid=[0.0,1.0,2.0]",
         "hybrid.search_rounds=1")
 
