@@ -133,7 +133,7 @@ def online_retail(data: str, support: float, curve: list[float]) -> tuple[dict, 
     return out, lines_md
 
 
-def planted(scale: str) -> tuple[dict, list[str]]:
+def planted(scale: str, overrides: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
     from pyspark.sql import functions as F
 
     from tailor import tables
@@ -141,7 +141,7 @@ def planted(scale: str) -> tuple[dict, list[str]]:
     from tailor.recommend.sources import mine, purchase_lines
 
     work = Path(tempfile.mkdtemp(prefix="tailor-rules-shop-"))
-    spark, cfg = _spark_cfg(work, [f"synthetic.scale={scale}"])
+    spark, cfg = _spark_cfg(work, [f"synthetic.scale={scale}", *overrides])
     _ingest(spark, cfg, SHOP_DATE)
     sy = cfg.synthetic
     spec = syn.shop_spec(sy.scale, cfg.seed, SHOP_DATE, sy.days, sy.dirty_fraction, sy.users, sy.items)
@@ -173,13 +173,14 @@ def planted(scale: str) -> tuple[dict, list[str]]:
     return out, md
 
 
-def main(data: str, support: float, curve: list[float], scale: str | None) -> Path:
+def main(data: str, support: float, curve: list[float], scale: str | None,
+         planted_overrides: tuple[str, ...] = ()) -> Path:
     results, md = {}, []
     results["online_retail"], part = online_retail(data, support, curve)
     md += part
     print("\n".join(part), flush=True)
     if scale:
-        results["planted"], part = planted(scale)
+        results["planted"], part = planted(scale, planted_overrides)
         md += part
         print("\n".join(part), flush=True)
     from pyspark.sql import SparkSession

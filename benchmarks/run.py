@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ru.add_argument("--support", type=float, default=0.02)
     ru.add_argument("--curve", type=float, nargs="*", default=[0.05, 0.03, 0.02, 0.015, 0.01, 0.0075, 0.005])
     ru.add_argument("--scale", default="M", help="synthetic shop for the planted bundles; '' to skip")
+    ru.add_argument("--planted-support", type=float, default=0.0001,
+                    help="minSupport for the planted bundles (the default 0.001 misses most of them)")
     pr = sub.add_parser("propensity", help="propensity AUC out of time, against scikit-learn and LightGBM")
     pr.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "online_retail"])
     pr.add_argument("--data", default="../shared/data")
@@ -87,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     elif suite == "rules":
         from benchmarks import rules_bench
 
-        print(f"results: {rules_bench.main(args.data, args.support, args.curve, args.scale or None)}")
+        planted = (f"rules.min_support={args.planted_support}",)
+        md = rules_bench.main(args.data, args.support, args.curve, args.scale or None, planted)
+        print(f"results: {md}")
     elif suite == "propensity":
         from benchmarks import propensity_bench
 
