@@ -165,8 +165,8 @@ def planted(scale: str, overrides: tuple[str, ...] = ()) -> tuple[dict, list[str
     m.unpersist()
     shutil.rmtree(work, ignore_errors=True)
     md = ["", f"## Planted bundles, synthetic shop {scale}", "",
-          f"{m.stats.baskets} baskets, rules mined with the defaults (minSupport {cfg.rules.min_support}, "
-          f"minConfidence {cfg.rules.min_confidence}) in {out['seconds']} s (baskets, guard, FPGrowth, rules).",
+          f"{m.stats.baskets} baskets, rules mined at minSupport {cfg.rules.min_support} (minConfidence "
+          f"{cfg.rules.min_confidence}) in {out['seconds']} s (baskets, guard, FPGrowth, rules).",
           f"Planted anchor -> partner pairs: {k}; found among the single-item rules: {len(truth & found)} "
           f"(recall {out['recall']:.3f}); planted among the top {k} rules by lift: {len(truth & top_k)} "
           f"({out['precision_top_k_by_lift']:.3f}). Single-item rules in all: {len(single)}."]
