@@ -11,6 +11,7 @@ Exit codes: 0 ok, 1 a job failed, 2 a usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--source", choices=["synthetic", "online_retail", "movielens", "csv"],
                             help="shorthand for --set ingest.source=...")
             sp.add_argument("--path", help="shorthand for --set sources.<source>.path=...")
+        if name == "record-sends":
+            sp.add_argument("--file", help="a provider's export of what was sent (CSV); shorthand for "
+                                           "--set campaigns.sends_file=...")
+        if name == "analyze-experiment":
+            sp.add_argument("--campaign", action="append", default=[], metavar="NAME",
+                            help="analyse this campaign (repeatable); default: every one with a complete window")
     sub.add_parser("demo", parents=[common],
                    help="generate the synthetic shop, run every job on it and summarise the tables")
     sub.add_parser("tables", parents=[common], help="list the tables in the warehouse with row counts")
@@ -70,6 +77,10 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         if source not in _SOURCE_PATH_KEY:
             raise ConfigError("--path needs --source online_retail or movielens")
         out.append(f"{_SOURCE_PATH_KEY[source]}={path}")
+    if getattr(args, "file", None):
+        out.append(f"campaigns.sends_file={json.dumps(args.file)}")
+    if getattr(args, "campaign", None):
+        out.append(f"campaigns.analyze={json.dumps(args.campaign)}")
     return out
 
 
@@ -106,16 +117,51 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "tables":
         _print_tables(_table_summary(spark, cfg), cfg)
         return EXIT_OK
-    names = list(JOBS) if args.command == "demo" else [args.command]
     t0 = time.perf_counter()
-    for name in names:
-        summary = execute(name, JOBS[name], spark, cfg, run_date)
-        if args.command != "demo":
-            _print_job(name, summary)
-    if args.command == "demo":
-        _print_tables(_table_summary(spark, cfg), cfg)
-        print(f"\ndemo finished in {time.perf_counter() - t0:.0f}s for run date {run_date}")
+    if args.command != "demo":
+        _print_job(args.command, execute(args.command, JOBS[args.command], spark, cfg, run_date))
+        return EXIT_OK
+    for name, step_cfg in demo_steps(spark, cfg, run_date):
+        execute(name, JOBS[name], spark, step_cfg, run_date)
+    _print_tables(_table_summary(spark, cfg), cfg)
+    _print_experiments(spark, cfg, run_date)
+    print(f"\ndemo finished in {time.perf_counter() - t0:.0f}s for run date {run_date}")
     return EXIT_OK
+
+
+def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, Config]]:
+    """Every job in order. On the synthetic shop, ``record-sends`` first loads the provider's export of the
+    campaign planted 30 days ago (written under ``<warehouse>/landing``), then records today's audiences,
+    so that ``analyze-experiment`` has a finished experiment to analyse."""
+    from tailor.ingest import synthetic
+    from tailor.ingest.sources import synthetic_spec
+    from tailor.jobs import JOBS
+
+    steps = []
+    for name in JOBS:
+        if name == "record-sends" and cfg.ingest.source == "synthetic":
+            export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
+            (synthetic.campaign_sends(spark, synthetic_spec(cfg, run_date))
+             .write.mode("overwrite").option("header", True).csv(export))
+            planted = cfg.model_copy(update={"campaigns": cfg.campaigns.model_copy(update={"sends_file": export})})
+            steps.append((name, planted))
+        steps.append((name, cfg))
+    return steps
+
+
+def _print_experiments(spark, cfg: Config, run_date: date) -> None:
+    from pyspark.sql import functions as F
+
+    from tailor import tables
+
+    if not tables.exists(spark, cfg, "experiment_results"):
+        return
+    rows = tables.read(spark, cfg, "experiment_results").where(F.col("run_date") == F.lit(run_date)).collect()
+    for r in rows:
+        lift = "n/a" if r.abs_lift is None else f"{r.abs_lift:+.3f} ({r.ci_low:+.3f} to {r.ci_high:+.3f})"
+        p = "n/a" if r.p_value is None else f"{r.p_value:.2g}"
+        print(f"\nexperiment {r.campaign}: conversion {r.conversions_treatment}/{r.n_treatment} treated, "
+              f"{r.conversions_control}/{r.n_control} control; lift {lift}, p = {p}")
 
 
 def _print_job(name: str, summary) -> None:

@@ -341,6 +341,80 @@ class EvaluationSettings(_Strict):
     )
 
 
+_CAMPAIGN_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class CampaignDefinition(_Strict):
+    """One campaign: who qualifies (a Spark SQL condition over each customer's attributes), its priority
+    and how many offers each customer gets. See :mod:`tailor.campaigns.audience` for the attributes."""
+
+    name: str
+    rule: str = "true"
+    """A Spark SQL boolean expression, e.g. ``churn_decile >= 8 AND monetary_total > monetary_median``."""
+    priority: int = Field(100, ge=0)
+    """When a customer qualifies for several campaigns, the lowest number wins (ties: the name)."""
+    offers: int = Field(3, ge=1)
+    """Next-best offers per customer, from the run date's ``recommendations``."""
+    per_segment: bool = False
+    """Expand into one campaign per K-means segment, named ``<name>-<segment>``."""
+    treatment_share: float | None = Field(None, gt=0.0, le=1.0)
+    """Share of the audience in treatment; null: ``campaigns.treatment_share``."""
+    channel: str | None = None
+    """Recorded in ``contact_history``; null: ``campaigns.channel``."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _CAMPAIGN_NAME.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' and '_'")
+        return v
+
+
+def _default_campaigns() -> list[CampaignDefinition]:
+    return [
+        CampaignDefinition(name="win-back", rule="churn_decile >= 8 AND monetary_total > monetary_median",
+                           priority=10),
+        CampaignDefinition(name="cross-sell", rule="purchase_decile >= 9", priority=20),
+        CampaignDefinition(name="segment", rule="true", priority=90, per_segment=True),
+    ]
+
+
+class CampaignSettings(_Strict):
+    """``tailor campaign``, ``record-sends`` and ``analyze-experiment``."""
+
+    definitions: list[CampaignDefinition] = Field(default_factory=_default_campaigns)
+    salt: str = Field("tailor-experiments-1", min_length=1)
+    """Assignment salt. A customer's arm is a hash of (salt, campaign, customer): change it to re-randomise."""
+    holdout_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    """Global holdout: this share of customers (by hash) is never in any campaign."""
+    treatment_share: float = Field(0.8, gt=0.0, le=1.0)
+    max_contacts: int = Field(2, ge=1)
+    cap_days: int = Field(7, ge=1)
+    """Frequency cap: no customer is contacted more than ``max_contacts`` times in any ``cap_days`` days."""
+    suppression_files: list[str] = Field(default_factory=list)
+    """CSV files (with a header) of customer ids never to contact: a ``user_id`` or ``customer_id`` column."""
+    propensity_algorithm: Literal["lr", "gbt"] = "gbt"
+    """Whose scores the rules see as ``purchase_score``/``purchase_decile`` and ``churn_*``."""
+    channel: str = "email"
+    sends_file: str | None = None
+    """``record-sends``: an export of what was sent (CSV with a header: campaign, user_id, sent_at, and
+    optionally arm and channel). Null: record the run date's ``campaign_audiences``."""
+    window_days: int = Field(14, ge=1)
+    """``analyze-experiment``: conversions and revenue in the days after each customer's first send."""
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    """Significance level, and 1 - the confidence of the intervals."""
+    analyze: list[str] = Field(default_factory=list)
+    """Campaigns to analyse; empty: every campaign with at least one complete window."""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CampaignSettings:
+        names = [d.name for d in self.definitions]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"campaign names must be unique: {dup}")
+        return self
+
+
 class OnlineRetailSource(_Strict):
     path: str | None = None
     """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
@@ -409,6 +483,7 @@ class Config(_Strict):
     propensity: PropensitySettings = Field(default_factory=PropensitySettings)
     hybrid: HybridSettings = Field(default_factory=HybridSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
 
     @field_validator("catalog_database")
     @classmethod

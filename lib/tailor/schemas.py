@@ -419,3 +419,72 @@ TUNING_RESULTS = StructType(
     ]
 )
 """One row per setting tried by a model's search, scored on a validation split; ``chosen`` marks the best."""
+
+# --- campaigns ------------------------------------------------------------------------------------------
+CAMPAIGN = "campaign"
+ARM = "arm"
+TREATMENT, CONTROL = "treatment", "control"
+OFFERS = "offers"
+SENT_DATE = "sent_date"
+CHANNEL = "channel"
+
+CAMPAIGN_AUDIENCES = StructType(
+    [
+        _f(CAMPAIGN, StringType(), False),
+        _f(USER_ID, StringType(), False),
+        _f(OFFERS, ArrayType(StringType(), False), False),
+        _f(REASON, StringType(), False),
+        _f(ARM, StringType(), False),
+        _f("priority", IntegerType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Who each campaign targets on the run date: at most one campaign per customer (by priority), opted-in,
+not suppressed, not in the global holdout, under the frequency cap. ``arm`` is treatment (to contact) or
+control (held back for the experiment); both carry the offers they would get."""
+
+CONTACT_HISTORY = StructType(
+    [
+        _f(CAMPAIGN, StringType(), False),
+        _f(USER_ID, StringType(), False),
+        _f(SENT_DATE, DateType(), False),
+        _f(ARM, StringType(), False),
+        _f(CHANNEL, StringType(), False),
+        _f("recorded_on", DateType(), False),
+    ]
+)
+"""One row per (campaign, customer, day): treatment rows are contacts (they count towards the frequency
+cap); control rows record who was held back, for the experiment. ``recorded_on`` is the run date of the
+``record-sends`` run that first recorded the row."""
+
+EXPERIMENT_RESULTS = StructType(
+    [
+        _f(CAMPAIGN, StringType(), False),
+        _f("window_days", IntegerType(), False),
+        _f("first_send", DateType(), False),
+        _f("last_send", DateType(), False),
+        _f("n_treatment", LongType(), False),
+        _f("n_control", LongType(), False),
+        _f("conversions_treatment", LongType(), False),
+        _f("conversions_control", LongType(), False),
+        _f("rate_treatment", DoubleType()),
+        _f("rate_control", DoubleType()),
+        _f("abs_lift", DoubleType()),
+        _f("rel_lift", DoubleType()),
+        _f("ci_low", DoubleType()),
+        _f("ci_high", DoubleType()),
+        _f("z", DoubleType()),
+        _f("p_value", DoubleType()),
+        _f("revenue_treatment", DoubleType(), False),
+        _f("revenue_control", DoubleType(), False),
+        _f("revenue_per_user_treatment", DoubleType()),
+        _f("revenue_per_user_control", DoubleType()),
+        _f("revenue_lift_per_user", DoubleType()),
+        _f("revenue_p_value", DoubleType()),
+        _f("significant", BooleanType()),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""A/B result per campaign over the customers whose outcome window ended by the run date: conversion
+(any purchase in the window) per arm, absolute and relative lift, the two-proportion z-test (pooled) and
+the unpooled confidence interval of the difference; net revenue per customer with a Welch z-test."""

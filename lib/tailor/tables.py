@@ -83,6 +83,9 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("frequent_itemsets", "gold", S.FREQUENT_ITEMSETS, (S.RUN_DATE,)),
         TableSpec("association_rules", "gold", S.ASSOCIATION_RULES, (S.RUN_DATE,)),
         TableSpec("frequently_bought_together", "gold", S.FREQUENTLY_BOUGHT_TOGETHER, (S.RUN_DATE,)),
+        TableSpec("campaign_audiences", "gold", S.CAMPAIGN_AUDIENCES, (S.RUN_DATE,), customer_column=S.USER_ID),
+        TableSpec("contact_history", "ops", S.CONTACT_HISTORY, (S.SENT_DATE,), customer_column=S.USER_ID),
+        TableSpec("experiment_results", "gold", S.EXPERIMENT_RESULTS, (S.RUN_DATE,)),
     )
 }
 

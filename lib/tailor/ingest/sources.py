@@ -75,9 +75,14 @@ def _check_path(p: str | None, what: str) -> Path:
 # --- synthetic ----------------------------------------------------------------------------------------
 
 
-def _synthetic_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+def synthetic_spec(cfg: Config, run_date: date) -> synthetic.ShopSpec:
     sy = cfg.synthetic
-    spec = synthetic.shop_spec(sy.scale, cfg.seed, run_date, sy.days, sy.dirty_fraction, sy.users, sy.items)
+    return synthetic.shop_spec(sy.scale, cfg.seed, run_date, sy.days, sy.dirty_fraction, sy.users, sy.items,
+                               cfg.campaigns.salt, cfg.campaigns.holdout_fraction)
+
+
+def _synthetic_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+    spec = synthetic_spec(cfg, run_date)
     return {
         "events": synthetic.events(spark, spec),
         "products": synthetic.products(spark, spec),

@@ -30,6 +30,13 @@ in the same order, with probability 0.5: these are the "frequently bought togeth
 *After the sale.* About 4% of purchased lines are returned 3 to 20 days later, and about 10% are rated
 (1 to 5, higher when the tier matched).
 
+*A past campaign.* Thirty days before the end, a campaign (``synthetic-reactivation``) was sent to half
+of the opted-in customers who had signed up by then, leaving out Tailor's global holdout. Its arms come
+from Tailor's own assignment hash (:mod:`tailor.campaigns.experiment`, with ``campaigns.salt``), half and
+half. It worked: each treated customer has, with probability 0.3, one extra session in the ten days after
+the send. :func:`campaign_sends` is the provider's export of that send, which ``tailor record-sends``
+loads, so that ``tailor analyze-experiment`` has a real lift to find.
+
 *Dirt.* A configured fraction of extra malformed rows is planted in the landed events (missing user ids,
 unparseable timestamps, unknown event types, exact duplicates, negative prices, future timestamps), so
 that ingest's quarantine is exercised. Clean rows are never altered.
@@ -45,6 +52,9 @@ from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor.campaigns import experiment as X
 
 CATEGORIES: list[tuple[str, list[str], list[str], list[str], float]] = [
     # name, nouns, words, brands, base price
@@ -99,6 +109,15 @@ CHURN_SHARE = 0.30
 OPT_OUT_SHARE = 0.10
 MEAN_SESSIONS = 4.0
 
+PLANTED_CAMPAIGN = "synthetic-reactivation"
+PLANTED_DAYS_BEFORE_END = 30
+PLANTED_REACH = 0.5
+PLANTED_TREATMENT_SHARE = 0.5
+PLANTED_UPLIFT = 0.3
+"""Chance that a treated customer comes back for one extra session in the 10 days after the send."""
+CAMPAIGN_SESSION = 9999
+"""The session index of that extra session."""
+
 
 @dataclass(frozen=True)
 class ShopSpec:
@@ -108,6 +127,15 @@ class ShopSpec:
     start: date
     days: int
     dirty_fraction: float
+    salt: str = "tailor-experiments-1"
+    """``campaigns.salt``: the planted campaign's arms follow Tailor's assignment."""
+    holdout: float = 0.05
+    """``campaigns.holdout_fraction``: the planted campaign leaves the global holdout out."""
+
+    @property
+    def send_day(self) -> int:
+        """The planted campaign's send day (days since ``start``)."""
+        return self.days - PLANTED_DAYS_BEFORE_END
 
     @property
     def per_cat(self) -> int:
@@ -116,11 +144,13 @@ class ShopSpec:
 
 def shop_spec(
     scale: str, seed: int, end: date, days: int, dirty_fraction: float,
-    users: int | None = None, items: int | None = None,
+    users: int | None = None, items: int | None = None, salt: str = "tailor-experiments-1",
+    holdout: float = 0.05,
 ) -> ShopSpec:
     """The generator's parameters. History covers the ``days`` days before ``end`` (exclusive)."""
     n_users, n_items = SCALES[scale]
-    return ShopSpec(seed, users or n_users, items or n_items, end - timedelta(days=days), days, dirty_fraction)
+    return ShopSpec(seed, users or n_users, items or n_items, end - timedelta(days=days), days, dirty_fraction,
+                    salt, holdout)
 
 
 def _u(seed: int, salt: str, *cols: Column | str) -> Column:
@@ -211,6 +241,11 @@ def _customers_base(spark: SparkSession, spec: ShopSpec) -> DataFrame:
     churner = _u(s, "churn", "id") < CHURN_SHARE
     span = F.lit(spec.days) - signup
     churn_day = signup + (span * (0.15 + 0.6 * _u(s, "churn_day", "id"))).cast("int")
+    opt_in = _u(s, "optout", "id") >= OPT_OUT_SHARE
+    user_id = F.format_string("U%07d", F.col("id"))
+    sent = (opt_in & (signup < spec.send_day) & (_u(s, "reach", "id") < PLANTED_REACH)
+            & ~X.in_holdout(spec.salt, spec.holdout, user_id))
+    arm = F.when(sent, X.arm(spec.salt, PLANTED_CAMPAIGN, PLANTED_TREATMENT_SHARE, user_id))
     return spark.range(spec.users).select(
         F.col("id").alias("uidx"),
         F.format_string("U%07d", F.col("id")).alias("user_id"),
@@ -223,7 +258,10 @@ def _customers_base(spark: SparkSession, spec: ShopSpec) -> DataFrame:
         churner.alias("churner"),
         F.when(churner, churn_day).otherwise(F.lit(spec.days)).alias("end_day"),
         country.alias("country"),
-        (_u(s, "optout", "id") >= OPT_OUT_SHARE).alias("opt_in"),
+        opt_in.alias("opt_in"),
+        arm.alias("planted_arm"),
+        (F.coalesce(arm == S.TREATMENT, F.lit(False)) & (_u(s, "uplift", "id") < PLANTED_UPLIFT))
+        .alias("comes_back"),
     )
 
 
@@ -239,15 +277,25 @@ def customers(spark: SparkSession, spec: ShopSpec) -> DataFrame:
     )
 
 
+def campaign_sends(spark: SparkSession, spec: ShopSpec) -> DataFrame:
+    """The provider's export of the planted campaign (strings): campaign, user_id, sent_at, arm, channel."""
+    sent_at = F.date_format(F.date_add(F.lit(spec.start), spec.send_day), "yyyy-MM-dd")
+    return (_customers_base(spark, spec).where(F.col("planted_arm").isNotNull())
+            .select(F.lit(PLANTED_CAMPAIGN).alias(S.CAMPAIGN), "user_id", sent_at.alias("sent_at"),
+                    F.col("planted_arm").alias(S.ARM), F.lit("email").alias(S.CHANNEL)))
+
+
 def _sessions(base: DataFrame, spec: ShopSpec) -> DataFrame:
     s = spec.seed
     n = (F.lit(1) + (F.col("activity") * (MEAN_SESSIONS - 1)).cast("int"))
-    sess = base.select("*", F.explode(F.sequence(F.lit(0), n - 1)).alias("sidx"))
+    extra = F.when(F.col("comes_back"), F.array(F.lit(CAMPAIGN_SESSION))).otherwise(F.array().cast("array<int>"))
+    sess = base.select("*", F.explode(F.concat(F.sequence(F.lit(0), n - 1), extra)).alias("sidx"))
     u_day = _u(s, "sday", "uidx", "sidx")
     span = F.col("end_day") - F.col("signup_day")
     # churners' sessions thin out towards their churn day; others are uniform
     frac = F.when(F.col("churner"), F.lit(1.0) - F.sqrt(F.lit(1.0) - u_day)).otherwise(u_day)
-    day = F.col("signup_day") + (frac * span).cast("int")
+    back = F.lit(spec.send_day + 1) + (u_day * 10).cast("int")  # the planted campaign's effect
+    day = F.when(F.col("sidx") == CAMPAIGN_SESSION, back).otherwise(F.col("signup_day") + (frac * span).cast("int"))
     start_s = (F.lit(spec.start).cast("timestamp").cast("long") + day * 86400
                + (F.lit(28800) + _u(s, "stime", "uidx", "sidx") * 50400).cast("long"))
     return sess.select(

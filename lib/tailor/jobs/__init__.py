@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tailor.jobs import (
     als,
+    analyze_experiment,
+    campaign,
     cf,
     content,
     evaluate,
@@ -12,6 +14,7 @@ from tailor.jobs import (
     ingest,
     popularity,
     recommend,
+    record_sends,
     rules,
     score_propensity,
     segments,
@@ -34,5 +37,8 @@ JOBS: dict[str, JobFn] = {
     "score-propensity": score_propensity.run,
     "evaluate": evaluate.run,
     "recommend": recommend.run,
+    "campaign": campaign.run,
+    "record-sends": record_sends.run,
+    "analyze-experiment": analyze_experiment.run,
 }
 """Job name -> run function, in the order the demo runs them."""

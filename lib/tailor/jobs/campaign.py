@@ -1,0 +1,82 @@
+"""``tailor campaign``: silver ``customers``, ``user_features``, ``user_segments``, ``propensity_scores`` and
+``recommendations`` of the run date, ``contact_history`` and the suppression files -> ``campaign_audiences``
+(run_date): one row per targeted customer with their campaign, arm, offers and reason.
+
+The steps and their order are in :mod:`tailor.campaigns.audience`. The run date's partition is replaced,
+so a re-run (even after ``record-sends`` recorded that day's sends) leaves the same audience.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.campaigns import audience as A
+from tailor.config import Config
+from tailor.errors import MissingTableError
+from tailor.jobs.base import JobSummary
+
+log = logging.getLogger(__name__)
+
+
+def _optional(spark: SparkSession, cfg: Config, name: str, run_date: date) -> DataFrame | None:
+    try:
+        return tables.read_run(spark, cfg, name, run_date)
+    except MissingTableError:
+        return None
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    cs = cfg.campaigns
+    summary = JobSummary(tables=["campaign_audiences"])
+    customers = tables.read(spark, cfg, "customers")
+    features = tables.read_run(spark, cfg, "user_features", run_date)
+    recs = tables.read_run(spark, cfg, "recommendations", run_date)
+    segments = _optional(spark, cfg, "user_segments", run_date)
+    scores = _optional(spark, cfg, "propensity_scores", run_date)
+    history = tables.read(spark, cfg, "contact_history") if tables.exists(spark, cfg, "contact_history") else None
+
+    segment_names = ([r[0] for r in segments.select(S.SEGMENT).distinct().collect()]  # at most k_max + 1
+                     if segments is not None else None)
+    campaigns = A.expand(cs.definitions, cs, segment_names)
+    models = [r[0] for r in scores.select("model").distinct().collect()] if scores is not None else []
+    buyers = features.where(F.col("frequency") > 0)
+    median = buyers.approxQuantile("monetary_total", [0.5], 0.001)
+    people = A.eligible(customers, A.suppressed_ids(spark, cs.suppression_files), cs)
+    attrs = A.attributes(people, features, segments, scores, sorted(models), cs.propensity_algorithm,
+                         median[0] if median else None)
+    qualified = A.qualify(attrs, campaigns).persist(StorageLevel.MEMORY_AND_DISK)
+    capped = A.over_cap(history, run_date, cs, [c.name for c in campaigns])
+    allowed = qualified if capped is None else qualified.join(capped, S.USER_ID, "left_anti")
+    chosen = A.pick(allowed).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        out = A.assign(chosen, campaigns, A.top_offers(recs, max(c.offers for c in campaigns)), cs.salt)
+        summary.rows_out = tables.replace_partition(out, cfg, "campaign_audiences", run_date)
+        opted = A.opted_in(customers).count()
+        n_people = people.count()
+        qualified_users = qualified.select(S.USER_ID).distinct().count()
+        n_chosen = chosen.count()
+        summary.rows_in = opted
+        summary.metrics.update({
+            "opted_in": opted,
+            "suppressed_or_held_out": opted - n_people,
+            "qualified": qualified_users,
+            "capped": qualified_users - n_chosen,
+            "no_offer": n_chosen - summary.rows_out,
+        })
+        written = tables.read_run(spark, cfg, "campaign_audiences", run_date) if summary.rows_out else None
+        if written is not None:
+            for r in written.groupBy(S.CAMPAIGN, S.ARM).count().collect():  # campaigns x 2 rows
+                summary.metrics[f"{r[S.CAMPAIGN]}.{r[S.ARM]}"] = r["count"]
+    finally:
+        qualified.unpersist()
+        chosen.unpersist()
+    log.info("campaign audiences for %s: %d customers in %d campaigns", run_date, summary.rows_out,
+             len(campaigns))
+    return summary
