@@ -146,15 +146,14 @@ def _shop_tables(spark, cfg, days: list[date]):
         {S.CUSTOMER_ID: u, S.MARKETING_OPT_IN: (True if i < 10 else False if i == 10 else None),
          S.SOURCE: "t", S.INGEST_DATE: DAY} for i, u in enumerate(ids)])
     tables.merge_upsert(customers, cfg, "customers", [S.CUSTOMER_ID])
-    for d in days:
-        feats = contract(spark, S.USER_FEATURES, [
-            {S.USER_ID: u, "frequency": 6 if i < 4 else 1, "monetary_total": 10.0 * i, S.RFM_SEGMENT: "x"}
-            for i, u in enumerate(ids)])
-        tables.replace_partition(feats.drop(S.RUN_DATE), cfg, "user_features", d)
-        recs = contract(spark, S.RECOMMENDATIONS, [
-            {S.USER_ID: u, S.ITEM_ID: f"P{k}", S.SCORE: 1.0 / k, S.RANK: k, S.SOURCE: "als", S.REASON: "r"}
-            for u in ids for k in (1, 2, 3)])
-        tables.replace_partition(recs.drop(S.RUN_DATE), cfg, "recommendations", d)
+    feats = contract(spark, S.USER_FEATURES, [  # every day's partition in one write
+        {S.USER_ID: u, "frequency": 6 if i < 4 else 1, "monetary_total": 10.0 * i, S.RFM_SEGMENT: "x",
+         S.RUN_DATE: d} for i, u in enumerate(ids) for d in days])
+    tables.merge_upsert(feats, cfg, "user_features", [S.USER_ID, S.RUN_DATE])
+    recs = contract(spark, S.RECOMMENDATIONS, [
+        {S.USER_ID: u, S.ITEM_ID: f"P{k}", S.SCORE: 1.0 / k, S.RANK: k, S.SOURCE: "als", S.REASON: "r",
+         S.RUN_DATE: d} for u in ids for k in (1, 2, 3) for d in days])
+    tables.merge_upsert(recs, cfg, "recommendations", [S.USER_ID, S.ITEM_ID, S.RUN_DATE])
 
 
 def test_cap_priority_suppression_and_idempotent_reruns_over_consecutive_days(spark, tmp_path):
