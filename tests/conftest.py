@@ -3,6 +3,7 @@ project's own session factory; each test that writes tables gets a fresh warehou
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 from tailor.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
+# ingest pseudonymises with a key from the environment; the tests (and the spark-submit runs they start)
+# use this one. test_privacy removes it to check the error.
+os.environ.setdefault("TAILOR_PSEUDONYM_KEY", "tests-only-pseudonym-key")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "analyze-experiment":
             sp.add_argument("--campaign", action="append", default=[], metavar="NAME",
                             help="analyse this campaign (repeatable); default: every one with a complete window")
+    sp = sub.add_parser("forget", parents=[common], help="delete customers from every table that holds them")
+    sp.add_argument("--user-id", action="append", default=[], metavar="ID", dest="user_ids",
+                    help="a customer id to forget (repeatable)")
+    sp.add_argument("--ids-file", help="a file of ids, one per line, or a CSV with a user_id/customer_id column")
+    sp.add_argument("--purge", action="store_true", help="also remove old file versions (REORG PURGE, VACUUM)")
     sub.add_parser("demo", parents=[common],
                    help="generate the synthetic shop, run every job on it and summarise the tables")
     sub.add_parser("tables", parents=[common], help="list the tables in the warehouse with row counts")
@@ -79,6 +84,12 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         out.append(f"{_SOURCE_PATH_KEY[source]}={path}")
     if getattr(args, "file", None):
         out.append(f"campaigns.sends_file={json.dumps(args.file)}")
+    if getattr(args, "user_ids", None):
+        out.append(f"privacy.forget_ids={json.dumps(args.user_ids)}")
+    if getattr(args, "ids_file", None):
+        out.append(f"privacy.forget_file={json.dumps(args.ids_file)}")
+    if getattr(args, "purge", False):
+        out.append("privacy.purge=true")
     if getattr(args, "campaign", None):
         out.append(f"campaigns.analyze={json.dumps(args.campaign)}")
     return out
@@ -107,7 +118,7 @@ def _print_tables(rows: list[tuple[str, str, int, int]], cfg: Config) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tailor.jobs import JOBS
+    from tailor.jobs import JOBS, TOOLS
     from tailor.jobs.base import execute
     from tailor.spark import get_spark
 
@@ -119,8 +130,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     t0 = time.perf_counter()
     if args.command != "demo":
-        _print_job(args.command, execute(args.command, JOBS[args.command], spark, cfg, run_date))
+        fn = JOBS.get(args.command) or TOOLS[args.command]
+        _print_job(args.command, execute(args.command, fn, spark, cfg, run_date))
         return EXIT_OK
+    from tailor.privacy.pseudonym import demo_key_if_unset
+
+    demo_key_if_unset(cfg)
     for name, step_cfg in demo_steps(spark, cfg, run_date):
         execute(name, JOBS[name], spark, step_cfg, run_date)
     _print_tables(_table_summary(spark, cfg), cfg)

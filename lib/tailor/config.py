@@ -415,6 +415,26 @@ class CampaignSettings(_Strict):
         return self
 
 
+class PrivacySettings(_Strict):
+    """Pseudonymisation at ingest and ``tailor forget``."""
+
+    key_env: str = Field("TAILOR_PSEUDONYM_KEY", min_length=1)
+    """The environment variable holding the HMAC key. Jobs that need it stop when it is unset."""
+    bronze_retention_days: int = Field(30, ge=1)
+    """Bronze (the only layer with raw personal data) keeps this many days of landings; ingest deletes
+    older partitions (VACUUM, or ``tailor forget --purge``, removes their files)."""
+    forget_ids: list[str] = Field(default_factory=list)
+    """``tailor forget``: customer ids to forget (``--user-id``)."""
+    forget_file: str | None = None
+    """``tailor forget``: a file of ids, one per line, or a CSV with a ``user_id``/``customer_id`` header
+    (``--ids-file``)."""
+    purge: bool = False
+    """``tailor forget --purge``: also remove the old file versions (REORG ... APPLY (PURGE), VACUUM)."""
+    vacuum_retain_hours: int = Field(168, ge=0)
+    """VACUUM's retention for ``--purge``. Under 168 hours, time travel and concurrent readers of older
+    versions break; 0 removes every older version at once."""
+
+
 class OnlineRetailSource(_Strict):
     path: str | None = None
     """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
@@ -484,6 +504,7 @@ class Config(_Strict):
     hybrid: HybridSettings = Field(default_factory=HybridSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @field_validator("catalog_database")
     @classmethod

@@ -48,13 +48,14 @@ SIGNUP_DATE = "signup_date"
 COUNTRY = "country"
 MARKETING_OPT_IN = "marketing_opt_in"
 EMAIL = "email"
+EMAIL_PSEUDONYM = "email_pseudonym"
 NAME = "name"
 
 # --- event types --------------------------------------------------------------------------------------
 VIEW, CART, PURCHASE, RETURN, RATING_EVENT = "view", "cart", "purchase", "return", "rating"
 EVENT_TYPES = (VIEW, CART, PURCHASE, RETURN, RATING_EVENT)
 
-# Columns whose values identify a person directly. They may exist in bronze and silver customers only.
+# Columns whose values identify a person directly. They may exist in bronze only.
 PII_COLUMNS = frozenset({EMAIL, NAME, "phone"})
 
 
@@ -118,12 +119,15 @@ CUSTOMERS = StructType(
         _f(SIGNUP_DATE, DateType()),
         _f(COUNTRY, StringType()),
         _f(MARKETING_OPT_IN, BooleanType()),
-        _f(EMAIL, StringType()),
+        _f(EMAIL_PSEUDONYM, StringType()),
         _f(SOURCE, StringType(), False),
         _f(INGEST_DATE, DateType(), False),
     ]
 )
-"""``email`` is personal data; ``marketing_opt_in`` null means unknown, which campaigns treat as no."""
+"""``email_pseudonym`` is the keyed HMAC of the lower-cased address (:mod:`tailor.privacy.pseudonym`): it
+joins with a provider's data hashed with the same key, and reveals nothing without it. The address itself
+stays in bronze, under ``privacy.bronze_retention_days``. ``marketing_opt_in`` null means unknown, which
+campaigns treat as no."""
 
 QUARANTINE = StructType(
     [
@@ -488,3 +492,18 @@ EXPERIMENT_RESULTS = StructType(
 """A/B result per campaign over the customers whose outcome window ended by the run date: conversion
 (any purchase in the window) per arm, absolute and relative lift, the two-proportion z-test (pooled) and
 the unpooled confidence interval of the difference; net revenue per customer with a Welch z-test."""
+
+# --- privacy --------------------------------------------------------------------------------------------
+FORGET_REQUESTS = StructType(
+    [
+        _f("user_pseudonym", StringType(), False),
+        _f("requested_at", TimestampType(), False),
+        _f("rows_deleted", LongType(), False),
+        _f("purged", BooleanType(), False),
+        _f("verified", BooleanType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""One row per customer forgotten on the run date, by keyed pseudonym (never the id itself):
+``rows_deleted`` counts the rows removed for the whole request, ``verified`` that the scan after the deletes
+found none left."""

@@ -34,6 +34,9 @@ from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatch
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
+NO_CUSTOMERS: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """What Tailor knows about one table.
@@ -43,49 +46,58 @@ class TableSpec:
         layer: bronze, silver, gold or ops; also the folder under the warehouse.
         schema: the contract, or None for bronze tables that keep the landed columns.
         partition_by: partition columns.
-        customer_column: the column holding a customer id, or None when the table holds no customer rows.
+        customer_columns: the columns holding customer ids (``tailor forget`` deletes a row when any of them
+            holds a forgotten id); :data:`NO_CUSTOMERS` when the table holds no customer rows. None means
+            undeclared, which a test forbids for every registered table.
+        customer_filter: a SQL condition limiting which rows hold customer ids (``id_map`` also maps items).
     """
 
     name: str
     layer: str
     schema: StructType | None = None
     partition_by: tuple[str, ...] = ()
-    customer_column: str | None = None
+    customer_columns: tuple[str, ...] | None = None
+    customer_filter: str | None = None
 
 
+_USER = (S.USER_ID,)
 REGISTRY: dict[str, TableSpec] = {
     t.name: t
     for t in (
-        TableSpec("events", "silver", S.EVENTS, customer_column=S.USER_ID),
-        TableSpec("orders", "silver", S.ORDERS, customer_column=S.USER_ID),
-        TableSpec("products", "silver", S.PRODUCTS),
-        TableSpec("customers", "silver", S.CUSTOMERS, customer_column=S.CUSTOMER_ID),
-        TableSpec("quarantine", "silver", S.QUARANTINE, (S.RUN_DATE, S.SOURCE)),
-        TableSpec("runs", "ops", S.RUNS, (S.RUN_DATE,)),
-        TableSpec("id_map", "ops", S.ID_MAP, (S.KIND,), customer_column=S.EXTERNAL_ID),  # user rows only
-        TableSpec("user_features", "gold", S.USER_FEATURES, (S.RUN_DATE,), customer_column=S.USER_ID),
-        TableSpec("user_segments", "gold", S.USER_SEGMENTS, (S.RUN_DATE,), customer_column=S.USER_ID),
-        TableSpec("segment_profiles", "gold", S.SEGMENT_PROFILES, (S.RUN_DATE,)),
-        TableSpec("item_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD)),
-        # neighbour holds customer ids too
-        TableSpec("user_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD), customer_column=S.ENTITY),
-        TableSpec("candidate_recs", "gold", S.CANDIDATES, (S.RUN_DATE, S.SOURCE), customer_column=S.USER_ID),
-        TableSpec("als_user_factors", "gold", S.USER_FACTORS, (S.RUN_DATE,), customer_column=S.USER_ID),
-        TableSpec("als_item_factors", "gold", S.ITEM_FACTORS, (S.RUN_DATE,)),
-        TableSpec("tuning_results", "ops", S.TUNING_RESULTS, (S.RUN_DATE, "model")),
-        TableSpec("popular_items", "gold", S.POPULAR_ITEMS, (S.RUN_DATE,)),
-        TableSpec("recommendations", "gold", S.RECOMMENDATIONS, (S.RUN_DATE,), customer_column=S.USER_ID),
-        TableSpec("evaluations", "ops", S.EVALUATIONS, (S.RUN_DATE, "split")),
-        TableSpec("propensity_scores", "gold", S.PROPENSITY_SCORES, (S.RUN_DATE, "model"),
-                  customer_column=S.USER_ID),
-        TableSpec("model_metrics", "ops", S.MODEL_METRICS, (S.RUN_DATE, "model")),
-        TableSpec("model_versions", "ops", S.MODEL_VERSIONS, (S.RUN_DATE, "model")),
-        TableSpec("frequent_itemsets", "gold", S.FREQUENT_ITEMSETS, (S.RUN_DATE,)),
-        TableSpec("association_rules", "gold", S.ASSOCIATION_RULES, (S.RUN_DATE,)),
-        TableSpec("frequently_bought_together", "gold", S.FREQUENTLY_BOUGHT_TOGETHER, (S.RUN_DATE,)),
-        TableSpec("campaign_audiences", "gold", S.CAMPAIGN_AUDIENCES, (S.RUN_DATE,), customer_column=S.USER_ID),
-        TableSpec("contact_history", "ops", S.CONTACT_HISTORY, (S.SENT_DATE,), customer_column=S.USER_ID),
-        TableSpec("experiment_results", "gold", S.EXPERIMENT_RESULTS, (S.RUN_DATE,)),
+        TableSpec("events", "silver", S.EVENTS, customer_columns=_USER),
+        TableSpec("orders", "silver", S.ORDERS, customer_columns=_USER),
+        TableSpec("products", "silver", S.PRODUCTS, customer_columns=NO_CUSTOMERS),
+        TableSpec("customers", "silver", S.CUSTOMERS, customer_columns=(S.CUSTOMER_ID,)),
+        # quarantined rows keep the landed row as JSON: tailor.privacy.forget reads the ids out of it
+        TableSpec("quarantine", "silver", S.QUARANTINE, (S.RUN_DATE, S.SOURCE), customer_columns=("record",)),
+        TableSpec("runs", "ops", S.RUNS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("id_map", "ops", S.ID_MAP, (S.KIND,), customer_columns=(S.EXTERNAL_ID,),
+                  customer_filter=f"{S.KIND} = 'user'"),
+        TableSpec("user_features", "gold", S.USER_FEATURES, (S.RUN_DATE,), customer_columns=_USER),
+        TableSpec("user_segments", "gold", S.USER_SEGMENTS, (S.RUN_DATE,), customer_columns=_USER),
+        TableSpec("segment_profiles", "gold", S.SEGMENT_PROFILES, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("item_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD), customer_columns=NO_CUSTOMERS),
+        TableSpec("user_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD),
+                  customer_columns=(S.ENTITY, S.NEIGHBOUR)),
+        TableSpec("candidate_recs", "gold", S.CANDIDATES, (S.RUN_DATE, S.SOURCE), customer_columns=_USER),
+        TableSpec("als_user_factors", "gold", S.USER_FACTORS, (S.RUN_DATE,), customer_columns=_USER),
+        TableSpec("als_item_factors", "gold", S.ITEM_FACTORS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("tuning_results", "ops", S.TUNING_RESULTS, (S.RUN_DATE, "model"), customer_columns=NO_CUSTOMERS),
+        TableSpec("popular_items", "gold", S.POPULAR_ITEMS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("recommendations", "gold", S.RECOMMENDATIONS, (S.RUN_DATE,), customer_columns=_USER),
+        TableSpec("evaluations", "ops", S.EVALUATIONS, (S.RUN_DATE, "split"), customer_columns=NO_CUSTOMERS),
+        TableSpec("propensity_scores", "gold", S.PROPENSITY_SCORES, (S.RUN_DATE, "model"), customer_columns=_USER),
+        TableSpec("model_metrics", "ops", S.MODEL_METRICS, (S.RUN_DATE, "model"), customer_columns=NO_CUSTOMERS),
+        TableSpec("model_versions", "ops", S.MODEL_VERSIONS, (S.RUN_DATE, "model"), customer_columns=NO_CUSTOMERS),
+        TableSpec("frequent_itemsets", "gold", S.FREQUENT_ITEMSETS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("association_rules", "gold", S.ASSOCIATION_RULES, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("frequently_bought_together", "gold", S.FREQUENTLY_BOUGHT_TOGETHER, (S.RUN_DATE,),
+                  customer_columns=NO_CUSTOMERS),
+        TableSpec("campaign_audiences", "gold", S.CAMPAIGN_AUDIENCES, (S.RUN_DATE,), customer_columns=_USER),
+        TableSpec("contact_history", "ops", S.CONTACT_HISTORY, (S.SENT_DATE,), customer_columns=_USER),
+        TableSpec("experiment_results", "gold", S.EXPERIMENT_RESULTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        # the pseudonym of each forgotten id, never the id: kept as the proof that the request was honoured
+        TableSpec("forget_requests", "ops", S.FORGET_REQUESTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
     )
 }
 
@@ -98,7 +110,7 @@ def spec(name: str) -> TableSpec:
     """The :class:`TableSpec` of a logical table name (bronze names are built by :func:`bronze_name`)."""
     if name in REGISTRY:
         return REGISTRY[name]
-    if name.startswith("bronze_"):
+    if name.startswith("bronze_"):  # landed columns: tailor.privacy.forget finds the id columns
         return TableSpec(name, "bronze", None, (S.RUN_DATE,))
     raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(REGISTRY))}")
 
@@ -303,6 +315,15 @@ def append_idempotent(df: DataFrame, cfg: Config, name: str, app_id: str, versio
         .option("txnVersion", version)
         .save(path(cfg, name))
     )
+
+
+def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column) -> int:
+    """Delete the rows of ``name`` matching ``condition``; returns how many (0 when the table is absent)."""
+    if not exists(spark, cfg, name):
+        return 0
+    before = version(spark, cfg, name)
+    DeltaTable.forPath(spark, path(cfg, name)).delete(condition)
+    return _metrics_since(spark, cfg, name, before).get("numDeletedRows", 0)
 
 
 def version(spark: SparkSession, cfg: Config, name: str) -> int:

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructType
 
 from tailor import schemas as S
+from tailor.privacy.pseudonym import pseudonym_col
 
 REASON = "reason"
 RECORD = "_record"
@@ -166,9 +167,9 @@ def validate_events(
     return _
 
 
-def validate_customers(run_date: date) -> Callable[[DataFrame], DataFrame]:
+def validate_customers(run_date: date, secret: bytes) -> Callable[[DataFrame], DataFrame]:
     """Flag and type a standard customers frame (customer_id, signup_date, country, marketing_opt_in,
-    email)."""
+    email); the e-mail address becomes its keyed pseudonym (``secret``) and is not kept."""
 
     def _(df: DataFrame) -> DataFrame:
         signup = F.coalesce(
@@ -188,7 +189,7 @@ def validate_customers(run_date: date) -> Callable[[DataFrame], DataFrame]:
             signup.alias(S.SIGNUP_DATE),
             clean_str(F.col(S.COUNTRY)).alias(S.COUNTRY),
             opt_in.alias(S.MARKETING_OPT_IN),
-            F.lower(clean_str(F.col(S.EMAIL))).alias(S.EMAIL),
+            pseudonym_col(secret, F.lower(clean_str(F.col(S.EMAIL)))).alias(S.EMAIL_PSEUDONYM),
         ]
         return _type_and_flag(df, typed, rules).transform(flag_duplicates(S.CUSTOMER_ID))
 

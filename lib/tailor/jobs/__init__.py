@@ -11,6 +11,7 @@ from tailor.jobs import (
     content,
     evaluate,
     features,
+    forget,
     ingest,
     popularity,
     recommend,
@@ -42,3 +43,8 @@ JOBS: dict[str, JobFn] = {
     "analyze-experiment": analyze_experiment.run,
 }
 """Job name -> run function, in the order the demo runs them."""
+
+TOOLS: dict[str, JobFn] = {
+    "forget": forget.run,
+}
+"""Jobs run on request, never by the demo or the pipeline."""

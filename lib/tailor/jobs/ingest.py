@@ -7,6 +7,11 @@ partition replaced), ``quarantine`` (the run_date/source partition replaced), an
 
 The job fails, after writing bronze and quarantine but before touching silver, when an entity's share of
 quarantined rows exceeds ``ingest.max_reject_ratio``.
+
+Personal data: silver ``customers`` keeps only the keyed pseudonym of the e-mail address, and the JSON of a
+quarantined row has every personal field (e-mail, name, phone) replaced by its pseudonym. The key comes
+from the environment (``privacy.key_env``); without it the job stops before reading anything. Raw rows
+stay in bronze only, and ingest deletes bronze partitions older than ``privacy.bronze_retention_days``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from tailor.errors import RejectRatioExceededError
 from tailor.ingest import validate as V
 from tailor.ingest.sources import ADAPTERS
 from tailor.jobs.base import JobSummary
+from tailor.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +53,12 @@ def orders_from_events(events: DataFrame) -> DataFrame:
     )
 
 
-def _validator(entity: str, cfg: Config, run_date: date):
+def _validator(entity: str, cfg: Config, run_date: date, secret: bytes):
     ing = cfg.ingest
     if entity == "events":
         return V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min, ing.rating_max)
     if entity == "customers":
-        return V.validate_customers(run_date)
+        return V.validate_customers(run_date, secret)
     return V.validate_products()
 
 
@@ -60,6 +66,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     source = cfg.ingest.source
     adapter = ADAPTERS[source]
     summary = JobSummary(metrics={})
+    secret = pseudonym.key(cfg)  # before anything is read: no key, no run
 
     # 1. land: bronze keeps the rows as they arrived (as strings, so a source's type drift cannot break it)
     landed_raw = adapter.land(spark, cfg, run_date)
@@ -69,6 +76,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         as_strings = df.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in df.columns])
         n = tables.replace_partition(as_strings, cfg, name, run_date)
         summary.metrics[f"landed.{entity}"] = n
+        summary.metrics[f"bronze_expired.{entity}"] = tables.delete_where(
+            spark, cfg, name, F.col(S.RUN_DATE) < F.date_sub(F.lit(run_date), cfg.privacy.bronze_retention_days))
         summary.tables.append(name)
         landed[entity] = (
             tables.read(spark, cfg, name).where(F.col(S.RUN_DATE) == F.lit(run_date)).drop(S.RUN_DATE)
@@ -77,17 +86,17 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     # 2. validate every standard entity; persist the flagged rows (they feed several writes)
     standard = adapter.standardize(landed, cfg)
     flagged = {
-        e: df.transform(_validator(e, cfg, run_date)).persist(StorageLevel.MEMORY_AND_DISK)
+        e: df.transform(_validator(e, cfg, run_date, secret)).persist(StorageLevel.MEMORY_AND_DISK)
         for e, df in standard.items()
     }
     try:
-        return _finish(spark, cfg, run_date, source, adapter, flagged, summary)
+        return _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret)
     finally:
         for df in flagged.values():
             df.unpersist()
 
 
-def _finish(spark, cfg, run_date, source, adapter, flagged, summary) -> JobSummary:
+def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: bytes) -> JobSummary:
     quarantine = None
     over = []
     for entity, df in flagged.items():
@@ -103,7 +112,7 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary) -> JobSumma
                  {k: v for k, v in counts.items() if k is not None})
         if ratio > cfg.ingest.max_reject_ratio:
             over.append(f"{entity} {ratio:.1%}")
-        q = V.rejected(df, source, entity)
+        q = V.rejected(df, source, entity).withColumn("record", pseudonym.redact_record(secret, F.col("record")))
         quarantine = q if quarantine is None else quarantine.unionByName(q)
     summary.rows_in = int(sum(v for k, v in summary.metrics.items() if k.startswith("input.")))
     summary.metrics["quarantined"] = tables.replace_partition(
@@ -123,7 +132,7 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary) -> JobSumma
     if adapter.derive is not None:
         derived = adapter.derive(events_ok)
         for e, df in derived.items():
-            dims[e] = df.transform(_validator(e, cfg, run_date))
+            dims[e] = df.transform(_validator(e, cfg, run_date, secret))
     rows_out = 0
     ev = V.accepted(flagged["events"], S.EVENTS, source, run_date)
     m = tables.merge_upsert(ev, cfg, "events", [S.EVENT_ID], update=False)

@@ -1,0 +1,1 @@
+"""Personal data: keyed pseudonyms at ingest, and forgetting customers everywhere (``tailor forget``)."""

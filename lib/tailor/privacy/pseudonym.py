@@ -1,0 +1,103 @@
+"""Keyed pseudonyms: HMAC-SHA256 with a secret key that never enters a table, a query plan or a log.
+
+A plain hash of an e-mail address is not a pseudonym: anyone can hash a list of known addresses and match
+them. An HMAC needs the key, which comes from the environment variable named by ``privacy.key_env`` (set by
+the scheduler or a secret store, never in a config file). The same key gives the same pseudonym, so joins
+across runs keep working; another key gives unrelated ones.
+
+The key reaches executors inside the pickled closure of a vectorised UDF, not as a literal in the plan
+(an HMAC written with ``sha2`` over padded key literals would print the key's pads in every ``EXPLAIN``
+and Spark UI page).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+
+import pandas as pd
+from pyspark.sql import Column
+from pyspark.sql.functions import pandas_udf
+
+from tailor import schemas as S
+from tailor.config import Config
+from tailor.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEMO_KEY = "tailor-demo-key-not-a-secret"
+"""Used by ``tailor demo`` alone, when the key variable is not set. Never use it for real data."""
+
+
+def key(cfg: Config) -> bytes:
+    """The pseudonymisation key from the environment.
+
+    Raises:
+        ConfigError: the variable named by ``privacy.key_env`` is unset or empty.
+    """
+    name = cfg.privacy.key_env
+    value = os.environ.get(name, "")
+    if not value:
+        raise ConfigError(
+            f"the pseudonymisation key is missing: set the environment variable {name} (named by "
+            "privacy.key_env) to a long random secret, e.g. `export "
+            f"{name}=$(python -c 'import secrets; print(secrets.token_hex(32))')`. Keep it: another key gives "
+            "other pseudonyms")
+    return value.encode()
+
+
+def pseudonym(secret: bytes, value: str | None) -> str | None:
+    """HMAC-SHA256 of ``value`` (UTF-8) as 64 hex digits; None stays None."""
+    if value is None:
+        return None
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym_col(secret: bytes, value: Column) -> Column:
+    """:func:`pseudonym` as a column."""
+
+    @pandas_udf("string")
+    def _hmac(v: pd.Series) -> pd.Series:
+        return v.map(lambda x: None if x is None or x is pd.NA else pseudonym(secret, str(x)))
+
+    return _hmac(value.cast("string"))
+
+
+def is_personal(column: str) -> bool:
+    """A column name that holds a direct identifier (e-mail, name, phone), in any case."""
+    c = column.lower()
+    if c.endswith("_pseudonym"):
+        return False
+    return c in S.PII_COLUMNS or any(w in c for w in ("email", "e_mail", "phone", "mobile")) or c in {
+        "first_name", "last_name", "full_name", "firstname", "lastname", "fullname", "surname"}
+
+
+def redact_record(secret: bytes, record: Column) -> Column:
+    """A landed row as JSON with every personal field replaced by its pseudonym (for quarantine)."""
+
+    @pandas_udf("string")
+    def _redact(v: pd.Series) -> pd.Series:
+        def one(text):
+            if text is None:
+                return None
+            try:
+                row = json.loads(text)
+            except ValueError:
+                return text
+            if not isinstance(row, dict):
+                return text
+            return json.dumps({k: (pseudonym(secret, str(x)) if is_personal(k) and x is not None else x)
+                               for k, x in row.items()}, ensure_ascii=False, separators=(",", ":"))
+        return v.map(one)
+
+    return _redact(record)
+
+
+def demo_key_if_unset(cfg: Config) -> None:
+    """``tailor demo`` only: use :data:`DEMO_KEY` when no key is set, and say so."""
+    if not os.environ.get(cfg.privacy.key_env):
+        os.environ[cfg.privacy.key_env] = DEMO_KEY
+        log.warning("%s is not set: the demo pseudonymises with the documented demo key", cfg.privacy.key_env)
