@@ -31,11 +31,15 @@ jars: .jars/.done
 demo: setup
 	$(VENV)/bin/tailor demo --conf $(CONF) --run-date $(RUN_DATE)
 
+# Two pytest workers (pytest-xdist), each with its own local Spark session; a test file stays on one worker,
+# so module fixtures are built once. Spark on small data waits on the driver as much as on the cores.
+XDIST ?= -n 2 --dist loadfile
+
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check lib jobs tests benchmarks

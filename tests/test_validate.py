@@ -1,5 +1,7 @@
 """One hand-made bad row for each quarantine rule, and the typing of accepted rows."""
 
+import hashlib
+import hmac
 from datetime import date, datetime
 
 import pytest
@@ -110,11 +112,13 @@ def test_customers_rules(spark):
     ]
     df = spark.createDataFrame([(*r, f"r{i}") for i, r in enumerate(rows)],
                                ", ".join(f"{c} string" for c in cols) + ", _record string")
-    got = {r.customer_id: r for r in df.transform(V.validate_customers(RUN)).collect()}
+    got = {r.customer_id: r for r in df.transform(V.validate_customers(RUN, b"k")).collect()}
     assert got["c1"].reason is None
     assert got["c1"].signup_date == date(2024, 1, 5)
     assert got["c1"].marketing_opt_in is True
-    assert got["c1"].email == "a@example.com"
+    # the address is trimmed and lower-cased, then only its keyed pseudonym is kept
+    assert got["c1"].email_pseudonym == hmac.new(b"k", b"a@example.com", hashlib.sha256).hexdigest()
+    assert "email" not in df.transform(V.validate_customers(RUN, b"k")).columns
     assert got[None].reason == "missing_customer_id"
     assert got["c3"].reason == "bad_date"
     assert got["c4"].reason == "bad_date"
