@@ -435,6 +435,29 @@ class PrivacySettings(_Strict):
     versions break; 0 removes every older version at once."""
 
 
+class StreamSettings(_Strict):
+    """``tailor stream``: recommendations from recent events (Structured Streaming)."""
+
+    source: Literal["events", "landing"] = "events"
+    """events: new rows of the silver ``events`` table; landing: JSON files (the events contract, one
+    object per line) arriving in ``landing_path``."""
+    landing_path: str | None = None
+    checkpoint: str | None = None
+    """The query's checkpoint; null: ``<checkpoint_dir>/stream_<source>``. Keep it: it is the stream's
+    progress, and deleting it re-reads the source from the start."""
+    trigger: Literal["available_now", "processing_time"] = "available_now"
+    """available_now: process what is there in micro-batches, then stop; processing_time: run until stopped."""
+    interval_seconds: float = Field(10.0, gt=0)
+    max_seconds: float | None = Field(None, gt=0)
+    """processing_time only: stop after this long (null: run until the process is stopped)."""
+    max_files_per_trigger: int | None = Field(None, ge=1)
+    recent_items: int = Field(10, ge=1)
+    """Items kept per user (the latest event per item)."""
+    top_n: int = Field(10, ge=1)
+    similarity_method: str = "cosine"
+    """The ``item_similarity`` method the neighbours come from (its newest partition)."""
+
+
 class OnlineRetailSource(_Strict):
     path: str | None = None
     """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
@@ -505,6 +528,7 @@ class Config(_Strict):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
 
     @field_validator("catalog_database")
     @classmethod

@@ -507,3 +507,32 @@ FORGET_REQUESTS = StructType(
 """One row per customer forgotten on the run date, by keyed pseudonym (never the id itself):
 ``rows_deleted`` counts the rows removed for the whole request, ``verified`` that the scan after the deletes
 found none left."""
+
+# --- streaming ------------------------------------------------------------------------------------------
+REALTIME_STATE = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(EVENT_TYPE, StringType(), False),
+        _f(TS, TimestampType(), False),
+        _f("updated_batch", LongType(), False),
+    ]
+)
+"""Each user's most recent viewed, carted or bought items (the latest event per item), kept by
+``tailor stream``."""
+
+REALTIME_RECS = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f(RANK, IntegerType(), False),
+        _f(ITEM_ID, StringType(), False),
+        _f(SCORE, DoubleType(), False),
+        _f(ANCHOR, StringType(), False),
+        _f("anchor_ts", TimestampType(), False),
+        _f(REASON, StringType(), False),
+        _f("updated_at", TimestampType(), False),
+        _f("batch_id", LongType(), False),
+    ]
+)
+"""The live "because you just viewed X" list of each user touched by the stream, keyed by (user, rank).
+``anchor_ts`` is the time of the event behind the anchor; ``updated_at`` when the list was written."""

@@ -96,6 +96,8 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("campaign_audiences", "gold", S.CAMPAIGN_AUDIENCES, (S.RUN_DATE,), customer_columns=_USER),
         TableSpec("contact_history", "ops", S.CONTACT_HISTORY, (S.SENT_DATE,), customer_columns=_USER),
         TableSpec("experiment_results", "gold", S.EXPERIMENT_RESULTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("realtime_state", "gold", S.REALTIME_STATE, customer_columns=_USER),
+        TableSpec("realtime_recs", "gold", S.REALTIME_RECS, customer_columns=_USER),
         # the pseudonym of each forgotten id, never the id: kept as the proof that the request was honoured
         TableSpec("forget_requests", "ops", S.FORGET_REQUESTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
     )
@@ -199,6 +201,12 @@ def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame)
     if t.partition_by:
         builder = builder.partitionedBy(*t.partition_by)
     builder.execute()
+
+
+def ensure(spark: SparkSession, cfg: Config, name: str) -> None:
+    """Create the (contract) table ``name`` empty if it does not exist yet."""
+    t = spec(name)
+    _ensure_table(spark, cfg, t, spark.createDataFrame([], t.schema))
 
 
 def _prepare(spark: SparkSession, cfg: Config, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:

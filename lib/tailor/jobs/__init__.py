@@ -20,6 +20,7 @@ from tailor.jobs import (
     score_propensity,
     segments,
     similarity,
+    stream,
     train_propensity,
 )
 from tailor.jobs.base import JobFn
@@ -38,6 +39,7 @@ JOBS: dict[str, JobFn] = {
     "score-propensity": score_propensity.run,
     "evaluate": evaluate.run,
     "recommend": recommend.run,
+    "stream": stream.run,
     "campaign": campaign.run,
     "record-sends": record_sends.run,
     "analyze-experiment": analyze_experiment.run,

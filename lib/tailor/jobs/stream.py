@@ -1,0 +1,97 @@
+"""``tailor stream``: new events -> ``realtime_state`` and ``realtime_recs`` (and ``quarantine``, source
+``stream``, for bad landing rows), by Structured Streaming.
+
+Input (``stream.source``): the silver ``events`` Delta table (appended rows; commits that delete or
+rewrite rows, such as ``tailor forget``, are skipped), or JSON files of the events contract arriving in
+``stream.landing_path``. Landing rows are validated as ingest validates events; a row that breaks a rule,
+or a line that is not JSON, goes to quarantine with its reason and the stream goes on. Each micro-batch is
+handled by :func:`tailor.streaming.realtime.process`; all its writes are idempotent by batch id.
+
+Triggers: ``available_now`` processes what is there and stops (tests, the demo, a scheduled catch-up);
+``processing_time`` runs a micro-batch every ``stream.interval_seconds`` until stopped, or for
+``stream.max_seconds``. Progress lives in the checkpoint (``stream.checkpoint``): a restart resumes after
+the last committed batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.errors import SourceError
+from tailor.ingest import validate as V
+from tailor.jobs.base import JobSummary
+from tailor.streaming import realtime as R
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint(cfg: Config) -> str:
+    return cfg.stream.checkpoint or f"{cfg.checkpoint_path}/stream_{cfg.stream.source}"
+
+
+def _reader(spark: SparkSession, cfg: Config) -> DataFrame:
+    st = cfg.stream
+    if st.source == "events":
+        reader = spark.readStream.format("delta").option("skipChangeCommits", "true")
+        if st.max_files_per_trigger:
+            reader = reader.option("maxFilesPerTrigger", st.max_files_per_trigger)
+        if not tables.exists(spark, cfg, "events"):
+            raise SourceError("stream.source is events, and silver events does not exist: run `tailor ingest` first")
+        return reader.load(tables.path(cfg, "events"))
+    if not st.landing_path:
+        raise SourceError("stream.source is landing: set stream.landing_path to the folder the JSON files arrive in")
+    reader = (spark.readStream.schema(R.landing_schema()).option("mode", "PERMISSIVE")
+              .option("columnNameOfCorruptRecord", R.CORRUPT))
+    if st.max_files_per_trigger:
+        reader = reader.option("maxFilesPerTrigger", st.max_files_per_trigger)
+    return reader.json(st.landing_path)
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    st = cfg.stream
+    ck = checkpoint(cfg)
+    app_id = f"tailor-stream:{ck}"
+    counts = {"batches": 0, "events": 0, "quarantined": 0, "users": 0}
+
+    def each(batch: DataFrame, batch_id: int) -> None:
+        today = datetime.now(timezone.utc).date()
+        if st.source == "landing":
+            flagged = R.validated(batch, today, cfg).localCheckpoint()  # validated once, read three times
+            n = {r[0]: r[1] for r in flagged.groupBy(F.col(V.REASON).isNull()).count().collect()}
+            counts["quarantined"] += n.get(False, 0)
+            counts["events"] += n.get(True, 0)
+            if n.get(False):
+                bad = V.rejected(flagged, R.QUARANTINE_SOURCE, "events").withColumn(S.RUN_DATE, F.lit(today))
+                tables.append_idempotent(bad, cfg, "quarantine", f"{app_id}:quarantine", batch_id)
+            good = flagged.where(F.col(V.REASON).isNull()).select(*R.LANDING_COLUMNS)
+        else:
+            good = batch.select(*R.LANDING_COLUMNS).localCheckpoint()
+            counts["events"] += good.count()
+        done = R.process(spark, cfg, good, batch_id, app_id)
+        counts["batches"] += 1
+        counts["users"] += done["users"]
+        log.info("stream batch %d: %s", batch_id, done)
+
+    writer = (_reader(spark, cfg).writeStream.foreachBatch(each).option("checkpointLocation", ck)
+              .queryName(f"tailor_stream_{st.source}"))
+    if st.trigger == "available_now":
+        query = writer.trigger(availableNow=True).start()
+        query.awaitTermination()
+    else:
+        query = writer.trigger(processingTime=f"{st.interval_seconds} seconds").start()
+        try:
+            query.awaitTermination(st.max_seconds)
+        finally:
+            query.stop()
+    if query.exception() is not None:
+        raise query.exception()
+    written = ["realtime_state", "realtime_recs"] + (["quarantine"] if st.source == "landing" else [])
+    return JobSummary(rows_in=counts["events"], rows_out=counts["users"],
+                      metrics={k: float(v) for k, v in counts.items()}, tables=written)

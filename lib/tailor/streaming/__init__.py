@@ -1,0 +1,1 @@
+"""Structured Streaming: recommendations updated from recent events."""
