@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("propensity", help="propensity AUC out of time, against scikit-learn and LightGBM")
     pr.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "online_retail"])
     pr.add_argument("--data", default="../shared/data")
+    st = sub.add_parser("stream", help="event-to-recommendation latency of tailor stream (processing-time trigger)")
+    st.add_argument("--rate", type=int, default=200, help="events per second")
+    st.add_argument("--seconds", type=float, default=120.0)
+    st.add_argument("--interval", type=float, default=5.0, help="trigger interval (s)")
+    st.add_argument("--users", type=int, default=20_000)
+    st.add_argument("--items", type=int, default=2_000)
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -96,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import propensity_bench
 
         print(f"results: {propensity_bench.main(args.targets, args.data)}")
+    elif suite == "stream":
+        from benchmarks import stream_bench
+
+        print(f"results: {stream_bench.main(args.rate, args.seconds, args.interval, args.users, args.items)}")
     elif suite == "ml100k":
         from benchmarks import ml100k
 

@@ -536,3 +536,17 @@ REALTIME_RECS = StructType(
 )
 """The live "because you just viewed X" list of each user touched by the stream, keyed by (user, rank).
 ``anchor_ts`` is the time of the event behind the anchor; ``updated_at`` when the list was written."""
+
+STREAM_PROGRESS = StructType(
+    [
+        _f("query", StringType(), False),
+        _f("batch_id", LongType(), False),
+        _f("events", LongType(), False),
+        _f("quarantined", LongType(), False),
+        _f("users", LongType(), False),
+        _f("started_at", TimestampType(), False),
+        _f("finished_at", TimestampType(), False),
+    ]
+)
+"""One row per micro-batch of ``tailor stream`` (``query`` is its checkpoint): what it handled and when it
+finished, which with each state row's ``updated_batch`` gives event-to-recommendation latency."""

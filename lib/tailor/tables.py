@@ -98,6 +98,7 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("experiment_results", "gold", S.EXPERIMENT_RESULTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
         TableSpec("realtime_state", "gold", S.REALTIME_STATE, customer_columns=_USER),
         TableSpec("realtime_recs", "gold", S.REALTIME_RECS, customer_columns=_USER),
+        TableSpec("stream_progress", "ops", S.STREAM_PROGRESS, customer_columns=NO_CUSTOMERS),
         # the pseudonym of each forgotten id, never the id: kept as the proof that the request was honoured
         TableSpec("forget_requests", "ops", S.FORGET_REQUESTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
     )

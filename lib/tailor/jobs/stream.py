@@ -61,7 +61,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     counts = {"batches": 0, "events": 0, "quarantined": 0, "users": 0}
 
     def each(batch: DataFrame, batch_id: int) -> None:
-        today = datetime.now(timezone.utc).date()
+        started = datetime.now(timezone.utc)
+        today = started.date()
+        before = dict(counts)
         if st.source == "landing":
             flagged = R.validated(batch, today, cfg).localCheckpoint()  # validated once, read three times
             n = {r[0]: r[1] for r in flagged.groupBy(F.col(V.REASON).isNull()).count().collect()}
@@ -77,7 +79,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         done = R.process(spark, cfg, good, batch_id, app_id)
         counts["batches"] += 1
         counts["users"] += done["users"]
-        log.info("stream batch %d: %s", batch_id, done)
+        row = {"query": ck, "batch_id": batch_id, "events": counts["events"] - before["events"],
+               "quarantined": counts["quarantined"] - before["quarantined"], "users": done["users"],
+               "started_at": started, "finished_at": datetime.now(timezone.utc)}
+        tables.append_idempotent(spark.createDataFrame([row], S.STREAM_PROGRESS), cfg, "stream_progress",
+                                 f"{app_id}:progress", batch_id)
+        log.info("stream batch %d: %s", batch_id, row)
 
     writer = (_reader(spark, cfg).writeStream.foreachBatch(each).option("checkpointLocation", ck)
               .queryName(f"tailor_stream_{st.source}"))
@@ -92,6 +99,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             query.stop()
     if query.exception() is not None:
         raise query.exception()
-    written = ["realtime_state", "realtime_recs"] + (["quarantine"] if st.source == "landing" else [])
+    written = ["realtime_state", "realtime_recs", "stream_progress"]
+    written += ["quarantine"] if st.source == "landing" else []
     return JobSummary(rows_in=counts["events"], rows_out=counts["users"],
                       metrics={k: float(v) for k, v in counts.items()}, tables=written)
