@@ -23,6 +23,8 @@ def twice(spark, shop):
 def test_similarity_tables_respect_the_settings(spark, twice):
     cfg, (sim_summary, _), _, _ = twice
     items = tables.read_run(spark, cfg, "item_similarity", RUN)
+    # the content job (run by other tests on this shared warehouse, in any order under xdist) adds tfidf
+    items = items.where(F.col("method") != "tfidf")
     assert {r.method for r in items.select("method").distinct().collect()} == {"cosine", "jaccard"}
     assert items.where(F.col("co_count") < 2).count() == 0
     assert items.groupBy("entity", "method").count().where("count > 10").count() == 0
