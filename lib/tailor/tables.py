@@ -206,8 +206,9 @@ def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame)
 
 def ensure(spark: SparkSession, cfg: Config, name: str) -> None:
     """Create the (contract) table ``name`` empty if it does not exist yet."""
-    t = spec(name)
-    _ensure_table(spark, cfg, t, spark.createDataFrame([], t.schema))
+    if not exists(spark, cfg, name):
+        t = spec(name)
+        _ensure_table(spark, cfg, t, spark.createDataFrame([], t.schema))
 
 
 def _prepare(spark: SparkSession, cfg: Config, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:
@@ -333,6 +334,16 @@ def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column)
     before = version(spark, cfg, name)
     DeltaTable.forPath(spark, path(cfg, name)).delete(condition)
     return _metrics_since(spark, cfg, name, before).get("numDeletedRows", 0)
+
+
+def merge_delete(df: DataFrame, cfg: Config, name: str, condition: Column) -> int:
+    """Delete the rows of ``name`` (alias ``t``) that match a row of ``df`` (alias ``s``) on ``condition``, by
+    MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
+    spark = df.sparkSession
+    before = version(spark, cfg, name)
+    (DeltaTable.forPath(spark, path(cfg, name)).alias("t").merge(df.alias("s"), condition)
+     .whenMatchedDelete().execute())
+    return _metrics_since(spark, cfg, name, before).get("numTargetRowsDeleted", 0)
 
 
 def version(spark: SparkSession, cfg: Config, name: str) -> int:

@@ -204,22 +204,19 @@ def top_offers(recommendations: DataFrame, most: int) -> DataFrame:
 
 
 def _per_campaign(campaigns: list[Campaign], value) -> Column:
-    """A column holding ``value(c)`` for the row's campaign."""
+    """A column holding ``value(c)`` (a column, or a literal value) for the row's campaign."""
     col = None
     for c in campaigns:
-        col = (F.when(F.col(S.CAMPAIGN) == c.name, F.lit(value(c))) if col is None
-               else col.when(F.col(S.CAMPAIGN) == c.name, F.lit(value(c))))
+        this, v = F.col(S.CAMPAIGN) == c.name, value(c)
+        v = v if isinstance(v, Column) else F.lit(v)
+        col = F.when(this, v) if col is None else col.when(this, v)
     return col
 
 
 def assign(chosen: DataFrame, campaigns: list[Campaign], offers: DataFrame, salt: str) -> DataFrame:
     """Arms, offers and reasons for the chosen (user_id, campaign, priority) rows, in contract shape less
     run_date. Customers with no offer are dropped here (the caller counts them)."""
-    arm = None
-    for c in campaigns:
-        this = F.col(S.CAMPAIGN) == c.name
-        a = X.arm(salt, c.key, c.treatment_share, S.USER_ID)
-        arm = F.when(this, a) if arm is None else arm.when(this, a)
+    arm = _per_campaign(campaigns, lambda c: X.arm(salt, c.key, c.treatment_share, S.USER_ID))
     n_offers = _per_campaign(campaigns, lambda c: c.offers)
     rule = _per_campaign(campaigns, lambda c: c.rule if c.segment is None else f"{c.rule}, segment {c.segment}")
     reason = F.concat(F.col(S.CAMPAIGN), F.lit(" ("), rule, F.lit("); first offer: "),

@@ -42,7 +42,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         found = FG.targets(spark, cfg)
         deleted: dict[str, int] = {}
         for t in found:
-            deleted[t.table] = deleted.get(t.table, 0) + FG.delete(spark, cfg, t, ids)
+            deleted[t.table] = deleted.get(t.table, 0) + FG.delete(cfg, t, ids)
         touched = sorted(deleted)
         if p.purge:
             for name in touched:

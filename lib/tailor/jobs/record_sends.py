@@ -43,12 +43,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         raise SourceError(f"sends file {cs.sends_file}: {str(e).splitlines()[0]}") from None
     flagged = sends.flagged_export(raw, cs.channel, run_date).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        summary.rows_in = flagged.count()
+        by_reason = {r[REASON]: r["count"] for r in flagged.groupBy(REASON).count().collect()}  # a few rows
+        summary.rows_in = sum(by_reason.values())
+        summary.metrics.update({f"quarantined.{k}": v for k, v in by_reason.items() if k is not None})
         bad = rejected(flagged, QUARANTINE_SOURCE, "contact_history")
         summary.metrics["quarantined"] = tables.replace_partition(
             bad, cfg, "quarantine", run_date, extra_keys={S.SOURCE: QUARANTINE_SOURCE})
-        for r in flagged.where(F.col(REASON).isNotNull()).groupBy(REASON).count().collect():
-            summary.metrics[f"quarantined.{r[REASON]}"] = r["count"]
         good = (flagged.where(F.col(REASON).isNull()).withColumn("recorded_on", F.lit(run_date))
                 .select(*S.CONTACT_HISTORY.fieldNames()))
         _merge(good, cfg, summary)

@@ -62,26 +62,24 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
 
     def each(batch: DataFrame, batch_id: int) -> None:
         started = datetime.now(timezone.utc)
-        today = started.date()
-        before = dict(counts)
+        quarantined = 0
         if st.source == "landing":
-            flagged = R.validated(batch, today, cfg).localCheckpoint()  # validated once, read three times
+            flagged = R.validated(batch, started.date(), cfg).localCheckpoint()  # validated once, read thrice
             n = {r[0]: r[1] for r in flagged.groupBy(F.col(V.REASON).isNull()).count().collect()}
-            counts["quarantined"] += n.get(False, 0)
-            counts["events"] += n.get(True, 0)
-            if n.get(False):
-                bad = V.rejected(flagged, R.QUARANTINE_SOURCE, "events").withColumn(S.RUN_DATE, F.lit(today))
+            events, quarantined = n.get(True, 0), n.get(False, 0)
+            if quarantined:
+                bad = (V.rejected(flagged, R.QUARANTINE_SOURCE, "events")
+                       .withColumn(S.RUN_DATE, F.lit(started.date())))
                 tables.append_idempotent(bad, cfg, "quarantine", f"{app_id}:quarantine", batch_id)
             good = flagged.where(F.col(V.REASON).isNull()).select(*R.LANDING_COLUMNS)
         else:
             good = batch.select(*R.LANDING_COLUMNS).localCheckpoint()
-            counts["events"] += good.count()
+            events = good.count()
         done = R.process(spark, cfg, good, batch_id, app_id)
-        counts["batches"] += 1
-        counts["users"] += done["users"]
-        row = {"query": ck, "batch_id": batch_id, "events": counts["events"] - before["events"],
-               "quarantined": counts["quarantined"] - before["quarantined"], "users": done["users"],
-               "started_at": started, "finished_at": datetime.now(timezone.utc)}
+        for k, v in (("batches", 1), ("events", events), ("quarantined", quarantined), ("users", done["users"])):
+            counts[k] += v
+        row = {"query": ck, "batch_id": batch_id, "events": events, "quarantined": quarantined,
+               "users": done["users"], "started_at": started, "finished_at": datetime.now(timezone.utc)}
         tables.append_idempotent(spark.createDataFrame([row], S.STREAM_PROGRESS), cfg, "stream_progress",
                                  f"{app_id}:progress", batch_id)
         log.info("stream batch %d: %s", batch_id, row)

@@ -121,18 +121,12 @@ def targets(spark: SparkSession, cfg: Config) -> list[Target]:
     return out
 
 
-def delete(spark: SparkSession, cfg: Config, target: Target, ids: DataFrame) -> int:
+def delete(cfg: Config, target: Target, ids: DataFrame) -> int:
     """Delete the target's rows whose id is in ``ids``; returns the number deleted."""
-    table = DeltaTable.forPath(spark, tables.path(cfg, target.table))
     cond = target.id_of("t.") == F.col(f"s.{ID}")
     if target.where:
         cond = cond & F.expr(target.where.replace(S.KIND, f"t.{S.KIND}"))
-    before = tables.version(spark, cfg, target.table)
-    table.alias("t").merge(ids.alias("s"), cond).whenMatchedDelete().execute()
-    row = table.history(1).select("version", "operationMetrics").head()
-    if row is None or row.version <= before:
-        return 0
-    return int((row.operationMetrics or {}).get("numTargetRowsDeleted", 0))
+    return tables.merge_delete(ids, cfg, target.table, cond)
 
 
 def remaining(spark: SparkSession, cfg: Config, target: Target, ids: DataFrame) -> int:

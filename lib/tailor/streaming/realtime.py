@@ -121,8 +121,7 @@ def _reason(event: str, anchor: str):
 def process(spark: SparkSession, cfg: Config, events: DataFrame, batch_id: int, app_id: str) -> dict[str, int]:
     """One micro-batch of valid events (typed contract columns): state, then recommendations."""
     st = cfg.stream
-    state_exists = tables.exists(spark, cfg, "realtime_state")
-    state = tables.read(spark, cfg, "realtime_state") if state_exists else None
+    state = tables.read(spark, cfg, "realtime_state") if tables.exists(spark, cfg, "realtime_state") else None
     merged = recent_state(events, state, st.recent_items).localCheckpoint()  # fixed before the state changes
     users = merged.select(S.USER_ID).distinct()
     rows = (merged.withColumn("updated_batch", F.lit(batch_id).cast("long"))
