@@ -2,6 +2,7 @@
 
     tailor <job> [--conf FILE]... [--set key=value]... [--run-date YYYY-MM-DD]
     tailor ingest --source online_retail --path ../shared/data/online_retail/online_retail.csv.gz
+    tailor pipeline --run-date YYYY-MM-DD [--from JOB | --only JOB ...]
     tailor demo [--conf conf/local.yaml]
     tailor tables
 
@@ -49,9 +50,16 @@ def _parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="tailor", description="Personalised marketing on Spark and Delta Lake.")
     sub = p.add_subparsers(dest="command", required=True, metavar="<command>")
-    for name in JOBS:
-        sp = sub.add_parser(name, parents=[common], help=f"run the {name} job")
-        if name == "ingest":
+    for name in [*JOBS, "pipeline"]:
+        sp = sub.add_parser(name, parents=[common],
+                            help="run every daily job in dependency order" if name == "pipeline"
+                            else f"run the {name} job")
+        if name == "pipeline":
+            sp.add_argument("--from", dest="start", metavar="JOB",
+                            help="run this job and every job that depends on it")
+            sp.add_argument("--only", action="append", default=[], metavar="JOB",
+                            help="run only this job (repeatable, or comma-separated)")
+        if name in ("ingest", "pipeline"):
             sp.add_argument("--source", choices=["synthetic", "online_retail", "movielens", "csv"],
                             help="shorthand for --set ingest.source=...")
             sp.add_argument("--path", help="shorthand for --set sources.<source>.path=...")
@@ -122,13 +130,22 @@ def _run(args: argparse.Namespace) -> int:
     from tailor.jobs.base import execute
     from tailor.spark import get_spark
 
+    t0 = time.perf_counter()
     cfg = load_config(args.conf, _overrides(args))
     run_date = args.run_date or datetime.now(timezone.utc).date()
+    if args.command == "pipeline":
+        from tailor import pipeline
+
+        only = [j.strip() for part in args.only for j in part.split(",") if j.strip()]
+        jobs = pipeline.select(args.start, only, available=JOBS)
+        code = pipeline.run(get_spark(cfg), cfg, run_date, jobs)
+        print(f"pipeline {'succeeded' if code == 0 else 'failed'} for run date {run_date}: {len(jobs)} jobs "
+              f"in {time.perf_counter() - t0:.0f}s (see the runs table)")
+        return code
     spark = get_spark(cfg)
     if args.command == "tables":
         _print_tables(_table_summary(spark, cfg), cfg)
         return EXIT_OK
-    t0 = time.perf_counter()
     if args.command != "demo":
         fn = JOBS.get(args.command) or TOOLS[args.command]
         _print_job(args.command, execute(args.command, fn, spark, cfg, run_date))

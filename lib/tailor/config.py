@@ -435,6 +435,17 @@ class PrivacySettings(_Strict):
     versions break; 0 removes every older version at once."""
 
 
+class DeltaSettings(_Strict):
+    """How table writes meet other writers."""
+
+    conflict_retries: int = Field(5, ge=0)
+    """A write that loses a commit race (``delta.exceptions.Concurrent*``, ``MetadataChanged``,
+    ``ProtocolChanged``) is retried up to this many times; every Tailor write is idempotent, so a retry cannot
+    duplicate rows."""
+    retry_backoff_seconds: float = Field(1.0, ge=0.0)
+    """The first retry waits this long (with jitter); each later one twice as long, at most 60 s."""
+
+
 class StreamSettings(_Strict):
     """``tailor stream``: recommendations from recent events (Structured Streaming)."""
 
@@ -528,6 +539,7 @@ class Config(_Strict):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    delta: DeltaSettings = Field(default_factory=DeltaSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
 
     @field_validator("catalog_database")

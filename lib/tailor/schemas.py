@@ -153,9 +153,12 @@ RUNS = StructType(
         _f("rows_out", LongType()),
         _f("metrics", MapType(StringType(), DoubleType())),
         _f("error", StringType()),
+        _f("exit_code", IntegerType()),
+        _f("pipeline_run_id", StringType()),
     ]
 )
-"""One row per job attempt, successful or not. A log, so re-runs add rows by design."""
+"""One row per job attempt: succeeded (exit_code 0), failed (2 for a configuration error, else 1), or skipped
+because a job it needs failed in the same pipeline run (exit_code null). A log, so re-runs add rows."""
 
 # --- gold: customers -----------------------------------------------------------------------------------
 SEGMENT_ID = "segment_id"

@@ -118,3 +118,20 @@ def get_spark(cfg: Config) -> SparkSession:
         )
     log.info("spark %s, master %s, BLAS %s", spark.version, spark.sparkContext.master, native_blas(spark))
     return spark
+
+
+def code_locations(spark: SparkSession) -> dict[str, str]:
+    """Where the driver and an executor import ``tailor`` from: the installed package, or the zip or wheel
+    that spark-submit shipped with ``--py-files``."""
+    import tailor
+
+    def where(_):
+        import tailor as t
+
+        yield t.__file__
+
+    try:
+        executor = spark.sparkContext.parallelize([0], 1).mapPartitions(where).first()
+    except Exception as e:  # a diagnostic only: never fail a run over it
+        executor = f"unknown ({type(e).__name__})"
+    return {"driver": str(tailor.__file__), "executor": str(executor)}

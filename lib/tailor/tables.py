@@ -16,12 +16,17 @@ Write modes:
 
 from __future__ import annotations
 
+import logging
+import os
+import random
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
 
+from delta.exceptions import DeltaConcurrentModificationException
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -32,6 +37,28 @@ from tailor.config import Config
 from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
+_log = logging.getLogger(__name__)
+_MAX_WAIT_S = 60.0
+
+
+def on_conflict_retry(cfg: Config, name: str, write: Callable[[], object]) -> object:
+    """Call ``write`` (one idempotent write to table ``name``); when it loses a commit race to another writer
+    (any ``delta.exceptions`` concurrent-modification error), wait and call it again, up to
+    ``delta.conflict_retries`` times. Waits double from ``delta.retry_backoff_seconds``, with jitter from a
+    generator seeded by the seed, the table and the process, so two racing processes do not retry in step."""
+    retries, first = cfg.delta.conflict_retries, cfg.delta.retry_backoff_seconds
+    jitter = random.Random(f"{cfg.seed}:{name}:{os.getpid()}")
+    for attempt in range(retries + 1):
+        try:
+            return write()
+        except DeltaConcurrentModificationException as e:
+            if attempt == retries:
+                raise
+            wait = min(_MAX_WAIT_S, first * 2**attempt) * (0.5 + jitter.random())
+            _log.warning("write to %s lost a commit race (%s); retry %d of %d in %.1fs", name,
+                         type(e).__name__, attempt + 1, retries, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 NO_CUSTOMERS: tuple[str, ...] = ()
@@ -201,7 +228,8 @@ def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame)
     builder.addColumns(t.schema if t.schema is not None else df.schema)
     if t.partition_by:
         builder = builder.partitionedBy(*t.partition_by)
-    builder.execute()
+    # two writers creating the same table race for version 0; the loser retries and finds it there
+    on_conflict_retry(cfg, t.name, builder.execute)
 
 
 def ensure(spark: SparkSession, cfg: Config, name: str) -> None:
@@ -259,12 +287,8 @@ def replace_partition(
     _, df = _prepare(spark, cfg, name, df)
     predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
     before = version(spark, cfg, name)
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", predicate)
-        .save(path(cfg, name))
-    )
+    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    on_conflict_retry(cfg, name, lambda: writer.save(path(cfg, name)))
     return _metrics_since(spark, cfg, name, before).get("numOutputRows", 0)
 
 
@@ -296,17 +320,19 @@ def merge_upsert(
         raise MissingColumnsError(f"merge keys {missing} are not columns of the data for '{name}'")
     spark = df.sparkSession
     _, df = _prepare(spark, cfg, name, df)
-    target = DeltaTable.forPath(spark, path(cfg, name))
     before = version(spark, cfg, name)
-    merger = target.alias("t").merge(df.alias("s"), _key_condition(keys))
-    if update:
-        compared = [c for c in df.columns if c not in keys and c not in ignore_in_compare]
+    compared = [c for c in df.columns if c not in keys and c not in ignore_in_compare] if update else []
+
+    def merge() -> None:
+        merger = DeltaTable.forPath(spark, path(cfg, name)).alias("t").merge(df.alias("s"), _key_condition(keys))
         if compared:
             changed = reduce(
                 lambda a, b: a | b, [~F.col(f"t.{c}").eqNullSafe(F.col(f"s.{c}")) for c in compared]
             )
             merger = merger.whenMatchedUpdateAll(condition=changed)
-    merger.whenNotMatchedInsertAll().execute()
+        merger.whenNotMatchedInsertAll().execute()
+
+    on_conflict_retry(cfg, name, merge)
     m = _metrics_since(spark, cfg, name, before)
     return {
         "inserted": m.get("numTargetRowsInserted", 0),
@@ -318,13 +344,8 @@ def append_idempotent(df: DataFrame, cfg: Config, name: str, app_id: str, versio
     """Append ``df`` once for (``app_id``, ``version``); a replay of the same pair is skipped by Delta."""
     spark = df.sparkSession
     _, df = _prepare(spark, cfg, name, df)
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", version)
-        .save(path(cfg, name))
-    )
+    writer = df.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", version)
+    on_conflict_retry(cfg, name, lambda: writer.save(path(cfg, name)))
 
 
 def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column) -> int:
@@ -332,7 +353,7 @@ def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column)
     if not exists(spark, cfg, name):
         return 0
     before = version(spark, cfg, name)
-    DeltaTable.forPath(spark, path(cfg, name)).delete(condition)
+    on_conflict_retry(cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).delete(condition))
     return _metrics_since(spark, cfg, name, before).get("numDeletedRows", 0)
 
 
@@ -341,8 +362,8 @@ def merge_delete(df: DataFrame, cfg: Config, name: str, condition: Column) -> in
     MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
     spark = df.sparkSession
     before = version(spark, cfg, name)
-    (DeltaTable.forPath(spark, path(cfg, name)).alias("t").merge(df.alias("s"), condition)
-     .whenMatchedDelete().execute())
+    on_conflict_retry(cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).alias("t")
+                      .merge(df.alias("s"), condition).whenMatchedDelete().execute())
     return _metrics_since(spark, cfg, name, before).get("numTargetRowsDeleted", 0)
 
 

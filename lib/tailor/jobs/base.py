@@ -15,6 +15,7 @@ from tailor import log as tlog
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config
+from tailor.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +38,33 @@ def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
     tables.append_idempotent(df, cfg, "runs", app_id=f"run-{row['run_id']}", version=1)
 
 
-def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+def exit_code_of(error: BaseException) -> int:
+    """The CLI's exit code for an error: 2 for a configuration error, 1 for anything else."""
+    return 2 if isinstance(error, ConfigError) else 1
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: date,
+            pipeline_run_id: str | None = None) -> JobSummary:
     """Run one job: bind the log context, time it, log one summary line, and append to the ``runs`` table
-    whatever the outcome. Exceptions propagate after being recorded."""
-    run_id = uuid.uuid4().hex[:16]
-    token = tlog.bind(job=name, run_id=run_id, run_date=run_date.isoformat())
+    whatever the outcome (with the exit code the CLI will return). Exceptions propagate after being recorded."""
+    run_id = new_run_id()
+    context = {"job": name, "run_id": run_id, "run_date": run_date.isoformat()}
+    if pipeline_run_id:
+        context["pipeline_run_id"] = pipeline_run_id
+    token = tlog.bind(**context)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    summary, error = None, None
+    summary, error, code = None, None, 0
     try:
         summary = fn(spark, cfg, run_date)
         return summary
     except BaseException as e:
         error = f"{type(e).__name__}: {e}".splitlines()[0][:2000]
+        code = exit_code_of(e)
         raise
     finally:
         duration = time.perf_counter() - t0
@@ -60,8 +75,10 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
             "started_at": started, "ended_at": datetime.now(timezone.utc),
             "duration_s": round(duration, 3), "rows_in": s.rows_in, "rows_out": s.rows_out,
             "metrics": {k: float(v) for k, v in s.metrics.items()}, "error": error,
+            "exit_code": code, "pipeline_run_id": pipeline_run_id,
         }
-        fields = {k: row[k] for k in ("status", "duration_s", "rows_in", "rows_out", "metrics", "error")}
+        fields = {k: row[k] for k in ("status", "duration_s", "rows_in", "rows_out", "metrics", "error",
+                                      "exit_code")}
         fields["tables"] = s.tables
         logger.log(logging.INFO if error is None else logging.ERROR, "job %s", row["status"],
                    extra={"fields": fields})
@@ -69,4 +86,23 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
             _record(spark, cfg, row)
         except Exception as rec_err:
             logger.warning("could not record the run in the runs table: %s", rec_err)
+        tlog.reset(token)
+
+
+def record_skipped(spark: SparkSession, cfg: Config, name: str, run_date: date, pipeline_run_id: str,
+                   because: list[str]) -> None:
+    """Log and record a pipeline job that did not run because jobs it needs failed."""
+    now = datetime.now(timezone.utc)
+    row = {
+        "run_id": new_run_id(), "job": name, S.RUN_DATE: run_date, "status": "skipped",
+        "started_at": now, "ended_at": now, "duration_s": 0.0, "rows_in": None, "rows_out": None,
+        "metrics": {}, "error": f"not run: needs {', '.join(because)}, which did not succeed",
+        "exit_code": None, "pipeline_run_id": pipeline_run_id,
+    }
+    token = tlog.bind(job=name, run_id=row["run_id"], run_date=run_date.isoformat(),
+                      pipeline_run_id=pipeline_run_id)
+    try:
+        logger.warning("job skipped", extra={"fields": {"status": "skipped", "error": row["error"]}})
+        _record(spark, cfg, row)
+    finally:
         tlog.reset(token)
