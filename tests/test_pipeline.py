@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from conftest import ROOT, make_cfg
 from tailor import pipeline, tables
 from tailor.cli import main
