@@ -6,7 +6,7 @@ CONF   ?= conf/local.yaml
 RUN_DATE ?= $(shell date -u +%F)
 PYTEST_ARGS ?=
 
-.PHONY: setup jars demo test test-fast lint bench clean-warehouse
+.PHONY: setup jars dist demo pipeline test test-fast lint bench clean-warehouse
 
 setup: $(VENV)/.installed jars
 
@@ -28,8 +28,20 @@ jars: .jars/.done
 	  echo "mvn not found: Spark's Ivy will download the Delta jars at the first start"; \
 	fi
 
+# What spark-submit ships to executors: dist/tailor-<version>-py3-none-any.whl (pip install on a cluster's
+# nodes, or a Databricks library) and dist/tailor.zip, the same files for --py-files.
+dist: setup
+	rm -rf dist build
+	$(PY) -m pip wheel --quiet --no-deps -w dist .
+	cp dist/tailor-*-py3-none-any.whl dist/tailor.zip
+	@ls -l dist
+
 demo: setup
 	$(VENV)/bin/tailor demo --conf $(CONF) --run-date $(RUN_DATE)
+
+# Every daily job in dependency order, in one local driver (spark-submit jobs/pipeline.py runs the same).
+pipeline: setup
+	$(VENV)/bin/tailor pipeline --conf $(CONF) --run-date $(RUN_DATE)
 
 # Two pytest workers (pytest-xdist), each with its own local Spark session; a test file stays on one worker,
 # so module fixtures are built once. Spark on small data waits on the driver as much as on the cores.

@@ -40,7 +40,7 @@ def main(data: str, k: int = 10, seed: int = 42) -> Path:
     test = harness.per_user_fold(ratings, AS_OF, 0.75, seed)
     validation = harness.per_user_fold(test.train, AS_OF, 0.75, seed)
     t0 = time.perf_counter()
-    rows, tried, winner = harness.evaluate(cfg, validation, test, products, groups, [k])
+    rows, tried, winner = harness.evaluate(cfg, validation, test, products, groups, [k])  # search at k
     took = time.perf_counter() - t0
     by = {}
     for rec, _, metric, value in rows:

@@ -154,3 +154,14 @@ def test_a_feature_with_no_value_at_all_is_left_out_not_fatal(spark):
     assert M.usable_numeric(rows, ["x1", "sessions_minutes"]) == ["x1"]
     fitted, _, _ = M.tune(rows, "lr", ["x1", "x2", "sessions_minutes"], [], {"regParam": [0.01]}, 42, 10, 1)
     assert M.scored(fitted, rows).where("score is null").count() == 0
+
+
+def test_roc_points_by_hand(spark):
+    # scores 0.9 (pos), 0.7 (neg), 0.4 (pos), 0.2 (neg); with 4 points the thresholds are the 75/50/25 %
+    # quantiles 0.7, 0.4, 0.2. At >= 0.7: 1 of 2 positives, 1 of 2 negatives; >= 0.4: 2/2 and 1/2; >= 0.2: all.
+    preds = spark.createDataFrame([(0.9, 1.0), (0.7, 0.0), (0.4, 1.0), (0.2, 0.0)], "score double, label double")
+    got = {(m, k): v for m, k, v in M.roc_points(preds, points=4)}
+    fpr = [got[("roc_fpr", f"{i:02d}")] for i in range(5)]
+    tpr = [got[("roc_tpr", f"{i:02d}")] for i in range(5)]
+    assert fpr == [0.0, 0.5, 0.5, 1.0, 1.0]
+    assert tpr == [0.0, 0.5, 1.0, 1.0, 1.0]

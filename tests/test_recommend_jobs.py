@@ -14,7 +14,7 @@ WRITTEN = ["recommendations", "popular_items", "evaluations"]
 # evaluate refits every source twice: only the sources whose jobs run here (content, popularity), so that
 # the weights it learns are over the candidates recommend finds (CF and ALS are tested in their own files)
 SOURCES = ["content", "popular", "trending"]
-FAST = (f"evaluation.sources={SOURCES}".replace("'", '"'), "hybrid.weight_grid=[0.0,1.0,2.0]",
+FAST = (f"evaluation.sources={SOURCES}".replace("'", '"'), "hybrid.weight_grid=[0.0,1.0,2.0]", "evaluation.k=[10]",
         "hybrid.search_rounds=1")
 
 

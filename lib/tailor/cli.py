@@ -157,6 +157,9 @@ def _run(args: argparse.Namespace) -> int:
         execute(name, JOBS[name], spark, step_cfg, run_date)
     _print_tables(_table_summary(spark, cfg), cfg)
     _print_experiments(spark, cfg, run_date)
+    from tailor.jobs.report import output_path
+
+    print(f"\nreport: {output_path(cfg, run_date)}")
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f}s for run date {run_date}")
     return EXIT_OK
 

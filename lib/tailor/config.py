@@ -335,10 +335,19 @@ class EvaluationSettings(_Strict):
     horizon_days: int = Field(28, ge=1)
     """Test on purchases in the ``horizon_days`` up to the run date; train on everything before. The blend
     weights are learned the same way one horizon earlier (validation), never on the test window."""
-    k: list[int] = Field(default_factory=lambda: [10])
+    k: list[int] = Field(default_factory=lambda: [5, 10, 20])
+    """The cut-offs every metric is computed at (the report draws precision and recall against them)."""
+    search_k: int = Field(10, ge=1)
+    """The cut-off whose nDCG the blend-weight search maximises; must be one of ``k``."""
     sources: list[HybridSource] = Field(
         default_factory=lambda: ["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
     )
+
+    @model_validator(mode="after")
+    def _search_k_is_computed(self) -> EvaluationSettings:
+        if self.search_k not in self.k:
+            raise ValueError(f"search_k {self.search_k} must be one of k {self.k}")
+        return self
 
 
 _CAMPAIGN_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -446,6 +455,13 @@ class DeltaSettings(_Strict):
     """The first retry waits this long (with jitter); each later one twice as long, at most 60 s."""
 
 
+class ReportSettings(_Strict):
+    """``tailor report``."""
+
+    dir: str | None = None
+    """Where ``tailor-report-<run date>.html`` is written (any Hadoop URI); default ``<warehouse>/reports``."""
+
+
 class StreamSettings(_Strict):
     """``tailor stream``: recommendations from recent events (Structured Streaming)."""
 
@@ -540,6 +556,7 @@ class Config(_Strict):
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
 
     @field_validator("catalog_database")

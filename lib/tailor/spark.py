@@ -20,12 +20,13 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from tailor import DELTA_ARTIFACT
 from tailor.config import Config
 from tailor.errors import DeltaJarsMissingError
 
 log = logging.getLogger(__name__)
 
-DELTA_ARTIFACT = "io.delta:delta-spark_4.2_2.13:4.4.0"
+__all__ = ["DELTA_ARTIFACT", "code_locations", "delta_jars", "get_spark", "native_blas", "under_spark_submit"]
 _LOG4J = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
 _JAR_VERSION = re.compile(r"-\d[\w.\-]*\.jar$")
 

@@ -111,7 +111,7 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
         (rows of (recommender, k, metric, value) on the test fold, the weight settings tried on validation
         with their nDCG, coverage and how they were made, the chosen one).
     """
-    k_search = ks[0]
+    k_search = cfg.evaluation.search_k if cfg.evaluation.search_k in ks else ks[0]
     h = cfg.hybrid
     catalogue = products.select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
     content_sim = None

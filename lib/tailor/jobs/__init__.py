@@ -16,6 +16,7 @@ from tailor.jobs import (
     popularity,
     recommend,
     record_sends,
+    report,
     rules,
     score_propensity,
     segments,
@@ -43,8 +44,9 @@ JOBS: dict[str, JobFn] = {
     "campaign": campaign.run,
     "record-sends": record_sends.run,
     "analyze-experiment": analyze_experiment.run,
+    "report": report.run,
 }
-"""Job name -> run function, in the order the demo runs them."""
+"""Job name -> run function, in the order the demo runs them (a valid order of ``tailor.pipeline.NEEDS``)."""
 
 TOOLS: dict[str, JobFn] = {
     "forget": forget.run,

@@ -50,7 +50,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     )
     tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": MODEL})
     for rec, k, metric, value in rows:
-        if metric == "ndcg" and k == e.k[0]:
+        if metric == "ndcg" and k == e.search_k:
             summary.metrics[f"ndcg.{rec}"] = round(value, 4)
     summary.metrics.update({f"weight.{s}": w for s, w in winner.weights.items()})
     summary.rows_in = int(test.truth.count())

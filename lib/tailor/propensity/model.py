@@ -193,7 +193,27 @@ def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
         key = f"{r['_bin'] / 10:.1f}-{(r['_bin'] + 1) / 10:.1f}"
         out += [("calibration_predicted", key, float(r["pred"])), ("calibration_observed", key, float(r["obs"])),
                 ("calibration_rows", key, float(r["n"]))]
-    return out
+    return out + roc_points(predictions)
+
+
+ROC_POINTS = 20
+
+
+def roc_points(predictions: DataFrame, points: int = ROC_POINTS) -> list[tuple[str, str, float]]:
+    """The ROC curve at ``points - 1`` score quantiles, plus its ends: ``roc_fpr``/``roc_tpr`` rows keyed by the
+    point's index ("00" = (0, 0) ... "20" = (1, 1)), each the share of negatives/positives scoring at least
+    the threshold. One aggregation, so the report can draw the curve without the scores."""
+    cuts = predictions.approxQuantile(SCORE, [i / points for i in range(points - 1, 0, -1)], 0.0001)
+    y = F.col(LABEL)
+    sums = [F.sum(F.when(F.col(SCORE) >= F.lit(c), y).otherwise(0)).alias(f"tp{i}") for i, c in enumerate(cuts)]
+    sums += [F.sum(F.when(F.col(SCORE) >= F.lit(c), 1 - y).otherwise(0)).alias(f"fp{i}") for i, c in enumerate(cuts)]
+    agg = predictions.agg(F.sum(y).alias("pos"), F.sum(1 - y).alias("neg"), *sums).first()
+    pos, neg = float(agg["pos"] or 0.0), float(agg["neg"] or 0.0)
+    out = [("roc_fpr", "00", 0.0), ("roc_tpr", "00", 0.0)]
+    for i in range(len(cuts)):
+        out += [("roc_fpr", f"{i + 1:02d}", float(agg[f"fp{i}"]) / neg if neg else 0.0),
+                ("roc_tpr", f"{i + 1:02d}", float(agg[f"tp{i}"]) / pos if pos else 0.0)]
+    return [*out, ("roc_fpr", f"{points:02d}", 1.0), ("roc_tpr", f"{points:02d}", 1.0)]
 
 
 def feature_names(model: PipelineModel, predictions: DataFrame) -> list[str]:

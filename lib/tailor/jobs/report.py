@@ -1,0 +1,240 @@
+"""``tailor report``: the run date's tables -> one self-contained HTML page, ``<report.dir>/tailor-report-<run
+date>.html`` (default ``<warehouse>/reports``), with its figures embedded.
+
+Sections: data quality (rows accepted, quarantined by reason), segments (sizes, feature means), evaluation
+(the table at ``evaluation.search_k``, precision@k and recall@k per recommender), propensity (ROC curves and
+decile lift per model), association rules (the strongest), campaigns (audience sizes by arm, A/B results)
+and the day's run log. Every figure is drawn from an aggregate Spark has already reduced to a few hundred
+rows at most; no table is collected whole. A section whose table has no rows for the run date says which job
+writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor import tables
+from tailor.config import Config
+from tailor.jobs.base import JobSummary
+from tailor.reporting import figures as G
+from tailor.reporting.page import Section, Table, render
+
+log = logging.getLogger(__name__)
+
+TOP_RULES = 15
+RULES_PLOTTED = 300
+MAX_RUNS = 500
+
+
+def output_path(cfg: Config, run_date: date) -> str:
+    folder = cfg.report.dir or f"{cfg.warehouse_uri}/reports"
+    return f"{folder.rstrip('/')}/tailor-report-{run_date.isoformat()}.html"
+
+
+def _day(spark: SparkSession, cfg: Config, name: str, run_date: date):
+    """The run date's rows of ``name``, or None when the table does not exist."""
+    if not tables.exists(spark, cfg, name):
+        return None
+    return tables.read(spark, cfg, name).where(F.col(S.RUN_DATE) == F.lit(run_date))
+
+
+def _missing(key: str, title: str, table: str, job: str) -> Section:
+    return Section(key, title, note=f"no {table} rows for this run date: run `tailor {job}`")
+
+
+def quality(spark, cfg, run_date) -> Section:
+    title = "Data quality"
+    q = _day(spark, cfg, "quarantine", run_date)
+    runs = _day(spark, cfg, "runs", run_date)
+    ingest = None
+    if runs is not None:
+        ingest = (runs.where((F.col("job") == "ingest") & (F.col("status") == "succeeded"))
+                  .orderBy(F.col("ended_at").desc()).select("metrics").first())
+    if ingest is None:
+        return _missing("quality", title, "successful ingest", "ingest")
+    metrics = ingest["metrics"] or {}
+    accepted = {k.split(".", 1)[1]: v for k, v in metrics.items() if k.startswith("accepted.")}
+    landed = {k.split(".", 1)[1]: v for k, v in metrics.items() if k.startswith("input.")}
+    reasons = [] if q is None else [
+        (r["source"], r["entity"], r["reason"], int(r["n"]))
+        for r in q.groupBy("source", "entity", "reason").agg(F.count(F.lit(1)).alias("n"))
+        .orderBy(F.col("n").desc()).collect()]  # one row per (source, entity, reason)
+    section = Section("quality", title, tables=[
+        Table(["entity", "rows in", "accepted", "quarantined"],
+              [[e, int(landed.get(e, 0)), int(accepted[e]), int(landed.get(e, 0) - accepted[e])]
+               for e in sorted(accepted)]),
+        Table(["source", "entity", "reason", "rows"], [list(r) for r in reasons])])
+    labels = [f"{e}: accepted" for e in sorted(accepted)] + [f"{e}/{why}" for _, e, why, _ in reasons]
+    values = [float(accepted[e]) for e in sorted(accepted)] + [float(n) for *_, n in reasons]
+    section.images.append(("rows accepted and quarantined",
+                           G.bars(labels, values, "Rows accepted, and quarantined by reason", "rows")))
+    return section
+
+
+def segments(spark, cfg, run_date) -> Section:
+    title = "Customer segments"
+    prof = _day(spark, cfg, "segment_profiles", run_date)
+    rows = [] if prof is None else prof.orderBy(S.SEGMENT_ID).collect()  # one row per segment
+    if not rows:
+        return _missing("segments", title, "segment_profiles", "segments")
+    names = [f"{r[S.SEGMENT_ID]}: {r[S.SEGMENT]}" for r in rows]
+    features = sorted(set().union(*(r["feature_means"].keys() for r in rows)))
+    means = [[float(r["feature_means"].get(f) or 0.0) for f in features] for r in rows]
+    k, sil = rows[0]["k"], rows[0]["silhouette"]
+    return Section("segments", title, images=[
+        ("segment sizes", G.bars(names, [float(r["size"]) for r in rows], f"Customers per segment (k = {k})",
+                                 "customers")),
+        ("segment feature means", G.heatmap(names, features, means, "Feature means by segment")),
+    ], tables=[Table(["segment", "customers", "customer share", "revenue share"],
+                     [[n, int(r["size"]), float(r["customer_share"]), float(r["revenue_share"])]
+                      for n, r in zip(names, rows, strict=True)])],
+        note=None if sil is None else f"silhouette {sil:.3f}")
+
+
+def evaluation(spark, cfg, run_date) -> Section:
+    title = "Recommender evaluation"
+    ev = _day(spark, cfg, "evaluations", run_date)
+    rows = [] if ev is None else ev.select("recommender", "split", "k", "metric", "value").collect()  # ~500 rows
+    if not rows:
+        return _missing("evaluation", title, "evaluations", "evaluate")
+    ks = sorted({r["k"] for r in rows})
+    k0 = cfg.evaluation.search_k if cfg.evaluation.search_k in ks else ks[0]
+    metrics = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "diversity"]
+    at = {(r["recommender"], r["metric"]): r["value"] for r in rows if r["k"] == k0}
+    recs = sorted({r["recommender"] for r in rows}, key=lambda name: -(at.get((name, "ndcg")) or 0.0))
+    table = Table(["recommender", *[f"{m}@{k0}" for m in metrics]],
+                  [[name, *[at.get((name, m)) for m in metrics]] for name in recs])
+    panels = {m: {name: [(float(r["k"]), float(r["value"])) for r in rows
+                         if r["recommender"] == name and r["metric"] == m] for name in recs}
+              for m in ("precision", "recall")}
+    return Section("evaluation", title, images=[
+        ("precision and recall at k", G.curves({}, "", "k", "", panels={f"{m}@k": v for m, v in panels.items()}))],
+        tables=[table])
+
+
+def propensity(spark, cfg, run_date) -> Section:
+    title = "Propensity models"
+    mm = _day(spark, cfg, "model_metrics", run_date)
+    rows = [] if mm is None else mm.where(F.col("metric").isin("roc_fpr", "roc_tpr", "lift", "roc_auc", "pr_auc",
+                                                                "capture")).collect()  # ~100 rows per model
+    if not rows:
+        return _missing("propensity", title, "model_metrics", "train-propensity")
+    models = sorted({r["model"] for r in rows})
+    val = {(r["model"], r["metric"], r["key"]): r["value"] for r in rows}
+    roc = {}
+    for m in models:
+        keys = sorted(k for (mm_, metric, k) in val if mm_ == m and metric == "roc_fpr")
+        auc = val.get((m, "roc_auc", ""))
+        label = m if auc is None else f"{m} (AUC {auc:.3f})"
+        roc[label] = [(val[(m, "roc_fpr", k)], val[(m, "roc_tpr", k)]) for k in keys if (m, "roc_tpr", k) in val]
+    deciles = [str(d) for d in range(10, 0, -1)]
+    lift = {m: [val.get((m, "lift", d), 0.0) for d in deciles] for m in models}
+    table = Table(["model", "ROC AUC", "PR AUC", "top-decile lift", "top-decile capture"],
+                  [[m, val.get((m, "roc_auc", "")), val.get((m, "pr_auc", "")), val.get((m, "lift", "10")),
+                    val.get((m, "capture", "10"))] for m in models])
+    return Section("propensity", title, images=[
+        ("ROC curves", G.curves(roc, "ROC on the out-of-time validation window", "false positive rate",
+                                "true positive rate", diagonal=True)),
+        ("decile lift", G.grouped_bars([f"decile {d}" for d in deciles], lift, "Lift by score decile (10 = top)",
+                                       "lift over the base rate", baseline=1.0)),
+    ], tables=[table])
+
+
+def rules(spark, cfg, run_date) -> Section:
+    title = "Association rules"
+    ar = _day(spark, cfg, "association_rules", run_date)
+    if ar is None:
+        return _missing("rules", title, "association_rules", "rules")
+    ranked = ar.orderBy(F.col("lift").desc(), F.col("confidence").desc(), F.col("support").desc())
+    plotted = ranked.limit(RULES_PLOTTED).select("support", "confidence", "lift").collect()
+    if not plotted:
+        return _missing("rules", title, "association_rules", "rules")
+    top = ranked.limit(TOP_RULES).collect()
+    return Section("rules", title, images=[
+        ("rules by support and confidence",
+         G.scatter([r["support"] for r in plotted], [r["confidence"] for r in plotted], [r["lift"] for r in plotted],
+                   f"The {len(plotted)} rules of highest lift", "support (log)", "confidence", "lift"))],
+        tables=[Table(["if bought", "then", "support", "confidence", "lift"],
+                      [[", ".join(r["antecedent"]), r["consequent"], r["support"], r["confidence"], r["lift"]]
+                       for r in top])])
+
+
+def campaigns(spark, cfg, run_date) -> Section:
+    title = "Campaigns and experiments"
+    aud = _day(spark, cfg, "campaign_audiences", run_date)
+    exp = _day(spark, cfg, "experiment_results", run_date)
+    sizes = [] if aud is None else aud.groupBy(S.CAMPAIGN, S.ARM).agg(F.count(F.lit(1)).alias("n")).collect()
+    results = [] if exp is None else exp.orderBy(S.CAMPAIGN).collect()  # one row per campaign
+    if not sizes and not results:
+        return _missing("campaigns", title, "campaign_audiences or experiment_results", "campaign")
+    section = Section("campaigns", title)
+    if sizes:
+        names = sorted({r[S.CAMPAIGN] for r in sizes})
+        arms = sorted({r[S.ARM] for r in sizes})
+        n = {(r[S.CAMPAIGN], r[S.ARM]): float(r["n"]) for r in sizes}
+        section.images.append(("audience sizes", G.grouped_bars(
+            names, {a: [n.get((c, a), 0.0) for c in names] for a in arms}, "Audience by campaign and arm",
+            "customers")))
+        section.tables.append(Table(["campaign", *arms], [[c, *[int(n.get((c, a), 0)) for a in arms]]
+                                                          for c in names]))
+    if results:
+        names = [r[S.CAMPAIGN] for r in results]
+        rate_t = [r["rate_treatment"] or 0.0 for r in results]
+        rate_c = [r["rate_control"] or 0.0 for r in results]
+        ci = [(rc + (r["ci_low"] or 0.0), rc + (r["ci_high"] or 0.0)) for r, rc in zip(results, rate_c, strict=True)]
+        section.images.append(("experiment conversion", G.grouped_bars(
+            names, {"control": rate_c, "treatment": rate_t}, "Conversion by arm (bars: treatment's CI of the lift)",
+            "conversion rate", errors={"treatment": ci})))
+        section.tables.append(Table(
+            ["campaign", "treated", "control", "rate treated", "rate control", "lift", "CI low", "CI high", "p",
+             "significant"],
+            [[r[S.CAMPAIGN], int(r["n_treatment"]), int(r["n_control"]), r["rate_treatment"], r["rate_control"],
+              r["abs_lift"], r["ci_low"], r["ci_high"], r["p_value"], r["significant"]] for r in results]))
+    return section
+
+
+def run_log(spark, cfg, run_date) -> Section:
+    title = "Run log"
+    runs = _day(spark, cfg, "runs", run_date)
+    rows = [] if runs is None else runs.orderBy("started_at").limit(MAX_RUNS).collect()
+    if not rows:
+        return _missing("runs", title, "runs", "pipeline")
+    t0 = rows[0]["started_at"]
+    return Section("runs", title, images=[("run timeline", G.timeline(
+        [r["job"] for r in rows], [(r["started_at"] - t0).total_seconds() for r in rows],
+        [r["duration_s"] for r in rows], [r["status"] == "succeeded" for r in rows], "Jobs of the day"))],
+        tables=[Table(["job", "status", "started (UTC)", "seconds", "rows out", "exit code", "error"],
+                      [[r["job"], r["status"], r["started_at"].strftime("%H:%M:%S"), float(r["duration_s"]),
+                        r["rows_out"], r["exit_code"], r["error"]] for r in rows])])
+
+
+SECTIONS = (quality, segments, evaluation, propensity, rules, campaigns, run_log)
+
+
+def _write_text(spark: SparkSession, uri: str, text: str) -> None:
+    """Write ``text`` to ``uri`` through Hadoop's FileSystem: a local path or any store the cluster mounts."""
+    jvm = spark.sparkContext._jvm
+    target = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    out = fs.create(target, True)
+    try:
+        out.write(bytearray(text.encode("utf-8")))
+    finally:
+        out.close()
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    sections = [build(spark, cfg, run_date) for build in SECTIONS]
+    page = render(sections, run_date, f"warehouse {cfg.warehouse_uri}; Spark {spark.version}")
+    path = output_path(cfg, run_date)
+    _write_text(spark, path, page)
+    empty = [s.key for s in sections if not s.images]
+    log.info("report written to %s (%d KB); sections without data: %s", path, len(page) // 1024, empty or "none")
+    return JobSummary(rows_out=len(sections), metrics={
+        "sections": len(sections), "sections.empty": len(empty),
+        "images": sum(len(s.images) for s in sections), "bytes": len(page)})
