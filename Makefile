@@ -6,7 +6,7 @@ CONF   ?= conf/local.yaml
 RUN_DATE ?= $(shell date -u +%F)
 PYTEST_ARGS ?=
 
-.PHONY: setup jars dist demo pipeline test test-fast lint bench clean-warehouse
+.PHONY: setup jars dist demo pipeline test test-cluster test-fast lint bench clean-warehouse
 
 setup: $(VENV)/.installed jars
 
@@ -49,6 +49,10 @@ XDIST ?= -n 2 --dist loadfile
 
 test: setup
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# The standalone-cluster and fault tests alone (TAILOR_CLUSTER_SHOP=S runs them on the S shop).
+test-cluster: setup
+	$(PY) -m pytest -m cluster -s $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)

@@ -1,3 +1,4 @@
+import logging
 from datetime import date
 
 import pytest
@@ -108,3 +109,75 @@ def test_time_travel_reads_an_older_version(spark, cfg):
 def test_missing_table_is_a_clear_error(spark, cfg):
     with pytest.raises(MissingTableError, match="table 'events' does not exist .* run the job that writes it"):
         tables.read(spark, cfg, "events")
+
+
+def test_a_lost_commit_race_is_retried_with_growing_waits(cfg, caplog, monkeypatch):
+    from delta.exceptions.base import ConcurrentAppendException
+
+    cfg = cfg.model_copy(update={"delta": cfg.delta.model_copy(update={"conflict_retries": 3,
+                                                                        "retry_backoff_seconds": 0.5})})
+    monkeypatch.setattr(logging.getLogger("tailor"), "propagate", True)  # tlog.setup() may have turned it off
+    waits: list[float] = []
+    monkeypatch.setattr(tables.time, "sleep", waits.append)  # record the waits instead of sleeping
+    calls = []
+
+    def write():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConcurrentAppendException("another writer committed first")
+        return "committed"
+
+    assert tables.on_conflict_retry(cfg, "t", write) == "committed"
+    assert len(calls) == 3
+    # 0.5 s then 1 s, each scaled by a jitter in [0.5, 1.5)
+    assert 0.25 <= waits[0] < 0.75 and 0.5 <= waits[1] < 1.5
+    assert "lost a commit race" in caplog.text
+
+    calls.clear()
+
+    def always():
+        calls.append(1)
+        raise ConcurrentAppendException("again")
+
+    with pytest.raises(ConcurrentAppendException):
+        tables.on_conflict_retry(cfg, "t", always)
+    assert len(calls) == 4  # the first try and three retries
+
+    def other():
+        raise ValueError("not a conflict")
+
+    with pytest.raises(ValueError):
+        tables.on_conflict_retry(cfg, "t", other)
+
+
+def test_concurrent_merges_into_one_table_all_commit(spark, cfg, caplog, monkeypatch):
+    """Three MERGEs into one table from three threads at once: Delta lets one win each race
+    (ConcurrentAppend for the others); the retries make every one commit."""
+    import threading
+
+    cfg = cfg.model_copy(update={"delta": cfg.delta.model_copy(update={"retry_backoff_seconds": 0.3})})
+    monkeypatch.setattr(logging.getLogger("tailor"), "propagate", True)
+    t = tables.bronze_name("unit", "race")
+    def rows(values):
+        return spark.createDataFrame(values, "k string, v int").withColumn("run_date", F.lit(D1))
+
+    tables.merge_upsert(rows([("seed", 0)]), cfg, t, ["k"])
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def writer(i):
+        df = rows([(f"k{i}-{j}", i) for j in range(50)])
+        barrier.wait()
+        try:
+            tables.merge_upsert(df, cfg, t, ["k"])
+        except Exception as e:  # collected: an exception in a thread would not fail the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert tables.read(spark, cfg, t).count() == 1 + 3 * 50
+    assert "lost a commit race (ConcurrentAppendException)" in caplog.text

@@ -20,13 +20,23 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
 
-from delta.exceptions import DeltaConcurrentModificationException
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    DeltaConcurrentModificationException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -39,19 +49,25 @@ from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatch
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _log = logging.getLogger(__name__)
 _MAX_WAIT_S = 60.0
+# Delta's Python conflict exceptions are siblings (each a PySparkException), not subclasses of
+# DeltaConcurrentModificationException: catching that one alone misses ConcurrentAppendException
+COMMIT_CONFLICTS = (DeltaConcurrentModificationException, ConcurrentAppendException, ConcurrentWriteException,
+                    ConcurrentDeleteReadException, ConcurrentDeleteDeleteException, ConcurrentTransactionException,
+                    MetadataChangedException, ProtocolChangedException)
 
 
 def on_conflict_retry(cfg: Config, name: str, write: Callable[[], object]) -> object:
     """Call ``write`` (one idempotent write to table ``name``); when it loses a commit race to another writer
     (any ``delta.exceptions`` concurrent-modification error), wait and call it again, up to
     ``delta.conflict_retries`` times. Waits double from ``delta.retry_backoff_seconds``, with jitter from a
-    generator seeded by the seed, the table and the process, so two racing processes do not retry in step."""
+    generator seeded by the seed, the table, the process and the thread, so racing writers do not retry in
+    step."""
     retries, first = cfg.delta.conflict_retries, cfg.delta.retry_backoff_seconds
-    jitter = random.Random(f"{cfg.seed}:{name}:{os.getpid()}")
+    jitter = random.Random(f"{cfg.seed}:{name}:{os.getpid()}:{threading.get_ident()}")
     for attempt in range(retries + 1):
         try:
             return write()
-        except DeltaConcurrentModificationException as e:
+        except COMMIT_CONFLICTS as e:
             if attempt == retries:
                 raise
             wait = min(_MAX_WAIT_S, first * 2**attempt) * (0.5 + jitter.random())

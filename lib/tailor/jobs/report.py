@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -217,7 +218,12 @@ SECTIONS = (quality, segments, evaluation, propensity, rules, campaigns, run_log
 
 
 def _write_text(spark: SparkSession, uri: str, text: str) -> None:
-    """Write ``text`` to ``uri`` through Hadoop's FileSystem: a local path or any store the cluster mounts."""
+    """Write ``text`` to ``uri``: a local path directly, any other store through Hadoop's FileSystem."""
+    if "://" not in uri or uri.startswith("file:"):
+        local = Path(uri.removeprefix("file://").removeprefix("file:"))
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text(text, encoding="utf-8")
+        return
     jvm = spark.sparkContext._jvm
     target = jvm.org.apache.hadoop.fs.Path(uri)
     fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
