@@ -20,7 +20,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import ROOT, make_cfg
-from standalone import BIN, Cluster, spark_env, submit_cmd
+from standalone import Cluster, spark_env, submit_cmd
 from tailor import schemas as S
 from tailor import tables
 from tailor.cli import main
@@ -100,6 +100,7 @@ def cluster(tmp_path_factory):
         yield c
     finally:
         c.stop()
+        print("\nwall times (s):\n" + "\n".join(f"  {k}: {v:.1f}" for k, v in TIMINGS.items()))
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +262,3 @@ def test_spark_submit_exit_codes(tmp_path):
     # spark-submit's PythonRunner merges the driver's stderr into its stdout
     assert bad_key.returncode == 2 and "cf.top_n" in bad_key.stdout + bad_key.stderr
 
-
-def test_report_timings():
-    print("\n" + "\n".join(f"{k}: {v:.1f}" for k, v in TIMINGS.items()))
-    assert Path(BIN / "spark-class").exists()

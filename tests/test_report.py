@@ -79,7 +79,7 @@ def test_a_page_embeds_its_images_and_escapes_its_text():
 
 def test_figures_draw_from_small_lists():
     for png in (G.heatmap(["s1", "s2"], ["f1", "f2"], [[1.0, 10.0], [3.0, 30.0]], "h"),
-                G.curves({"a": [(0.0, 0.0), (0.5, 0.8), (1.0, 1.0)]}, "roc", "fpr", "tpr", diagonal=True),
+                G.curves({"roc": {"a": [(0.0, 0.0), (0.5, 0.8), (1.0, 1.0)]}}, "fpr", "tpr", diagonal=True),
                 G.grouped_bars(["c1"], {"control": [0.1], "treatment": [0.2]}, "t", "rate",
                                errors={"treatment": [(0.15, 0.25)]}),
                 G.scatter([0.01, 0.02], [0.5, 0.6], [2.0, 3.0], "r", "s", "c", "l"),

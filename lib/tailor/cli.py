@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 
 from tailor import log as tlog
 from tailor.config import Config, load_config
-from tailor.errors import ConfigError, TailorError
+from tailor.errors import ConfigError, TailorError, first_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 logger = logging.getLogger("tailor.cli")
@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as e:
         logger.debug("unexpected error", exc_info=True)
-        first = (str(e).strip().splitlines() or [""])[0][:500]
+        first = first_line(e)
         print(f"tailor: {args.command} failed: {type(e).__name__}: {first} "
               "(re-run with --log-level DEBUG for the traceback)", file=sys.stderr)
         return EXIT_FAILED

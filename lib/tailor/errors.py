@@ -45,3 +45,8 @@ class InsufficientDataError(TailorError, ValueError):
 
 class IdRangeError(TailorError):
     """More distinct ids than a 32-bit integer index can hold (ALS needs int ids)."""
+
+
+def first_line(error: BaseException, limit: int = 500) -> str:
+    """The first line of an error's message, at most ``limit`` characters (Spark errors carry whole plans)."""
+    return (str(error).strip().splitlines() or [""])[0][:limit]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from tailor.errors import ConfigError
+from tailor.errors import ConfigError, first_line
 
 NEEDS: Mapping[str, tuple[str, ...]] = {
     "ingest": (),
@@ -128,8 +128,7 @@ def run(spark, cfg, run_date, jobs: list[str]) -> int:
             except Exception as e:
                 not_ok.add(job)
                 code = max(code, exit_code_of(e))
-                print(f"tailor: pipeline: {job} failed: {type(e).__name__}: "
-                      f"{(str(e).strip().splitlines() or [''])[0][:500]}", flush=True)
+                print(f"tailor: pipeline: {job} failed: {type(e).__name__}: {first_line(e)}", flush=True)
         logger.log(logging.INFO if code == 0 else logging.ERROR, "pipeline finished",
                    extra={"fields": {"exit_code": code, "not_succeeded": sorted(not_ok)}})
         return code

@@ -38,6 +38,25 @@ def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
     tables.append_idempotent(df, cfg, "runs", app_id=f"run-{row['run_id']}", version=1)
 
 
+def _bind(name: str, run_id: str, run_date: date, pipeline_run_id: str | None):
+    context = {"job": name, "run_id": run_id, "run_date": run_date.isoformat()}
+    if pipeline_run_id:
+        context["pipeline_run_id"] = pipeline_run_id
+    return tlog.bind(**context)
+
+
+def _row(run_id: str, name: str, run_date: date, status: str, started: datetime, duration: float,
+         summary: JobSummary, error: str | None, exit_code: int | None, pipeline_run_id: str | None) -> dict:
+    """One ``runs`` row."""
+    return {
+        "run_id": run_id, "job": name, S.RUN_DATE: run_date, "status": status,
+        "started_at": started, "ended_at": datetime.now(timezone.utc),
+        "duration_s": round(duration, 3), "rows_in": summary.rows_in, "rows_out": summary.rows_out,
+        "metrics": {k: float(v) for k, v in summary.metrics.items()}, "error": error,
+        "exit_code": exit_code, "pipeline_run_id": pipeline_run_id,
+    }
+
+
 def exit_code_of(error: BaseException) -> int:
     """The CLI's exit code for an error: 2 for a configuration error, 1 for anything else."""
     return 2 if isinstance(error, ConfigError) else 1
@@ -52,10 +71,7 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
     """Run one job: bind the log context, time it, log one summary line, and append to the ``runs`` table
     whatever the outcome (with the exit code the CLI will return). Exceptions propagate after being recorded."""
     run_id = new_run_id()
-    context = {"job": name, "run_id": run_id, "run_date": run_date.isoformat()}
-    if pipeline_run_id:
-        context["pipeline_run_id"] = pipeline_run_id
-    token = tlog.bind(**context)
+    token = _bind(name, run_id, run_date, pipeline_run_id)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     summary, error, code = None, None, 0
@@ -67,16 +83,9 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
         code = exit_code_of(e)
         raise
     finally:
-        duration = time.perf_counter() - t0
         s = summary or JobSummary()
-        row = {
-            "run_id": run_id, "job": name, S.RUN_DATE: run_date,
-            "status": "succeeded" if error is None else "failed",
-            "started_at": started, "ended_at": datetime.now(timezone.utc),
-            "duration_s": round(duration, 3), "rows_in": s.rows_in, "rows_out": s.rows_out,
-            "metrics": {k: float(v) for k, v in s.metrics.items()}, "error": error,
-            "exit_code": code, "pipeline_run_id": pipeline_run_id,
-        }
+        row = _row(run_id, name, run_date, "succeeded" if error is None else "failed", started,
+                   time.perf_counter() - t0, s, error, code, pipeline_run_id)
         fields = {k: row[k] for k in ("status", "duration_s", "rows_in", "rows_out", "metrics", "error",
                                       "exit_code")}
         fields["tables"] = s.tables
@@ -92,15 +101,9 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
 def record_skipped(spark: SparkSession, cfg: Config, name: str, run_date: date, pipeline_run_id: str,
                    because: list[str]) -> None:
     """Log and record a pipeline job that did not run because jobs it needs failed."""
-    now = datetime.now(timezone.utc)
-    row = {
-        "run_id": new_run_id(), "job": name, S.RUN_DATE: run_date, "status": "skipped",
-        "started_at": now, "ended_at": now, "duration_s": 0.0, "rows_in": None, "rows_out": None,
-        "metrics": {}, "error": f"not run: needs {', '.join(because)}, which did not succeed",
-        "exit_code": None, "pipeline_run_id": pipeline_run_id,
-    }
-    token = tlog.bind(job=name, run_id=row["run_id"], run_date=run_date.isoformat(),
-                      pipeline_run_id=pipeline_run_id)
+    row = _row(new_run_id(), name, run_date, "skipped", datetime.now(timezone.utc), 0.0, JobSummary(),
+               f"not run: needs {', '.join(because)}, which did not succeed", None, pipeline_run_id)
+    token = _bind(name, row["run_id"], run_date, pipeline_run_id)
     try:
         logger.warning("job skipped", extra={"fields": {"status": "skipped", "error": row["error"]}})
         _record(spark, cfg, row)

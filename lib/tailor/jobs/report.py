@@ -88,13 +88,12 @@ def segments(spark, cfg, run_date) -> Section:
     means = [[float(r["feature_means"].get(f) or 0.0) for f in features] for r in rows]
     k, sil = rows[0]["k"], rows[0]["silhouette"]
     return Section("segments", title, images=[
-        ("segment sizes", G.bars(names, [float(r["size"]) for r in rows], f"Customers per segment (k = {k})",
-                                 "customers")),
+        ("segment sizes", G.bars(names, [float(r["size"]) for r in rows], f"Customers per segment (k = {k}"
+                                 + ("" if sil is None else f", silhouette {sil:.3f}") + ")", "customers")),
         ("segment feature means", G.heatmap(names, features, means, "Feature means by segment")),
     ], tables=[Table(["segment", "customers", "customer share", "revenue share"],
                      [[n, int(r["size"]), float(r["customer_share"]), float(r["revenue_share"])]
-                      for n, r in zip(names, rows, strict=True)])],
-        note=None if sil is None else f"silhouette {sil:.3f}")
+                      for n, r in zip(names, rows, strict=True)])])
 
 
 def evaluation(spark, cfg, run_date) -> Section:
@@ -114,7 +113,7 @@ def evaluation(spark, cfg, run_date) -> Section:
                          if r["recommender"] == name and r["metric"] == m] for name in recs}
               for m in ("precision", "recall")}
     return Section("evaluation", title, images=[
-        ("precision and recall at k", G.curves({}, "", "k", "", panels={f"{m}@k": v for m, v in panels.items()}))],
+        ("precision and recall at k", G.curves({f"{m}@k": v for m, v in panels.items()}, "k"))],
         tables=[table])
 
 
@@ -139,7 +138,7 @@ def propensity(spark, cfg, run_date) -> Section:
                   [[m, val.get((m, "roc_auc", "")), val.get((m, "pr_auc", "")), val.get((m, "lift", "10")),
                     val.get((m, "capture", "10"))] for m in models])
     return Section("propensity", title, images=[
-        ("ROC curves", G.curves(roc, "ROC on the out-of-time validation window", "false positive rate",
+        ("ROC curves", G.curves({"ROC on the out-of-time validation window": roc}, "false positive rate",
                                 "true positive rate", diagonal=True)),
         ("decile lift", G.grouped_bars([f"decile {d}" for d in deciles], lift, "Lift by score decile (10 = top)",
                                        "lift over the base rate", baseline=1.0)),
@@ -151,11 +150,11 @@ def rules(spark, cfg, run_date) -> Section:
     ar = _day(spark, cfg, "association_rules", run_date)
     if ar is None:
         return _missing("rules", title, "association_rules", "rules")
-    ranked = ar.orderBy(F.col("lift").desc(), F.col("confidence").desc(), F.col("support").desc())
-    plotted = ranked.limit(RULES_PLOTTED).select("support", "confidence", "lift").collect()
+    plotted = (ar.orderBy(F.col("lift").desc(), F.col("confidence").desc(), F.col("support").desc())
+               .select("antecedent", "consequent", "support", "confidence", "lift").limit(RULES_PLOTTED).collect())
     if not plotted:
         return _missing("rules", title, "association_rules", "rules")
-    top = ranked.limit(TOP_RULES).collect()
+    top = plotted[:TOP_RULES]
     return Section("rules", title, images=[
         ("rules by support and confidence",
          G.scatter([r["support"] for r in plotted], [r["confidence"] for r in plotted], [r["lift"] for r in plotted],

@@ -31,7 +31,7 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
 from tailor.propensity.labels import LABEL
@@ -143,10 +143,11 @@ def scored(model: PipelineModel, rows: DataFrame) -> DataFrame:
     return model.transform(rows).withColumn(SCORE, vector_to_array("probability")[1])
 
 
-def deciles(scores: DataFrame, relative_error: float = 0.0001) -> DataFrame:
-    """``scores`` with ``decile`` 1..10 (10 = the highest scores) from approxQuantile thresholds: one pass,
-    no window over the whole table. Ties share a decile."""
-    cuts = scores.approxQuantile(SCORE, [i / 10 for i in range(1, 10)], relative_error)
+def deciles(scores: DataFrame, relative_error: float = 0.0001, cuts: list[float] | None = None) -> DataFrame:
+    """``scores`` with ``decile`` 1..10 (10 = the highest scores) from approxQuantile thresholds (or the nine
+    ascending ``cuts`` given): one pass, no window over the whole table. Ties share a decile."""
+    if cuts is None:
+        cuts = scores.approxQuantile(SCORE, [i / 10 for i in range(1, 10)], relative_error)
     d = F.lit(1)
     for c in cuts:
         d = d + (F.col(SCORE) > F.lit(c)).cast("int")
@@ -159,23 +160,58 @@ def _mean(x) -> F.Column:
     return (F.sum(x.cast("decimal(38,18)")) / F.count(F.lit(1))).cast("double")
 
 
+ROC_POINTS = 20
+"""The ROC curve is kept at the 5 % score quantiles (even, so every other one is a decile threshold)."""
+
+
+def _roc_sums(cuts: list[float]) -> list[Column]:
+    """Positives (``tp<i>``) and negatives (``fp<i>``) scoring at least each of ``cuts`` (descending)."""
+    y, s = F.col(LABEL), F.col(SCORE)
+    return ([F.sum(F.when(s >= F.lit(c), y).otherwise(0)).alias(f"tp{i}") for i, c in enumerate(cuts)]
+            + [F.sum(F.when(s >= F.lit(c), 1 - y).otherwise(0)).alias(f"fp{i}") for i, c in enumerate(cuts)])
+
+
+def _roc_rows(agg: Row, n_cuts: int, pos: float, neg: float) -> list[tuple[str, str, float]]:
+    out = [("roc_fpr", "00", 0.0), ("roc_tpr", "00", 0.0)]
+    for i in range(n_cuts):
+        out += [("roc_fpr", f"{i + 1:02d}", float(agg[f"fp{i}"]) / neg if neg else 0.0),
+                ("roc_tpr", f"{i + 1:02d}", float(agg[f"tp{i}"]) / pos if pos else 0.0)]
+    end = f"{n_cuts + 1:02d}"
+    return [*out, ("roc_fpr", end, 1.0), ("roc_tpr", end, 1.0)]
+
+
+def roc_points(predictions: DataFrame, points: int = ROC_POINTS) -> list[tuple[str, str, float]]:
+    """The ROC curve at ``points - 1`` score quantiles, plus its ends: ``roc_fpr``/``roc_tpr`` rows keyed by the
+    point's index ("00" = (0, 0) ... "20" = (1, 1)), each the share of negatives/positives scoring at least
+    the threshold. One aggregation, so the report can draw the curve without the scores. (:func:`judge`
+    computes the same rows within its own passes.)"""
+    cuts = predictions.approxQuantile(SCORE, [i / points for i in range(points - 1, 0, -1)], 0.0001)
+    y = F.col(LABEL)
+    agg = predictions.agg(F.sum(y).alias("pos"), F.sum(1 - y).alias("neg"), *_roc_sums(cuts)).first()
+    return _roc_rows(agg, len(cuts), float(agg["pos"] or 0.0), float(agg["neg"] or 0.0))
+
+
 def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
-    """(metric, key, value) rows for ``predictions`` (label, score, rawPrediction)."""
+    """(metric, key, value) rows for ``predictions`` (label, score, rawPrediction). One approxQuantile pass
+    gives both the ROC thresholds and the decile thresholds; one aggregation gives log loss, Brier, the
+    counts and the ROC points."""
     out: list[tuple[str, str, float]] = []
     for name, metric in (("roc_auc", "areaUnderROC"), ("pr_auc", "areaUnderPR")):
         ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction", metricName=metric)
         out.append((name, "", float(ev.evaluate(predictions))))
+    ascending = predictions.approxQuantile(SCORE, [i / ROC_POINTS for i in range(1, ROC_POINTS)], 0.0001)
+    roc_cuts = ascending[::-1]
     p = F.least(F.greatest(F.col(SCORE), F.lit(EPS)), F.lit(1 - EPS))
     y = F.col(LABEL)
     agg = predictions.agg(
         _mean(-(y * F.log(p) + (1 - y) * F.log(1 - p))).alias("log_loss"),
         _mean((F.col(SCORE) - y) ** 2).alias("brier"),
-        F.count(F.lit(1)).alias("n"), F.sum(y).alias("pos"),
+        F.count(F.lit(1)).alias("n"), F.sum(y).alias("pos"), *_roc_sums(roc_cuts),
     ).first()
     out += [("log_loss", "", float(agg["log_loss"])), ("brier", "", float(agg["brier"])),
             ("rows", "", float(agg["n"])), ("positive_rate", "", float(agg["pos"]) / agg["n"] if agg["n"] else 0.0)]
     total_pos, rate = float(agg["pos"] or 0.0), (float(agg["pos"] or 0.0) / agg["n"] if agg["n"] else 0.0)
-    by_decile = {r[DECILE]: r for r in deciles(predictions).groupBy(DECILE).agg(  # ten rows
+    by_decile = {r[DECILE]: r for r in deciles(predictions, cuts=ascending[1::2]).groupBy(DECILE).agg(  # 10 rows
         F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()}
     captured = 0.0
     for d in range(10, 0, -1):
@@ -193,27 +229,7 @@ def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
         key = f"{r['_bin'] / 10:.1f}-{(r['_bin'] + 1) / 10:.1f}"
         out += [("calibration_predicted", key, float(r["pred"])), ("calibration_observed", key, float(r["obs"])),
                 ("calibration_rows", key, float(r["n"]))]
-    return out + roc_points(predictions)
-
-
-ROC_POINTS = 20
-
-
-def roc_points(predictions: DataFrame, points: int = ROC_POINTS) -> list[tuple[str, str, float]]:
-    """The ROC curve at ``points - 1`` score quantiles, plus its ends: ``roc_fpr``/``roc_tpr`` rows keyed by the
-    point's index ("00" = (0, 0) ... "20" = (1, 1)), each the share of negatives/positives scoring at least
-    the threshold. One aggregation, so the report can draw the curve without the scores."""
-    cuts = predictions.approxQuantile(SCORE, [i / points for i in range(points - 1, 0, -1)], 0.0001)
-    y = F.col(LABEL)
-    sums = [F.sum(F.when(F.col(SCORE) >= F.lit(c), y).otherwise(0)).alias(f"tp{i}") for i, c in enumerate(cuts)]
-    sums += [F.sum(F.when(F.col(SCORE) >= F.lit(c), 1 - y).otherwise(0)).alias(f"fp{i}") for i, c in enumerate(cuts)]
-    agg = predictions.agg(F.sum(y).alias("pos"), F.sum(1 - y).alias("neg"), *sums).first()
-    pos, neg = float(agg["pos"] or 0.0), float(agg["neg"] or 0.0)
-    out = [("roc_fpr", "00", 0.0), ("roc_tpr", "00", 0.0)]
-    for i in range(len(cuts)):
-        out += [("roc_fpr", f"{i + 1:02d}", float(agg[f"fp{i}"]) / neg if neg else 0.0),
-                ("roc_tpr", f"{i + 1:02d}", float(agg[f"tp{i}"]) / pos if pos else 0.0)]
-    return [*out, ("roc_fpr", f"{points:02d}", 1.0), ("roc_tpr", f"{points:02d}", 1.0)]
+    return out + _roc_rows(agg, len(roc_cuts), total_pos, float(agg["n"]) - total_pos)
 
 
 def feature_names(model: PipelineModel, predictions: DataFrame) -> list[str]:

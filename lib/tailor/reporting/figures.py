@@ -55,14 +55,13 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[
     return _png(fig)
 
 
-def curves(series: Mapping[str, Sequence[tuple[float, float]]], title: str, xlabel: str, ylabel: str,
-           diagonal: bool = False, panels: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]] | None = None
-           ) -> bytes:
-    """One line per series (points sorted by x). ``panels`` draws several such plots side by side instead."""
-    groups = dict(panels) if panels else {title: series}
-    fig = Figure(figsize=(5.2 * len(groups), 4))
-    axes = fig.subplots(1, len(groups), squeeze=False)[0]
-    for ax, (name, lines) in zip(axes, groups.items(), strict=True):
+def curves(panels: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]], xlabel: str,
+           ylabel: str | None = None, diagonal: bool = False) -> bytes:
+    """One plot per panel (its title), side by side, with one line per series (points sorted by x); the y
+    label is ``ylabel``, else the panel's title."""
+    fig = Figure(figsize=(5.2 * len(panels), 4))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, lines) in zip(axes, panels.items(), strict=True):
         for label, pts in sorted(lines.items()):
             pts = sorted(pts)
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3, label=label)
@@ -70,7 +69,7 @@ def curves(series: Mapping[str, Sequence[tuple[float, float]]], title: str, xlab
             ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
         ax.set_title(name)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel if not panels else name)
+        ax.set_ylabel(ylabel or name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _png(fig)
