@@ -106,6 +106,19 @@ def test_time_travel_reads_an_older_version(spark, cfg):
                        spark.createDataFrame([("a",)], "k string"))
 
 
+def test_version_and_metrics_come_from_the_log_as_history_reports_them(spark, cfg):
+    from delta.tables import DeltaTable
+
+    t = tables.bronze_name("unit", "log")
+    assert tables.version(spark, cfg, t) == -1  # no table yet
+    tables.replace_partition(spark.createDataFrame([("a",), ("b",), ("c",)], "k string"), cfg, t, D1)
+    tables.replace_partition(spark.createDataFrame([("d",)], "k string"), cfg, t, D2)
+    hist = DeltaTable.forPath(spark, tables.path(cfg, t)).history(1).head()
+    assert tables.version(spark, cfg, t) == hist.version == 2  # 0 is the empty table with its contract
+    assert tables._metrics_since(spark, cfg, t, 1)["numOutputRows"] == int(hist.operationMetrics["numOutputRows"]) == 1
+    assert tables._metrics_since(spark, cfg, t, 2) == {}  # nothing committed after version 2
+
+
 def test_missing_table_is_a_clear_error(spark, cfg):
     with pytest.raises(MissingTableError, match="table 'events' does not exist .* run the job that writes it"):
         tables.read(spark, cfg, "events")

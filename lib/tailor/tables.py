@@ -16,6 +16,7 @@ Write modes:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -47,6 +48,7 @@ from tailor.config import Config
 from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
+_COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 _log = logging.getLogger(__name__)
 _MAX_WAIT_S = 60.0
 # Delta's Python conflict exceptions are siblings (each a PySparkException), not subclasses of
@@ -274,10 +276,10 @@ def _sql_literal(value: object) -> str:
 def _metrics_since(spark: SparkSession, cfg: Config, name: str, before: int) -> dict[str, int]:
     """The operation metrics of the commit made after version ``before`` (empty when an operation changed
     nothing and so committed nothing, as a MERGE with nothing to insert does)."""
-    row = DeltaTable.forPath(spark, path(cfg, name)).history(1).select("version", "operationMetrics").head()
-    if row is None or row.version <= before:
+    last, info = _last_commit(spark, cfg, name, with_info=True)
+    if last <= before:
         return {}
-    metrics = row.operationMetrics or {}
+    metrics = (info or {}).get("operationMetrics") or {}
     return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
 
 
@@ -384,6 +386,33 @@ def merge_delete(df: DataFrame, cfg: Config, name: str, condition: Column) -> in
 
 
 def version(spark: SparkSession, cfg: Config, name: str) -> int:
-    """The table's current Delta version."""
-    row = DeltaTable.forPath(spark, path(cfg, name)).history(1).select("version").head()
-    return int(row.version) if row else -1
+    """The table's current Delta version (-1 when it has no commit)."""
+    return _last_commit(spark, cfg, name)[0]
+
+
+def _last_commit(spark: SparkSession, cfg: Config, name: str, with_info: bool = False) -> tuple[int, dict | None]:
+    """(the newest commit's version, its ``commitInfo`` when ``with_info``), read from ``_delta_log`` with the
+    Hadoop FileSystem: a listing and one small file, where ``DeltaTable.history(1)`` costs a Spark job.
+    Commit files are never rewritten once written, so the newest one found is a committed version."""
+    jvm = spark.sparkContext._jvm
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path(cfg, name)}/_delta_log")
+    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(log_dir):
+        return -1, None
+    versions = [int(m.group(1)) for st in fs.listStatus(log_dir)
+                if (m := _COMMIT_FILE.match(st.getPath().getName()))]
+    if not versions:
+        return -1, None
+    last = max(versions)
+    if not with_info:
+        return last, None
+    stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, f"{last:020d}.json"))
+    try:
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        while (line := reader.readLine()) is not None:
+            action = json.loads(line)
+            if "commitInfo" in action:
+                return last, action["commitInfo"]
+    finally:
+        stream.close()
+    return last, None
