@@ -110,7 +110,12 @@ def test_seeds_rule_and_weight_search(spark):
     scores = H.score_weights(norm, truth, [{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}], 1)
     # a alone: u1 gets A1 (miss), u2 A2 (hit) -> 0.5; items in the top 1: A1, A2. b alone: B1 hit, B2 miss
     assert scores == [(pytest.approx(0.5), 2), (pytest.approx(0.5), 2)]
-    tried = H.search_weights(norm, truth, {"a": 0.5, "b": 0.5}, [0.0, 1.0, 2.0], 2, 1)
+    # a setting's lists hold only what the sources it names proposed, as blend() serves them: at k=2, a alone
+    # gives u1 [A1] (not B1 after it, which only b proposed) and u2 [A2]: nDCG (0 + 1) / 2 over 2 items
+    scorer = H.scorer(norm, truth, 2)
+    assert scorer.score([{"a": 1.0}]) == [(pytest.approx(0.5), 2)]
+    assert scorer.score([{"a": 1.0, "b": 0.0}])[0][1] == 4  # b named with weight 0 still proposes B1, B0, B2
+    tried = H.search_weights(H.scorer(norm, truth, 1), {"a": 0.5, "b": 0.5}, [0.0, 1.0, 2.0], 2)
     assert tried[0].how == "seeds_rule" and tried[0].weights == {"a": 0.5, "b": 0.5}
     assert H.best(tried, 0).ndcg == pytest.approx(0.5)  # at k=1 one of the two users is always missed
 
@@ -148,15 +153,16 @@ def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(
     truth = spark.createDataFrame([("u1", "P"), ("u2", "P"), ("u3", "X3")], UI)
     alone = H.score_weights(norm, truth, [{"own": 1.0}, {"pop": 1.0}], 1)
     assert alone == [(pytest.approx(1 / 3), 3), (pytest.approx(2 / 3), 1)]
-    free = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2, 1)
+    at1 = H.scorer(norm, truth, 1)
+    free = H.search_weights(at1, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2)
     assert H.best(free, 0).ndcg == pytest.approx(2 / 3) and H.best(free, 0).items == 1
     # with the floor at "own"'s coverage (3 items), only settings that keep 3 items count
-    kept = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2, 1, floor=3)
+    kept = H.search_weights(at1, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2, floor=3)
     assert H.best(kept, 3).items == 3 and H.best(kept, 3).ndcg == pytest.approx(1 / 3)
     assert H.best(kept, 3).weights["pop"] == 0.0
     # given each source alone, the search starts from the best of them and never ends below it
     alone = {"own": alone[0], "pop": alone[1]}
-    started = H.search_weights(norm, truth, {"own": 1 / 3, "pop": 2 / 3}, [0.0], 1, 1, floor=0, alone=alone)
+    started = H.search_weights(at1, {"own": 1 / 3, "pop": 2 / 3}, [0.0], 1, floor=0, alone=alone)
     assert [t.how for t in started[:3]] == ["seeds_rule", "own alone", "pop alone"]
     assert H.best(started, 0).ndcg == pytest.approx(2 / 3)
 
@@ -170,3 +176,16 @@ def test_validation_scores_what_would_be_served_under_the_category_cap(spark):
     # uncapped, Y1 is third: a miss at k=2; capped at one per category it is second: 1/log2(3)
     assert H.score_weights(norm, truth, [{"a": 1.0}], 2) == [(0.0, 2)]
     assert H.score_weights(norm, truth, [{"a": 1.0}], 2, cats, 1) == [(pytest.approx(1 / math.log2(3)), 2)]
+
+
+def test_the_search_sample_is_seeded_and_keeps_whole_users(spark):
+    from tailor.evaluation.harness import sample_users
+
+    truth = spark.createDataFrame([(f"u{i}", f"i{j}") for i in range(20) for j in range(i % 3 + 1)], UI)
+    a = sorted(tuple(r) for r in sample_users(truth, 5, seed=7).collect())
+    assert a == sorted(tuple(r) for r in sample_users(truth, 5, seed=7).collect())  # same seed, same users
+    users = {u for u, _ in a}
+    assert len(users) == 5
+    assert a == sorted(tuple(r) for r in truth.collect() if r.user_id in users)  # every row of a chosen user
+    assert users != {u for u, _ in sample_users(truth, 5, seed=8).collect()}
+    assert sample_users(truth, 50, seed=7).count() == truth.count()

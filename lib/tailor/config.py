@@ -319,6 +319,9 @@ class HybridSettings(_Strict):
     weight_grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
     """Values tried per source by the coordinate search in ``tailor evaluate``."""
     search_rounds: int = Field(2, ge=0)
+    search_users: int | None = Field(5000, ge=1)
+    """The search scores settings on at most this many validation users, a seeded hash sample (null: all).
+    The nDCG of 5,000 users has a standard error of about 0.003; the search's cost grows with the users."""
     novelty: bool = True
     """Let the search weigh a novelty term (each candidate's self-information, min-max per user)."""
     keep_coverage: bool = True

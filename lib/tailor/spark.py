@@ -104,6 +104,8 @@ def get_spark(cfg: Config) -> SparkSession:
         .config("spark.sql.shuffle.partitions", str(s.shuffle_partitions))
         .config("spark.databricks.delta.snapshotPartitions", str(max(1, min(s.shuffle_partitions, 50))))
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
+        # checkpointed frames (evaluate's candidates, ALS) are deleted once no longer referenced
+        .config("spark.cleaner.referenceTracking.cleanCheckpoints", "true")
     )
     for k, v in s.conf.items():
         builder = builder.config(k, v)

@@ -16,8 +16,10 @@ hybrid are scored once. Every recommender is scored as it would be served: throu
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import reduce
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
@@ -25,8 +27,8 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.config import Config
-from tailor.evaluation.beyond import beyond_accuracy
-from tailor.evaluation.ranking import ranking_metrics
+from tailor.evaluation.beyond import beyond_by
+from tailor.evaluation.ranking import ranking_by
 from tailor.evaluation.split import per_user_split
 from tailor.features.profile import before_cutoff, cutoff
 from tailor.recommend import hybrid as H
@@ -36,6 +38,7 @@ from tailor.similarity.interactions import interactions
 
 log = logging.getLogger(__name__)
 HYBRID, SEEDS_RULE = "hybrid", "hybrid_seeds_rule"
+RECOMMENDER = "recommender"
 
 
 @dataclass
@@ -67,7 +70,7 @@ def per_user_fold(events: DataFrame, as_of: date, ratio: float, seed: int) -> Fo
 def candidates(cfg: Config, fold: Fold, products: DataFrame, groups: DataFrame, sources: list[str],
                content_sim: DataFrame | None) -> DataFrame:
     """Every requested source, fitted on ``fold.train``, for the users of ``fold.truth``; one frame with
-    ``source``, persisted (the caller unpersists)."""
+    ``source``, checkpointed."""
     users = fold.truth.select(S.USER_ID).distinct()
     data = SRC.TrainData(cfg, fold.as_of, fold.train, products, groups, users)
     lists = SRC.popular_lists(data).persist(StorageLevel.MEMORY_AND_DISK) if {"popular", "trending"} & set(
@@ -85,8 +88,7 @@ def candidates(cfg: Config, fold: Fold, products: DataFrame, groups: DataFrame, 
             df = SRC.SOURCES[s](data)
         df = df.join(users, S.USER_ID, "left_semi").withColumn(S.SOURCE, F.lit(s))
         out = df if out is None else out.unionByName(df)
-    result = out.persist(StorageLevel.MEMORY_AND_DISK)
-    result.count()
+    result = out.checkpoint()  # eager; the lineage (every source's fit) would make each later plan huge
     if lists is not None:
         lists.unpersist()
     return result
@@ -96,11 +98,16 @@ def _pairs(events: DataFrame) -> DataFrame:
     return events.select(S.USER_ID, S.ITEM_ID).distinct()
 
 
-def _scores(recs: DataFrame, truth: DataFrame, train_pairs: DataFrame, k: int,
-            catalogue: DataFrame) -> dict[str, float]:
-    m = ranking_metrics(recs, truth, k)
-    m.update(beyond_accuracy(recs, k, train_pairs, catalogue))
-    return m
+def score_all(recs: dict[str, DataFrame], truth: DataFrame, train_pairs: DataFrame, ks: list[int],
+              catalogue: DataFrame) -> list[tuple[str, int, str, float]]:
+    """(recommender, k, metric, value) for every recommender and k: every list scanned once for the
+    ranking metrics and once for the beyond-accuracy ones, whatever the number of recommenders and ks."""
+    union = reduce(DataFrame.unionByName, [df.select(S.USER_ID, S.ITEM_ID, S.RANK).withColumn(RECOMMENDER, F.lit(n))
+                                           for n, df in recs.items()])
+    ranking = ranking_by(union, truth, ks, recs, RECOMMENDER)
+    beyond = beyond_by(union, ks, recs, RECOMMENDER, train_pairs, catalogue)
+    return [(n, k, metric, float(value)) for n in recs for k in ks
+            for metric, value in {**ranking[(n, k)], **beyond[(n, k)]}.items()]
 
 
 def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, groups: DataFrame,
@@ -114,9 +121,13 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     k_search = cfg.evaluation.search_k if cfg.evaluation.search_k in ks else ks[0]
     h = cfg.hybrid
     catalogue = products.select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
+    t0 = time.perf_counter()
     content_sim = None
     if "content" in cfg.evaluation.sources:
         content_sim = SRC.content_similarity_of(cfg, products).persist(StorageLevel.MEMORY_AND_DISK)
+    if h.search_users is not None:
+        validation = Fold(validation.as_of, validation.train,
+                          sample_users(validation.truth, h.search_users, cfg.seed))
     val = candidates(cfg, validation, products, groups, cfg.evaluation.sources, content_sim)
     sources = sorted(r[0] for r in val.select(S.SOURCE).distinct().collect())  # one row per source
     val_norm = H.normalised(val, h.normalise)
@@ -124,52 +135,41 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     if h.novelty:
         val_norm = H.with_novelty(val_norm, H.item_information(_pairs(validation.train)))
         extra = [H.NOVELTY]
-    val_norm = val_norm.persist(StorageLevel.MEMORY_AND_DISK)
     # Every recommender is judged as it would be served: through the same filters as the hybrid (bought,
     # catalogue, category cap). Each source alone: its nDCG is the seeds' rule's effect, the best one's
     # coverage is the floor, and the search starts from the best of them and the seeds' rule.
-    cap = {"categories": catalogue, "max_per_category": h.max_per_category}
-    served = dict(zip(sources, H.score_weights(val_norm, validation.truth, [{s: 1.0} for s in sources], k_search,
-                                               **cap), strict=True))
+    scorer = H.scorer(val_norm, validation.truth, k_search, catalogue, h.max_per_category)
+    served = dict(zip(sources, scorer.score([{s: 1.0} for s in sources]), strict=True))
     effects = {s: v[0] for s, v in served.items()}
     top_source = max(sources, key=lambda s: effects[s])
     floor = served[top_source][1] if h.keep_coverage else 0
-    log.info("validation nDCG@%d per source: %s; coverage floor %d items (%s)", k_search, effects, floor,
-             top_source)
-    tried = H.search_weights(val_norm, validation.truth, effects, h.weight_grid, h.search_rounds, k_search,
-                             floor, extra, served, **cap)
-    val_norm.unpersist()
-    val.unpersist()
+    log.info("validation nDCG@%d per source (%d users): %s; coverage floor %d items (%s); %.0f s", k_search,
+             scorer.n_users, effects, floor, top_source, time.perf_counter() - t0)
+    tried = H.search_weights(scorer, effects, h.weight_grid, h.search_rounds, floor, extra, served)
     winner = H.best(tried, floor)
     chosen, seeds = winner.weights, tried[0].weights
+    log.info("weight search: %d settings, chose %s; %.0f s", len(tried), chosen, time.perf_counter() - t0)
 
     test_c = candidates(cfg, test, products, groups, cfg.evaluation.sources, content_sim)
     bought = test.train.where(F.col(S.EVENT_TYPE) == S.PURCHASE).select(S.USER_ID, S.ITEM_ID).distinct()
     norm = H.normalised(test_c, h.normalise)
     if h.novelty:
         norm = H.with_novelty(norm, H.item_information(_pairs(test.train)))
-    norm = norm.persist(StorageLevel.MEMORY_AND_DISK)
+    norm = norm.checkpoint()
     top_n = max(max(ks), h.top_n)
     recs = {}
     for name, w in [(s, {s: 1.0}) for s in sources] + [(HYBRID, chosen), (SEEDS_RULE, seeds)]:
-        recs[name] = H.finalise(H.blend(norm, w), bought, catalogue, top_n, h.max_per_category).persist(
-            StorageLevel.MEMORY_AND_DISK)
-    rows = []
+        recs[name] = H.finalise(H.blend(norm, w), bought, catalogue, top_n, h.max_per_category).checkpoint()
+    log.info("test candidates of %d sources; %.0f s", len(sources), time.perf_counter() - t0)
     # read once for every recommender and k, not once per metric
     truth = test.truth.persist(StorageLevel.MEMORY_AND_DISK)
     train_pairs = _pairs(test.train).persist(StorageLevel.MEMORY_AND_DISK)
     n_users = truth.select(S.USER_ID).distinct().count()
-    for name, df in recs.items():
-        for k in ks:
-            for metric, value in _scores(df, truth, train_pairs, k, catalogue).items():
-                rows.append((name, k, metric, float(value)))
-        rows.append((name, ks[0], "users", float(n_users)))
+    rows = score_all(recs, truth, train_pairs, ks, catalogue)
+    rows += [(name, ks[0], "users", float(n_users)) for name in recs]
+    log.info("test metrics of %d recommenders at k %s; %.0f s", len(recs), ks, time.perf_counter() - t0)
     truth.unpersist()
     train_pairs.unpersist()
-    for df in recs.values():
-        df.unpersist()
-    norm.unpersist()
-    test_c.unpersist()
     if content_sim is not None:
         content_sim.unpersist()
     return rows, tried, winner
@@ -182,3 +182,10 @@ def groups_of(customers: DataFrame) -> DataFrame:
         F.col(S.CUSTOMER_ID).alias(S.USER_ID), F.lit(P.COUNTRY).alias(P.SCOPE), F.col(S.COUNTRY).alias(P.GROUP)
     )
 
+
+
+def sample_users(truth: DataFrame, n: int, seed: int) -> DataFrame:
+    """The rows of ``truth`` of at most ``n`` of its users: those first by a seeded hash of the user id."""
+    users = truth.select(S.USER_ID).distinct()
+    chosen = users.orderBy(F.xxhash64(S.USER_ID, F.lit(seed)), S.USER_ID).limit(n)
+    return truth.join(chosen, S.USER_ID, "left_semi")

@@ -28,11 +28,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
+from tailor.evaluation.ranking import ideal_dcg
 
 NORM, REASON = "norm", "reason"
 FALLBACK_SOURCE = "popular"
@@ -155,44 +157,77 @@ def seeds_rule(effects: Mapping[str, float]) -> dict[str, float]:
     return {s: max(e, 0.0) / total for s, e in effects.items()}
 
 
-def _ideal(n_rel: F.Column, k: int) -> F.Column:
-    table = F.array(*[F.lit(sum(1.0 / math.log2(r + 1) for r in range(1, i + 1))) for i in range(1, k + 1)])
-    return F.element_at(table, F.least(n_rel, F.lit(k)).cast("int"))
+@dataclass(frozen=True)
+class Scorer:
+    """Validation candidates in the one shape that every weight setting is scored from: one row per (user,
+    candidate item) with each source's ``norm`` as a column, the item's category, whether it is relevant and
+    the user's number of relevant items. Built once per search (:func:`scorer`), partitioned by user and
+    checkpointed, so that scoring a batch of settings is a broadcast cross join and two sorts within
+    partitions: no shuffle but the final aggregate."""
+
+    wide: DataFrame
+    sources: tuple[str, ...]
+    n_users: int
+    k: int
+    max_per_category: int | None
+
+    def score(self, settings: Sequence[Mapping[str, float]]) -> list[tuple[float, int]]:
+        """(mean nDCG@k over the validation users, distinct items in the top k of all users) of the blend
+        under each setting, all settings in one job; with ``max_per_category``, the category cap of
+        :func:`finalise` applies first, so that what is scored is what would be served."""
+        sources = sorted({x for w in settings for x in w} & set(self.sources))  # others propose nothing
+        spark = self.wide.sparkSession
+        rows = [(i, *[float(w.get(x, 0.0)) for x in sources], *[x in w for x in sources])
+                for i, w in enumerate(settings)]
+        wdf = spark.createDataFrame(rows, ", ".join(
+            ["_w int", *[f"`_w_{x}` double" for x in sources], *[f"`_in_{x}` boolean" for x in sources]]))
+        # as in blend(): a candidate is in a setting's list when a source named in the setting proposed it,
+        # and popularity breaks ties only when it is named
+        named = reduce(lambda a, b: a | b, [F.col(x).isNotNull() & F.col(f"_in_{x}") for x in sources], F.lit(False))
+        score = sum((F.coalesce(F.col(x), F.lit(0.0)) * F.col(f"_w_{x}") for x in sources), F.lit(0.0))
+        fallback = (F.when(F.col(f"_in_{FALLBACK_SOURCE}"), F.coalesce(F.col(FALLBACK_SOURCE), F.lit(0.0)))
+                    .otherwise(F.lit(0.0)) if FALLBACK_SOURCE in sources else F.lit(0.0))
+        scored = self.wide.crossJoin(F.broadcast(wdf)).where(named).select(
+            "_w", S.USER_ID, S.ITEM_ID, S.CATEGORY, "_rel", "_n", score.alias("_s"), fallback.alias("_f"))
+        order = [F.desc("_s"), F.desc("_f"), F.asc(S.ITEM_ID)]
+        if self.max_per_category is not None:
+            in_cat = Window.partitionBy(S.USER_ID, "_w", S.CATEGORY).orderBy(*order)
+            scored = scored.withColumn("_c", F.row_number().over(in_cat)).where(
+                F.col(S.CATEGORY).isNull() | (F.col("_c") <= self.max_per_category))
+        w = Window.partitionBy(S.USER_ID, "_w").orderBy(*order)
+        top = scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= self.k)
+        gain = F.when(F.col("_rel"), 1.0 / F.log2(F.col(S.RANK) + 1.0) / ideal_dcg(F.col("_n"), F.lit(self.k), self.k))
+        per_setting = top.groupBy("_w").agg(F.sum(gain).alias("_g"), F.countDistinct(S.ITEM_ID).alias("_items"))
+        got = {r["_w"]: (r["_g"] or 0.0, r["_items"]) for r in per_setting.collect()}  # one row per setting
+        return [(float(got.get(i, (0.0, 0))[0]) / self.n_users if self.n_users else 0.0,
+                 int(got.get(i, (0.0, 0))[1])) for i in range(len(settings))]
+
+
+def scorer(norm: DataFrame, truth: DataFrame, k: int, categories: DataFrame | None = None,
+           max_per_category: int | None = None) -> Scorer:
+    """The :class:`Scorer` of ``norm`` (:func:`normalised` candidates, novelty rows included) against
+    ``truth`` (user_id, item_id) at ``k``; ``categories`` (item_id, category) for the category cap."""
+    sources = tuple(sorted(r[0] for r in norm.select(S.SOURCE).distinct().collect()))  # one row per source
+    rel = truth.select(S.USER_ID, S.ITEM_ID).distinct()
+    n_rel = rel.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("_n"))
+    wide = norm.groupBy(S.USER_ID, S.ITEM_ID).pivot(S.SOURCE, list(sources)).agg(F.first(NORM))  # null: absent
+    wide = wide.join(rel.withColumn("_rel", F.lit(True)), [S.USER_ID, S.ITEM_ID], "left").join(
+        n_rel, S.USER_ID, "left")
+    if categories is not None and max_per_category is not None:
+        wide = wide.join(categories.select(S.ITEM_ID, S.CATEGORY), S.ITEM_ID, "left")
+    else:
+        wide = wide.withColumn(S.CATEGORY, F.lit(None).cast("string"))
+    spark = norm.sparkSession
+    parts = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    wide = wide.repartition(parts, S.USER_ID).checkpoint()  # windows by user then need no shuffle
+    return Scorer(wide, sources, n_rel.count(), k, max_per_category)
 
 
 def score_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[str, float]],
                   k: int, categories: DataFrame | None = None,
                   max_per_category: int | None = None) -> list[tuple[float, int]]:
-    """(mean nDCG@k over the users of ``truth``, distinct items in the top k of all users) of the blend
-    under each weight setting, all settings in one job. With ``categories`` (item_id, category) and
-    ``max_per_category``, the category cap of :func:`finalise` is applied first, so that what is scored is
-    what would be served."""
-    sources = sorted({s for w in settings for s in w})
-    wide = norm.where(F.col(S.SOURCE).isin(sources)).groupBy(S.USER_ID, S.ITEM_ID).pivot(S.SOURCE, sources).agg(
-        F.first(NORM)).fillna(0.0)
-    spark = norm.sparkSession
-    rows = [(i, *[float(w.get(s, 0.0)) for s in sources]) for i, w in enumerate(settings)]
-    wdf = spark.createDataFrame(rows, ["_w", *[f"_w_{s}" for s in sources]])
-    score = sum((F.col(s) * F.col(f"_w_{s}") for s in sources), F.lit(0.0))
-    fallback = F.col(FALLBACK_SOURCE) if FALLBACK_SOURCE in sources else F.lit(0.0)
-    scored = wide.crossJoin(F.broadcast(wdf)).select(
-        "_w", S.USER_ID, S.ITEM_ID, score.alias("_s"), fallback.alias("_f"))
-    order = [F.desc("_s"), F.desc("_f"), F.asc(S.ITEM_ID)]
-    if categories is not None and max_per_category is not None:
-        in_cat = Window.partitionBy("_w", S.USER_ID, S.CATEGORY).orderBy(*order)
-        scored = scored.join(categories.select(S.ITEM_ID, S.CATEGORY), S.ITEM_ID, "left").withColumn(
-            "_c", F.row_number().over(in_cat)).where(F.col(S.CATEGORY).isNull() | (F.col("_c") <= max_per_category))
-    w = Window.partitionBy("_w", S.USER_ID).orderBy(*order)
-    top = scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= k)
-    rel = truth.select(S.USER_ID, S.ITEM_ID).distinct().withColumn("_rel", F.lit(True))
-    n_rel = rel.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("_n"))
-    n_users = n_rel.count()
-    gain = F.when(F.col("_rel"), 1.0 / F.log2(F.col(S.RANK) + 1.0) / _ideal(F.col("_n"), k))
-    per_setting = top.join(rel, [S.USER_ID, S.ITEM_ID], "left").join(n_rel, S.USER_ID, "left").groupBy("_w").agg(
-        F.sum(gain).alias("_g"), F.countDistinct(S.ITEM_ID).alias("_items"))
-    got = {r["_w"]: (r["_g"] or 0.0, r["_items"]) for r in per_setting.collect()}  # one row per setting
-    return [(float(got.get(i, (0.0, 0))[0]) / n_users if n_users else 0.0, int(got.get(i, (0.0, 0))[1]))
-            for i in range(len(settings))]
+    """:meth:`Scorer.score` of ``settings`` on a :func:`scorer` built for them alone."""
+    return scorer(norm, truth, k, categories, max_per_category).score(settings)
 
 
 @dataclass(frozen=True)
@@ -220,20 +255,17 @@ def best(tried: Sequence[Tried], floor: int) -> Tried:
     return max(tried, key=lambda t: _key((t.ndcg, t.items), floor))
 
 
-def search_weights(norm: DataFrame, truth: DataFrame, effects: Mapping[str, float], grid: Sequence[float],
-                   rounds: int, k: int, floor: int = 0, extra: Sequence[str] = (),
-                   alone: Mapping[str, tuple[float, int]] | None = None, categories: DataFrame | None = None,
-                   max_per_category: int | None = None) -> list[Tried]:
+def search_weights(scorer_: Scorer, effects: Mapping[str, float], grid: Sequence[float], rounds: int,
+                   floor: int = 0, extra: Sequence[str] = (),
+                   alone: Mapping[str, tuple[float, int]] | None = None) -> list[Tried]:
     """Coordinate search over ``grid`` (plus weight 0 for each of ``extra``, e.g. the novelty term).
 
     It starts from the better of the seeds' rule and each source alone (``alone``: source -> (nDCG, items),
-    already scored the same way), so the winner is never worse on validation than the best single source.
-    ``categories`` and ``max_per_category`` apply the category cap before scoring. Returns every setting
-    scored, the first being the seeds' rule; :func:`best` picks the winner."""
-    cap = {"categories": categories, "max_per_category": max_per_category}
+    already scored by ``scorer_``), so the winner is never worse on validation than the best single source.
+    Returns every setting scored, the first being the seeds' rule; :func:`best` picks the winner."""
     zero = {x: 0.0 for x in extra}
     seeds = {**seeds_rule(effects), **zero}
-    now = score_weights(norm, truth, [seeds], k, **cap)[0]
+    now = scorer_.score([seeds])[0]
     tried = [Tried(dict(seeds), now[0], now[1], "seeds_rule", floor)]
     for s, (ndcg, items) in sorted((alone or {}).items()):
         tried.append(Tried({**{x: 0.0 for x in effects}, **zero, s: 1.0}, ndcg, items, f"{s} alone", floor))
@@ -246,7 +278,7 @@ def search_weights(norm: DataFrame, truth: DataFrame, effects: Mapping[str, floa
             options = [o for o in options if any(v > 0 for x, v in o.items() if x not in extra)]
             if not options:
                 continue
-            scores = score_weights(norm, truth, options, k, **cap)
+            scores = scorer_.score(options)
             tried += [Tried(o, v[0], v[1], f"round {r + 1}: {s}", floor) for o, v in zip(options, scores, strict=True)]
             i = max(range(len(options)), key=lambda j: _key(scores[j], floor))
             if _key(scores[i], floor) > _key(now, floor) and (
