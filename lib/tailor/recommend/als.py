@@ -76,10 +76,13 @@ def fit(train: DataFrame, params: AlsParams, implicit: bool, max_iter: int, seed
     return als.fit(train)
 
 
-def recommend_idx(model: ALSModel, seen: DataFrame, top_n: int, fetch: int, block_size: int = 4096) -> DataFrame:
-    """Top-``top_n`` unseen items per user in index space: ``user_idx``, ``item_idx``, ``score``, ``rank``."""
+def recommend_idx(model: ALSModel, seen: DataFrame, top_n: int, fetch: int, block_size: int = 4096,
+                  users: DataFrame | None = None) -> DataFrame:
+    """Top-``top_n`` unseen items per user in index space: ``user_idx``, ``item_idx``, ``score``, ``rank``;
+    for every user, or for the ``user_idx`` of ``users`` only."""
     model.setBlockSize(block_size)
-    recs = model.recommendForAllUsers(fetch).select(
+    every = model.recommendForAllUsers(fetch) if users is None else model.recommendForUserSubset(users, fetch)
+    recs = every.select(
         USER_IDX, F.explode("recommendations").alias("r")
     ).select(USER_IDX, F.col(f"r.{ITEM_IDX}").alias(ITEM_IDX), F.col("r.rating").cast("double").alias(S.SCORE))
     unseen = recs.join(seen.select(USER_IDX, ITEM_IDX), [USER_IDX, ITEM_IDX], "left_anti")

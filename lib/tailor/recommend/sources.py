@@ -42,7 +42,15 @@ class TrainData:
     groups: DataFrame | None = None
     """user_id, scope (segment or country), group_key: the popularity groups."""
     users: DataFrame | None = None
-    """user_id: who gets popularity recommendations."""
+    """user_id: who gets recommendations (popularity needs it; the others serve every user with history
+    when it is None). Models are still fitted on everyone's events: only the scoring is restricted."""
+
+
+def _targets(d: TrainData, df: DataFrame, col: str = S.USER_ID) -> DataFrame:
+    """``df`` restricted to the rows whose ``col`` is one of ``d.users`` (all rows without them)."""
+    if d.users is None:
+        return df
+    return df.join(d.users.select(F.col(S.USER_ID).alias(col)).distinct(), col, "left_semi")
 
 
 def _inter(d: TrainData, half_life: float | None) -> DataFrame:
@@ -55,7 +63,8 @@ def item_cf_source(d: TrainData) -> DataFrame:
     capped = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, cfg.interactions.max_items_per_user))
     sim = similarity(capped, S.USER_ID, S.ITEM_ID, WEIGHT, cfg.cf.item_method, cfg.similarity.min_co_count,
                      cfg.similarity.shrinkage, cfg.similarity.top_k)
-    return item_cf(inter, sim, inter, cfg.cf.top_n)
+    mine = _targets(d, inter)
+    return item_cf(mine, sim, mine, cfg.cf.top_n)
 
 
 def user_cf_source(d: TrainData) -> DataFrame:
@@ -64,7 +73,7 @@ def user_cf_source(d: TrainData) -> DataFrame:
     capped = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item))
     sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
                      cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k)
-    return user_cf(inter, sim, inter, cfg.cf.top_n)
+    return user_cf(inter, _targets(d, sim, S.ENTITY), _targets(d, inter), cfg.cf.top_n)
 
 
 def als_source(d: TrainData) -> DataFrame:
@@ -75,9 +84,14 @@ def als_source(d: TrainData) -> DataFrame:
     data = A.indexed(inter, users, items, A.preference(a.value, a.implicit)).cache()
     model = A.fit(data, A.AlsParams(a.rank, a.reg_param, a.alpha), a.implicit, a.max_iter, d.cfg.seed,
                   a.checkpoint_interval, a.num_blocks)
+    subset = None
+    if d.users is not None:
+        subset = _targets(d, users.select(F.col(S.EXTERNAL_ID).alias(S.USER_ID), F.col(S.IDX).alias(A.USER_IDX)))
+        subset = subset.select(A.USER_IDX)
     seen = data.select(A.USER_IDX, A.ITEM_IDX)
     fetch = min(A.fetch_size(seen, a.top_n, a.max_fetch), max(int(items.count()), 1))
-    return A.to_external(A.recommend_idx(model, seen, a.top_n, fetch, a.block_size), users, items, a.top_n)
+    recs = A.recommend_idx(model, seen, a.top_n, fetch, a.block_size, subset)
+    return A.to_external(recs, users, items, a.top_n)
 
 
 def content_similarity_of(cfg: Config, products: DataFrame) -> DataFrame:
@@ -89,7 +103,7 @@ def content_similarity_of(cfg: Config, products: DataFrame) -> DataFrame:
 def content_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
     c = d.cfg.content
     sim = sim if sim is not None else content_similarity_of(d.cfg, d.products)
-    inter = _inter(d, c.half_life_days)
+    inter = _targets(d, _inter(d, c.half_life_days))
     return item_cf(inter, sim, inter, c.top_n)
 
 
@@ -175,8 +189,8 @@ def rules_source(d: TrainData, mined: Mined | None = None) -> DataFrame:
     r = d.cfg.rules
     own = mined is None
     mined = mined if mined is not None else mine(d.cfg, purchase_lines(d.events, d.as_of, r.window_days))
-    recent = X.recent_items(purchase_lines(d.events, d.as_of), r.recent_orders)
-    out = X.recommend(X.usable(mined.rules, r.max_rules_per_item), recent, _inter(d, None), r.top_n)
+    recent = X.recent_items(_targets(d, purchase_lines(d.events, d.as_of)), r.recent_orders)
+    out = X.recommend(X.usable(mined.rules, r.max_rules_per_item), recent, _targets(d, _inter(d, None)), r.top_n)
     if own:
         out = out.persist(StorageLevel.MEMORY_AND_DISK)
         out.count()
