@@ -27,14 +27,14 @@ SETTINGS = [
 ]
 
 
-def main(data: str, k: int = 10, seed: int = 42) -> Path:
+def main(data: str, k: int = 10, seed: int = 42, overrides: list[str] | None = None) -> Path:
     from tailor import tables
     from tailor.config import load_config
     from tailor.evaluation import harness
 
     spark, ratings, work = movielens_ratings(data, "tailor-hybrid100k-")
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                      [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}", *SETTINGS])
+                      [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}", *SETTINGS, *(overrides or [])])
     products = tables.read(spark, cfg, "products")
     groups = harness.groups_of(tables.read(spark, cfg, "customers"))
     test = harness.per_user_fold(ratings, AS_OF, 0.75, seed)
@@ -54,7 +54,7 @@ def main(data: str, k: int = 10, seed: int = 42) -> Path:
     lines = ["", f"Chosen weights: {winner.weights}", "", "Weight settings tried on validation:", "",
              "| how | weights | val nDCG | val items covered |", "| --- | --- | ---: | ---: |"]
     lines += [f"| {t.how} | {t.weights} | {t.ndcg:.4f} | {t.items} |" for t in tried]
-    facts = {**machine_facts(spark), "seconds": round(took, 1), "settings": SETTINGS}
+    facts = {**machine_facts(spark), "seconds": round(took, 1), "settings": [*SETTINGS, *(overrides or [])]}
     md = write_results("hybrid100k", facts, [{"recommender": r, **m} for r, m in by.items()],
                        "\n".join([*table, *lines]))
     shutil.rmtree(work, ignore_errors=True)

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--data", default="../shared/data/ml-100k")
     hy = sub.add_parser("hybrid100k", help="every recommender and the hybrid on MovieLens 100k")
     hy.add_argument("--data", default="../shared/data/ml-100k")
+    hy.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     sp = sub.add_parser("als-speed", help="Spark ALS fit time against the implicit library, with/without BLAS")
     sp.add_argument("--data", default="../shared/data/ml-100k")
     sp.add_argument("--modes", nargs="+", default=["java", "native", "native-1t"],
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     elif suite == "hybrid100k":
         from benchmarks import hybrid100k
 
-        print(f"results: {hybrid100k.main(args.data)}")
+        print(f"results: {hybrid100k.main(args.data, overrides=args.overrides)}")
     elif suite == "als-speed":
         from benchmarks import als_speed
 
