@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # use this one. test_privacy removes it to check the error.
 os.environ.setdefault("TAILOR_PSEUDONYM_KEY", "tests-only-pseudonym-key")
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# The files with the longest tests (minutes each, measured with --durations) are handed out first, so that
+# with two xdist workers (--dist loadfile) they do not start last and leave one worker idle at the end.
+SLOW_FIRST = ("test_privacy.py", "test_propensity.py", "test_recommend_jobs.py", "test_campaigns.py",
+              "test_stream.py", "test_cf_job.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the rest keep their order
 
 
 def make_cfg(warehouse: Path, *overrides: str) -> Config:
