@@ -107,7 +107,7 @@ def test_seeds_rule_and_weight_search(spark):
         ("u2", "A2", 1.0, 1, None, "a"), ("u2", "B0", 0.5, 2, None, "b"), ("u2", "B2", 1.0, 1, None, "b"),
     ]), "rank")
     truth = spark.createDataFrame([("u1", "B1"), ("u2", "A2")], UI)
-    scores = H.score_weights(norm, truth, [{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}], 1)
+    scores = H.scorer(norm, truth, 1).score([{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}])
     # a alone: u1 gets A1 (miss), u2 A2 (hit) -> 0.5; items in the top 1: A1, A2. b alone: B1 hit, B2 miss
     assert scores == [(pytest.approx(0.5), 2), (pytest.approx(0.5), 2)]
     # a setting's lists hold only what the sources it names proposed, as blend() serves them: at k=2, a alone
@@ -151,7 +151,7 @@ def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(
         rows += [(u, "P", 1.0, 1, None, "pop"), (u, niche, 1.0, 1, None, "own"), (u, "P", 0.5, 2, None, "own")]
     norm = H.normalised(_cands(spark, rows), "rank")
     truth = spark.createDataFrame([("u1", "P"), ("u2", "P"), ("u3", "X3")], UI)
-    alone = H.score_weights(norm, truth, [{"own": 1.0}, {"pop": 1.0}], 1)
+    alone = H.scorer(norm, truth, 1).score([{"own": 1.0}, {"pop": 1.0}])
     assert alone == [(pytest.approx(1 / 3), 3), (pytest.approx(2 / 3), 1)]
     at1 = H.scorer(norm, truth, 1)
     free = H.search_weights(at1, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2)
@@ -174,8 +174,8 @@ def test_validation_scores_what_would_be_served_under_the_category_cap(spark):
     truth = spark.createDataFrame([("u", "Y1")], UI)
     cats = spark.createDataFrame([("X1", "x"), ("X2", "x"), ("Y1", "y")], "item_id string, category string")
     # uncapped, Y1 is third: a miss at k=2; capped at one per category it is second: 1/log2(3)
-    assert H.score_weights(norm, truth, [{"a": 1.0}], 2) == [(0.0, 2)]
-    assert H.score_weights(norm, truth, [{"a": 1.0}], 2, cats, 1) == [(pytest.approx(1 / math.log2(3)), 2)]
+    assert H.scorer(norm, truth, 2).score([{"a": 1.0}]) == [(0.0, 2)]
+    assert H.scorer(norm, truth, 2, cats, 1).score([{"a": 1.0}]) == [(pytest.approx(1 / math.log2(3)), 2)]
 
 
 def test_the_search_sample_is_seeded_and_keeps_whole_users(spark):

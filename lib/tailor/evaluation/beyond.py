@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor.evaluation.ranking import GROUP, K
+from tailor.evaluation.ranking import GROUP, K, at_each_k
 
 BEYOND = ("coverage", "novelty", "diversity")
 
@@ -35,9 +35,7 @@ def beyond_by(recs: DataFrame, ks: Sequence[int], names: Iterable[str], by: str,
         train: user_id, item_id of the training interactions.
         catalogue: item_id, category (one row per item).
     """
-    k_df = recs.sparkSession.createDataFrame([(int(k),) for k in ks], f"{K} int")
-    top = recs.where(F.col(S.RANK) <= max(ks)).select(F.col(by).alias(GROUP), S.USER_ID, S.ITEM_ID, S.RANK).crossJoin(
-        F.broadcast(k_df)).where(F.col(S.RANK) <= F.col(K)).drop(S.RANK)
+    top = at_each_k(recs.select(F.col(by).alias(GROUP), S.USER_ID, S.ITEM_ID, S.RANK), ks).drop(S.RANK)
     n_catalogue = catalogue.select(S.ITEM_ID).distinct().count()
     pairs = train.select(S.USER_ID, S.ITEM_ID).distinct()
     n_users = pairs.select(S.USER_ID).distinct().count()

@@ -86,7 +86,7 @@ def candidates(cfg: Config, fold: Fold, products: DataFrame, groups: DataFrame, 
             df = SRC.SOURCES[s](data, lists)
         else:
             df = SRC.SOURCES[s](data)
-        df = df.join(users, S.USER_ID, "left_semi").withColumn(S.SOURCE, F.lit(s))
+        df = df.withColumn(S.SOURCE, F.lit(s))  # every source scores only data.users
         out = df if out is None else out.unionByName(df)
     result = out.checkpoint()  # eager; the lineage (every source's fit) would make each later plan huge
     if lists is not None:

@@ -33,14 +33,19 @@ def ideal_dcg(n_rel: Column, k: Column, k_max: int) -> Column:
     return F.element_at(table, F.least(n_rel, k).cast("int"))
 
 
+def at_each_k(recs: DataFrame, ks: Sequence[int], rank: str = S.RANK) -> DataFrame:
+    """``recs`` with a column ``_k``: each row once for every k of ``ks`` with ``rank <= k``."""
+    k_df = recs.sparkSession.createDataFrame([(int(k),) for k in ks], f"{K} int")
+    return recs.where(F.col(rank) <= max(ks)).crossJoin(F.broadcast(k_df)).where(F.col(rank) <= F.col(K))
+
+
 def _hits(recs: DataFrame, relevant: DataFrame, ks: Sequence[int], user: str, item: str, rank: str) -> DataFrame:
     """(group, k, user, per-user sums) for every user with at least one hit in the first k, each k of ``ks``
     from one scan: a hit's running count (for AP) is the same at every k that includes it."""
     top = recs.where(F.col(rank) <= max(ks)).select(GROUP, user, item, rank)
     w = Window.partitionBy(GROUP, user).orderBy(rank).rowsBetween(Window.unboundedPreceding, Window.currentRow)
     hits = top.join(relevant, [user, item]).withColumn("_hit_i", F.count(F.lit(1)).over(w))
-    k_df = recs.sparkSession.createDataFrame([(int(k),) for k in ks], f"{K} int")
-    return hits.crossJoin(F.broadcast(k_df)).where(F.col(rank) <= F.col(K)).groupBy(GROUP, K, user).agg(
+    return at_each_k(hits, ks, rank).groupBy(GROUP, K, user).agg(
         F.count(F.lit(1)).alias("_hits"),
         F.sum(1.0 / F.log2(F.col(rank) + 1.0)).alias("_dcg"),
         F.sum(F.col("_hit_i") / F.col(rank)).alias("_ap"),

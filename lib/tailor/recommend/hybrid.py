@@ -223,13 +223,6 @@ def scorer(norm: DataFrame, truth: DataFrame, k: int, categories: DataFrame | No
     return Scorer(wide, sources, n_rel.count(), k, max_per_category)
 
 
-def score_weights(norm: DataFrame, truth: DataFrame, settings: Sequence[Mapping[str, float]],
-                  k: int, categories: DataFrame | None = None,
-                  max_per_category: int | None = None) -> list[tuple[float, int]]:
-    """:meth:`Scorer.score` of ``settings`` on a :func:`scorer` built for them alone."""
-    return scorer(norm, truth, k, categories, max_per_category).score(settings)
-
-
 @dataclass(frozen=True)
 class Tried:
     """One weight setting scored on validation."""
