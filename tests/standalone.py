@@ -123,7 +123,7 @@ class Cluster:
 def submit_cmd(master: str, entry: str, *args: str, py_files: Path | None = None,
                conf: dict[str, str] | None = None) -> list[str]:
     """A spark-submit command line for ``jobs/<entry>.py`` with Tailor's arguments."""
-    confs = {"spark.ui.enabled": "false", **(conf or {})}
+    confs = {"spark.ui.enabled": "false", "spark.driver.extraJavaOptions": "-XX:+UseParallelGC", **(conf or {})}
     return [str(BIN / "spark-submit"), "--master", master,
             *[a for k, v in confs.items() for a in ("--conf", f"{k}={v}")],
             *delta_args(), *(["--py-files", str(py_files)] if py_files else []),

@@ -8,6 +8,7 @@ and by default a 300-customer shop so that the suite stays within CI's budget.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import ROOT, make_cfg
+from conftest import ROOT, SMALL_DATA_CONF, make_cfg
 from standalone import Cluster, spark_env, submit_cmd
 from tailor import schemas as S
 from tailor import tables
@@ -37,8 +38,12 @@ LIGHT = ["--conf", str(ROOT / "conf" / "local.yaml"), *SHOP, "--set", "spark.shu
          "--set", 'propensity.lr_grid={"regParam": [0.01], "elasticNetParam": [0.0]}',
          "--set", 'propensity.gbt_grid={"maxDepth": [3]}', "--set", "hybrid.weight_grid=[0.0,1.0]",
          "--set", "hybrid.search_rounds=1", "--set", "evaluation.k=[5,10]",
-         "--set", 'evaluation.sources=["item_cf","popular","trending"]', "--run-date", RUN.isoformat()]
-EXECUTOR = {"spark.executor.memory": "1500m", "spark.executor.cores": "1", "spark.driver.memory": "2g"}
+         "--set", 'evaluation.sources=["item_cf","popular","trending"]',
+         "--set", f"spark.conf={json.dumps(SMALL_DATA_CONF)}", "--run-date", RUN.isoformat()]
+EXECUTOR = {"spark.executor.memory": "1500m", "spark.executor.cores": "1", "spark.driver.memory": "2g",
+            "spark.executor.extraJavaOptions": "-XX:+UseParallelGC"}
+# the killed drivers live for seconds: the client JIT alone (C1) starts them about 20 % sooner
+SHORT_LIVED = {"spark.driver.extraJavaOptions": "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"}
 NOT_COMPARED = {"runs"}  # one row per attempt, with timings and random run ids: a log, not a result
 TIMINGS: dict[str, float] = {}
 
@@ -199,7 +204,7 @@ def test_sigkill_during_delta_writes_never_leaves_a_partial_table(spark, runs, t
     cfg = make_cfg(local)
     names = ["item_similarity", "user_similarity"]
     reference = {n: _fingerprint(spark, cfg, n) for n in names}
-    cmd = submit_cmd("local[2]", "similarity", *LIGHT, "--set", f"warehouse={local}")
+    cmd = submit_cmd("local[2]", "similarity", *LIGHT, "--set", f"warehouse={local}", conf=SHORT_LIVED)
     data = [local / "gold" / n for n in names]
     delays = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3)
     t0 = time.perf_counter()
