@@ -20,6 +20,8 @@ from tailor import DELTA_ARTIFACT
 from tailor.spark import delta_jars
 
 BIN = Path(sys.executable).parent
+# the JVM flag of every driver and executor the tests start (tailor.spark gives a local driver the same)
+PARALLEL_GC = "-XX:+UseParallelGC"
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -123,7 +125,7 @@ class Cluster:
 def submit_cmd(master: str, entry: str, *args: str, py_files: Path | None = None,
                conf: dict[str, str] | None = None) -> list[str]:
     """A spark-submit command line for ``jobs/<entry>.py`` with Tailor's arguments."""
-    confs = {"spark.ui.enabled": "false", "spark.driver.extraJavaOptions": "-XX:+UseParallelGC", **(conf or {})}
+    confs = {"spark.ui.enabled": "false", "spark.driver.extraJavaOptions": PARALLEL_GC, **(conf or {})}
     return [str(BIN / "spark-submit"), "--master", master,
             *[a for k, v in confs.items() for a in ("--conf", f"{k}={v}")],
             *delta_args(), *(["--py-files", str(py_files)] if py_files else []),

@@ -21,7 +21,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import ROOT, SMALL_DATA_CONF, make_cfg
-from standalone import Cluster, spark_env, submit_cmd
+from standalone import PARALLEL_GC, Cluster, spark_env, submit_cmd
 from tailor import schemas as S
 from tailor import tables
 from tailor.cli import main
@@ -41,9 +41,9 @@ LIGHT = ["--conf", str(ROOT / "conf" / "local.yaml"), *SHOP, "--set", "spark.shu
          "--set", 'evaluation.sources=["item_cf","popular","trending"]',
          "--set", f"spark.conf={json.dumps(SMALL_DATA_CONF)}", "--run-date", RUN.isoformat()]
 EXECUTOR = {"spark.executor.memory": "1500m", "spark.executor.cores": "1", "spark.driver.memory": "2g",
-            "spark.executor.extraJavaOptions": "-XX:+UseParallelGC"}
+            "spark.executor.extraJavaOptions": PARALLEL_GC}
 # the killed drivers live for seconds: the client JIT alone (C1) starts them about 20 % sooner
-SHORT_LIVED = {"spark.driver.extraJavaOptions": "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"}
+SHORT_LIVED = {"spark.driver.extraJavaOptions": f"{PARALLEL_GC} -XX:TieredStopAtLevel=1"}
 NOT_COMPARED = {"runs"}  # one row per attempt, with timings and random run ids: a log, not a result
 TIMINGS: dict[str, float] = {}
 
