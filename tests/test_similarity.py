@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tailor.similarity.interactions import cap_per, event_weight
-from tailor.similarity.pairs import similarity
+from tailor.similarity.pairs import neighbours, pair_table, similarity
 
 SCHEMA = "user_id string, item_id string, value double"
 
@@ -82,6 +82,22 @@ def test_every_measure_matches_brute_force_numpy(spark, method):
     for pair, (score, co) in want.items():
         assert got[pair][0] == pytest.approx(score, abs=1e-9), pair
         assert got[pair][1] == co
+
+
+def test_cosine_and_jaccard_read_one_pair_table_of_the_raw_values(spark):
+    """The similarity job scores both from one self-join of the weighted interactions: jaccard must not
+    see the weights (brute force on the same 1-5 valued matrix)."""
+    rng = np.random.default_rng(5)
+    m = rng.integers(1, 6, size=(10, 6)).astype(float) * (rng.random((10, 6)) < 0.6)
+    rows = [(f"u{u}", f"i{i}", float(m[u, i])) for u in range(10) for i in range(6) if m[u, i] > 0]
+    table = pair_table(spark.createDataFrame(rows, SCHEMA), "user_id", "item_id", "value", min_co=1)
+    for method in ("cosine", "jaccard"):
+        got = {(r.entity, r.neighbour): (r.score, r.co_count)
+               for r in neighbours(table, "item_id", method, shrinkage=0.0, top_k=100).collect()}
+        want = _brute(m, method)
+        assert set(got) == set(want), method
+        for pair, (score, co) in want.items():
+            assert got[pair] == (pytest.approx(score, abs=1e-9), co), (method, pair)
 
 
 def test_user_user_is_the_same_join_the_other_way(spark):

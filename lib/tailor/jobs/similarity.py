@@ -4,8 +4,9 @@ Interactions are built from events at or before the end of run_date (weights: ``
 Item-item pairs use each user's ``interactions.max_items_per_user`` most recent items; user-user pairs use
 each item's ``interactions.max_users_per_item`` most recent users. For each configured method the top
 ``similarity.top_k`` neighbours per entity are written (pairs sharing fewer than ``similarity.min_co_count``
-are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``). Rating-based methods are skipped, with a
-warning and a metric, when the events carry no ratings. Each (run_date, method) partition is replaced.
+are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``); cosine and jaccard share one self-join.
+Rating-based methods are skipped, with a warning and a metric, when the events carry no ratings. Each
+(run_date, method) partition is replaced.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tailor.config import Config
 from tailor.jobs.base import JobSummary
 from tailor.similarity.interactions import WEIGHT, cap_per, interactions
 from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
-from tailor.similarity.pairs import RATING_METHODS, similarity
+from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, neighbours, pair_table, similarity
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +32,34 @@ log = logging.getLogger(__name__)
 def _write(pairs_of: DataFrame, by: str, entity: str, methods: list[str], cfg: Config, table: str,
            run_date: date, has_ratings: bool, summary: JobSummary) -> None:
     sc = cfg.similarity
-    for method in methods:
-        if method in RATING_METHODS and not has_ratings:
-            log.warning("%s %s skipped: the events carry no ratings", table, method)
-            summary.metrics[f"{table}.{method}.skipped"] = 1
-            continue
-        src = pairs_of.where(F.col(S.RATING).isNotNull()) if method in RATING_METHODS else pairs_of
-        value = S.RATING if method in RATING_METHODS else WEIGHT
-        if method == LSH_METHOD:
-            sim = minhash_jaccard(src, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
-                                  hash_tables=sc.lsh_hash_tables, seed=cfg.seed, min_co=sc.min_co_count,
-                                  top_k=sc.top_k)
-        else:
-            sim = similarity(src, by=by, entity=entity, value=value, method=method, min_co=sc.min_co_count,
-                             shrinkage=sc.shrinkage, top_k=sc.top_k)
-        n = tables.replace_partition(sim.drop(S.METHOD), cfg, table, run_date, {S.METHOD: method})
-        summary.metrics[f"{table}.{method}.rows"] = n
+    # cosine and jaccard read one pair table (one self-join), kept while both are written
+    shared = [m for m in methods if m in SHARED_METHODS]
+    table_of_shared = None
+    if len(shared) > 1:
+        src = pairs_of.select(by, entity, F.col(WEIGHT).cast("double").alias(WEIGHT))
+        table_of_shared = pair_table(src, by, entity, WEIGHT, sc.min_co_count).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        for method in methods:
+            if method in RATING_METHODS and not has_ratings:
+                log.warning("%s %s skipped: the events carry no ratings", table, method)
+                summary.metrics[f"{table}.{method}.skipped"] = 1
+                continue
+            src = pairs_of.where(F.col(S.RATING).isNotNull()) if method in RATING_METHODS else pairs_of
+            value = S.RATING if method in RATING_METHODS else WEIGHT
+            if method == LSH_METHOD:
+                sim = minhash_jaccard(src, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
+                                      hash_tables=sc.lsh_hash_tables, seed=cfg.seed, min_co=sc.min_co_count,
+                                      top_k=sc.top_k)
+            elif table_of_shared is not None and method in SHARED_METHODS:
+                sim = neighbours(table_of_shared, entity, method, sc.shrinkage, sc.top_k)
+            else:
+                sim = similarity(src, by=by, entity=entity, value=value, method=method, min_co=sc.min_co_count,
+                                 shrinkage=sc.shrinkage, top_k=sc.top_k)
+            n = tables.replace_partition(sim.drop(S.METHOD), cfg, table, run_date, {S.METHOD: method})
+            summary.metrics[f"{table}.{method}.rows"] = n
+    finally:
+        if table_of_shared is not None:
+            table_of_shared.unpersist()
     summary.tables.append(table)
 
 

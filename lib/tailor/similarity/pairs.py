@@ -82,6 +82,41 @@ def _score(method: str) -> Column:
     raise ValueError(f"unknown similarity method {method!r}; choose from {METHODS}")
 
 
+def _prepared(df: DataFrame, by: str, entity: str, value: str, method: str) -> DataFrame:
+    if method not in METHODS:
+        raise ValueError(f"unknown similarity method {method!r}; choose from {METHODS}")
+    src = df.select(by, entity, F.col(value).cast("double").alias(value))
+    if method == "jaccard":
+        src = src.withColumn(value, F.lit(1.0))
+    if method == "adjusted_cosine":
+        src = src.transform(center_by(by, value))
+    return src
+
+
+def pair_table(src: DataFrame, by: str, entity: str, value: str, min_co: int) -> DataFrame:
+    """Every co-occurring pair ``a < b`` with at least ``min_co`` shared baskets: the sums of
+    :func:`pair_stats` and each side's basket count and norm (``n_a``, ``norm_a``, ``n_b``, ``norm_b``). The
+    self-join is the whole cost of a similarity; the methods are cheap functions of this table."""
+    stats = pair_stats(src, by, entity, value).where(F.col("co") >= min_co)
+    ent = _entity_stats(src, entity, value)
+    sa = ent.select(F.col(entity).alias("a"), F.col("n").alias("n_a"), F.col("norm").alias("norm_a"))
+    sb = ent.select(F.col(entity).alias("b"), F.col("n").alias("n_b"), F.col("norm").alias("norm_b"))
+    return stats.join(sa, "a").join(sb, "b")
+
+
+def neighbours(pairs: DataFrame, entity: str, method: str, shrinkage: float, top_k: int) -> DataFrame:
+    """The top-``top_k`` neighbours of every entity by ``method``, from a :func:`pair_table`: ``entity``,
+    ``neighbour``, ``score``, ``co_count``, ``method``, both directions of every pair."""
+    scored = pairs.select(
+        "a", "b", "co", (_score(method) * F.col("co") / (F.col("co") + F.lit(float(shrinkage)))).alias(SCORE)
+    ).where(F.col(SCORE).isNotNull() & ~F.isnan(SCORE))
+    co = F.col("co").cast("int").alias(CO_COUNT)
+    both = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co).unionByName(
+        scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co)
+    )
+    return both.transform(top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
+
+
 def similarity(
     df: DataFrame,
     by: str,
@@ -100,28 +135,13 @@ def similarity(
     Returns:
         ``entity``, ``neighbour``, ``score``, ``co_count``, ``method``, both directions of every pair.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown similarity method {method!r}; choose from {METHODS}")
-    src = df.select(by, entity, F.col(value).cast("double").alias(value))
-    if method == "jaccard":
-        src = src.withColumn(value, F.lit(1.0))
-    if method == "adjusted_cosine":
-        src = src.transform(center_by(by, value))
-    stats = pair_stats(src, by, entity, value).where(F.col("co") >= min_co)
-    ent = _entity_stats(src, entity, value)
-    sa = ent.select(F.col(entity).alias("a"), F.col("n").alias("n_a"), F.col("norm").alias("norm_a"))
-    sb = ent.select(F.col(entity).alias("b"), F.col("n").alias("n_b"), F.col("norm").alias("norm_b"))
-    scored = (
-        stats.join(sa, "a")
-        .join(sb, "b")
-        .select("a", "b", "co", (_score(method) * F.col("co") / (F.col("co") + F.lit(float(shrinkage)))).alias(SCORE))
-        .where(F.col(SCORE).isNotNull() & ~F.isnan(SCORE))
-    )
-    co = F.col("co").cast("int").alias(CO_COUNT)
-    both = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co).unionByName(
-        scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co)
-    )
-    return both.transform(top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
+    src = _prepared(df, by, entity, value, method)
+    return neighbours(pair_table(src, by, entity, value, min_co), entity, method, shrinkage, top_k)
+
+
+SHARED_METHODS = frozenset({"cosine", "jaccard"})
+"""Methods computed from one pair table of the raw values: jaccard reads only the counts, which the values
+do not change, so cosine and jaccard of the same data need one self-join between them."""
 
 
 def top_k_per(per: str, k: int, by: str, tie: str) -> Callable[[DataFrame], DataFrame]:
