@@ -42,11 +42,7 @@ def center_by(by: str, value: str) -> Callable[[DataFrame], DataFrame]:
     return _
 
 
-def pair_stats(df: DataFrame, by: str, entity: str, value: str) -> DataFrame:
-    """Sums over shared baskets for every co-occurring pair ``a < b`` (see the module docstring)."""
-    a = df.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
-    b = df.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
-    joined = a.join(b, by).where(F.col("a") < F.col("b"))
+def _sums(joined: DataFrame) -> DataFrame:
     return joined.groupBy("a", "b").agg(
         F.count(F.lit(1)).alias("co"),
         F.sum(F.col("x") * F.col("y")).alias("dot"),
@@ -55,6 +51,13 @@ def pair_stats(df: DataFrame, by: str, entity: str, value: str) -> DataFrame:
         F.sum(F.col("x") * F.col("x")).alias("sxx"),
         F.sum(F.col("y") * F.col("y")).alias("syy"),
     )
+
+
+def pair_stats(df: DataFrame, by: str, entity: str, value: str) -> DataFrame:
+    """Sums over shared baskets for every co-occurring pair ``a < b`` (see the module docstring)."""
+    a = df.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
+    b = df.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
+    return _sums(a.join(b, by).where(F.col("a") < F.col("b")))
 
 
 def _entity_stats(df: DataFrame, entity: str, value: str) -> DataFrame:
@@ -97,19 +100,26 @@ def pair_table(src: DataFrame, by: str, entity: str, value: str, min_co: int) ->
     """Every co-occurring pair ``a < b`` with at least ``min_co`` shared baskets: the sums of
     :func:`pair_stats` and each side's basket count and norm (``n_a``, ``norm_a``, ``n_b``, ``norm_b``). The
     self-join is the whole cost of a similarity; the methods are cheap functions of this table."""
-    stats = pair_stats(src, by, entity, value).where(F.col("co") >= min_co)
+    return _with_sides(pair_stats(src, by, entity, value).where(F.col("co") >= min_co), src, entity, value)
+
+
+def _with_sides(stats: DataFrame, src: DataFrame, entity: str, value: str) -> DataFrame:
     ent = _entity_stats(src, entity, value)
     sa = ent.select(F.col(entity).alias("a"), F.col("n").alias("n_a"), F.col("norm").alias("norm_a"))
     sb = ent.select(F.col(entity).alias("b"), F.col("n").alias("n_b"), F.col("norm").alias("norm_b"))
     return stats.join(sa, "a").join(sb, "b")
 
 
+def _scored(pairs: DataFrame, method: str, shrinkage: float) -> DataFrame:
+    return pairs.select(
+        "a", "b", "co", (_score(method) * F.col("co") / (F.col("co") + F.lit(float(shrinkage)))).alias(SCORE)
+    ).where(F.col(SCORE).isNotNull() & ~F.isnan(SCORE))
+
+
 def neighbours(pairs: DataFrame, entity: str, method: str, shrinkage: float, top_k: int) -> DataFrame:
     """The top-``top_k`` neighbours of every entity by ``method``, from a :func:`pair_table`: ``entity``,
     ``neighbour``, ``score``, ``co_count``, ``method``, both directions of every pair."""
-    scored = pairs.select(
-        "a", "b", "co", (_score(method) * F.col("co") / (F.col("co") + F.lit(float(shrinkage)))).alias(SCORE)
-    ).where(F.col(SCORE).isNotNull() & ~F.isnan(SCORE))
+    scored = _scored(pairs, method, shrinkage)
     co = F.col("co").cast("int").alias(CO_COUNT)
     both = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co).unionByName(
         scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co)
@@ -137,6 +147,32 @@ def similarity(
     """
     src = _prepared(df, by, entity, value, method)
     return neighbours(pair_table(src, by, entity, value, min_co), entity, method, shrinkage, top_k)
+
+
+def similarity_of(
+    df: DataFrame,
+    targets: DataFrame,
+    by: str,
+    entity: str,
+    value: str,
+    method: str = "cosine",
+    min_co: int = 1,
+    shrinkage: float = 0.0,
+    top_k: int = 50,
+) -> DataFrame:
+    """:func:`similarity` for the entities in ``targets`` (a column named ``entity``) only: the same rows as
+    ``similarity(...)`` restricted to ``entity`` in ``targets``, but the join enumerates only the pairs with a
+    target on one side, so its work falls with the targets' share of the entities (evaluation needs the
+    neighbours of a test window's users, not of everyone)."""
+    src = _prepared(df, by, entity, value, method)  # centred on every basket, as in similarity()
+    mine = src.join(targets.select(entity).distinct(), entity, "left_semi")
+    a = mine.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
+    b = src.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
+    stats = _sums(a.join(b, by).where(F.col("a") != F.col("b"))).where(F.col("co") >= min_co)
+    scored = _scored(_with_sides(stats, src, entity, value), method, shrinkage)
+    return scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE,
+                         F.col("co").cast("int").alias(CO_COUNT)).transform(
+        top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
 
 
 SHARED_METHODS = frozenset({"cosine", "jaccard"})
