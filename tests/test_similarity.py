@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tailor.similarity.interactions import cap_per, event_weight
-from tailor.similarity.pairs import neighbours, pair_table, similarity, similarity_of
+from tailor.similarity.pairs import neighbours, pair_table, similarity
 
 SCHEMA = "user_id string, item_id string, value double"
 
@@ -107,16 +107,16 @@ def test_the_neighbours_of_some_entities_are_their_rows_of_the_full_similarity(s
     m = rng.integers(1, 6, size=(12, 7)).astype(float) * (rng.random((12, 7)) < 0.6)
     rows = [(f"u{u}", f"i{i}", float(m[u, i])) for u in range(12) for i in range(7) if m[u, i] > 0]
     targets = spark.createDataFrame([("i1",), ("i4",), ("i4",), ("nobody",)], "item_id string")
-    out = similarity_of(spark.createDataFrame(rows, SCHEMA), targets, "user_id", "item_id", "value", method,
-                        top_k=100)
+    out = similarity(spark.createDataFrame(rows, SCHEMA), "user_id", "item_id", "value", method, top_k=100,
+                     targets=targets)
     got = {(r.entity, r.neighbour): (r.score, r.co_count) for r in out.collect()}
     want = {pair: v for pair, v in _brute(m, method).items() if pair[0] in ("i1", "i4")}
     assert want and set(got) == set(want)
     for pair, (score, co) in want.items():
         assert got[pair] == (pytest.approx(score, abs=1e-9), co), pair
     # and top_k keeps each target's best, as similarity() does
-    top1 = similarity_of(spark.createDataFrame(rows, SCHEMA), targets, "user_id", "item_id", "value", method,
-                         top_k=1).collect()
+    top1 = similarity(spark.createDataFrame(rows, SCHEMA), "user_id", "item_id", "value", method, top_k=1,
+                      targets=targets).collect()
     best = {e: max((v[0], -int(n[1:])) for (a, n), v in want.items() if a == e) for e in ("i1", "i4")}
     assert {(r.entity, r.neighbour) for r in top1} == {(e, f"i{-b[1]}") for e, b in best.items()}
 

@@ -28,7 +28,7 @@ from tailor.recommend.neighbourhood import item_cf, user_cf
 from tailor.rules import cross_sell as X
 from tailor.rules import mining as R
 from tailor.similarity.interactions import WEIGHT, cap_per, interactions
-from tailor.similarity.pairs import similarity, similarity_of
+from tailor.similarity.pairs import similarity
 
 
 @dataclass
@@ -71,10 +71,9 @@ def user_cf_source(d: TrainData) -> DataFrame:
     cfg = d.cfg
     inter = _inter(d, None)
     capped = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item))
-    args = (S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine", cfg.similarity.min_co_count,
-            cfg.similarity.shrinkage, cfg.similarity.top_k)
     # only the target users' neighbours are needed: the join then pairs them with everyone, not all with all
-    sim = similarity(capped, *args) if d.users is None else similarity_of(capped, d.users, *args)
+    sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
+                     cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k, targets=d.users)
     return user_cf(inter, sim, _targets(d, inter), cfg.cf.top_n)
 
 

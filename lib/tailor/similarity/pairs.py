@@ -136,35 +136,23 @@ def similarity(
     min_co: int = 1,
     shrinkage: float = 0.0,
     top_k: int = 50,
+    targets: DataFrame | None = None,
 ) -> DataFrame:
-    """Top-``top_k`` neighbours of every entity of ``df`` (``by``, ``entity``, ``value``).
+    """Top-``top_k`` neighbours of every entity of ``df`` (``by``, ``entity``, ``value``), or of the entities
+    in ``targets`` (a column named ``entity``) only.
 
     For ``jaccard`` pass any non-null ``value``; for ``adjusted_cosine`` pass ratings (they are centred by
-    ``by`` here); for ``pearson`` pass ratings.
+    ``by`` here, over every basket); for ``pearson`` pass ratings. With ``targets`` the join enumerates only
+    the pairs with a target on one side, so its work falls with the targets' share of the entities
+    (evaluation needs the neighbours of a test window's users, not of everyone).
 
     Returns:
-        ``entity``, ``neighbour``, ``score``, ``co_count``, ``method``, both directions of every pair.
+        ``entity``, ``neighbour``, ``score``, ``co_count``, ``method``: both directions of every pair, or
+        with ``targets`` the rows whose ``entity`` is a target.
     """
     src = _prepared(df, by, entity, value, method)
-    return neighbours(pair_table(src, by, entity, value, min_co), entity, method, shrinkage, top_k)
-
-
-def similarity_of(
-    df: DataFrame,
-    targets: DataFrame,
-    by: str,
-    entity: str,
-    value: str,
-    method: str = "cosine",
-    min_co: int = 1,
-    shrinkage: float = 0.0,
-    top_k: int = 50,
-) -> DataFrame:
-    """:func:`similarity` for the entities in ``targets`` (a column named ``entity``) only: the same rows as
-    ``similarity(...)`` restricted to ``entity`` in ``targets``, but the join enumerates only the pairs with a
-    target on one side, so its work falls with the targets' share of the entities (evaluation needs the
-    neighbours of a test window's users, not of everyone)."""
-    src = _prepared(df, by, entity, value, method)  # centred on every basket, as in similarity()
+    if targets is None:
+        return neighbours(pair_table(src, by, entity, value, min_co), entity, method, shrinkage, top_k)
     mine = src.join(targets.select(entity).distinct(), entity, "left_semi")
     a = mine.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
     b = src.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
