@@ -93,7 +93,7 @@ def test_cosine_and_jaccard_read_one_pair_table_of_the_raw_values(spark):
     table = pair_table(spark.createDataFrame(rows, SCHEMA), "user_id", "item_id", "value", min_co=1)
     for method in ("cosine", "jaccard"):
         got = {(r.entity, r.neighbour): (r.score, r.co_count)
-               for r in neighbours(table, "item_id", method, shrinkage=0.0, top_k=100).collect()}
+               for r in neighbours(table, method, shrinkage=0.0, top_k=100).collect()}
         want = _brute(m, method)
         assert set(got) == set(want), method
         for pair, (score, co) in want.items():

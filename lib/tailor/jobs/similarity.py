@@ -36,8 +36,8 @@ def _write(pairs_of: DataFrame, by: str, entity: str, methods: list[str], cfg: C
     shared = [m for m in methods if m in SHARED_METHODS]
     table_of_shared = None
     if len(shared) > 1:
-        src = pairs_of.select(by, entity, F.col(WEIGHT).cast("double").alias(WEIGHT))
-        table_of_shared = pair_table(src, by, entity, WEIGHT, sc.min_co_count).persist(StorageLevel.MEMORY_AND_DISK)
+        table_of_shared = pair_table(pairs_of, by, entity, WEIGHT, sc.min_co_count).persist(
+            StorageLevel.MEMORY_AND_DISK)
     try:
         for method in methods:
             if method in RATING_METHODS and not has_ratings:
@@ -51,7 +51,7 @@ def _write(pairs_of: DataFrame, by: str, entity: str, methods: list[str], cfg: C
                                       hash_tables=sc.lsh_hash_tables, seed=cfg.seed, min_co=sc.min_co_count,
                                       top_k=sc.top_k)
             elif table_of_shared is not None and method in SHARED_METHODS:
-                sim = neighbours(table_of_shared, entity, method, sc.shrinkage, sc.top_k)
+                sim = neighbours(table_of_shared, method, sc.shrinkage, sc.top_k)
             else:
                 sim = similarity(src, by=by, entity=entity, value=value, method=method, min_co=sc.min_co_count,
                                  shrinkage=sc.shrinkage, top_k=sc.top_k)

@@ -42,24 +42,6 @@ def center_by(by: str, value: str) -> Callable[[DataFrame], DataFrame]:
     return _
 
 
-def _sums(joined: DataFrame) -> DataFrame:
-    return joined.groupBy("a", "b").agg(
-        F.count(F.lit(1)).alias("co"),
-        F.sum(F.col("x") * F.col("y")).alias("dot"),
-        F.sum("x").alias("sx"),
-        F.sum("y").alias("sy"),
-        F.sum(F.col("x") * F.col("x")).alias("sxx"),
-        F.sum(F.col("y") * F.col("y")).alias("syy"),
-    )
-
-
-def pair_stats(df: DataFrame, by: str, entity: str, value: str) -> DataFrame:
-    """Sums over shared baskets for every co-occurring pair ``a < b`` (see the module docstring)."""
-    a = df.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
-    b = df.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
-    return _sums(a.join(b, by).where(F.col("a") < F.col("b")))
-
-
 def _entity_stats(df: DataFrame, entity: str, value: str) -> DataFrame:
     return df.groupBy(entity).agg(
         F.count(F.lit(1)).alias("n"), F.sqrt(F.sum(F.col(value) * F.col(value))).alias("norm")
@@ -96,35 +78,47 @@ def _prepared(df: DataFrame, by: str, entity: str, value: str, method: str) -> D
     return src
 
 
-def pair_table(src: DataFrame, by: str, entity: str, value: str, min_co: int) -> DataFrame:
-    """Every co-occurring pair ``a < b`` with at least ``min_co`` shared baskets: the sums of
-    :func:`pair_stats` and each side's basket count and norm (``n_a``, ``norm_a``, ``n_b``, ``norm_b``). The
-    self-join is the whole cost of a similarity; the methods are cheap functions of this table."""
-    return _with_sides(pair_stats(src, by, entity, value).where(F.col("co") >= min_co), src, entity, value)
+def pair_table(df: DataFrame, by: str, entity: str, value: str, min_co: int = 1, method: str = "cosine",
+               targets: DataFrame | None = None) -> DataFrame:
+    """The pairs that share at least ``min_co`` baskets, with their sums over the shared baskets (``co``,
+    ``dot``, ``sx``, ``sy``, ``sxx``, ``syy``; see the module docstring) and each side's basket count and norm
+    (``n_a``, ``norm_a``, ``n_b``, ``norm_b``), the values prepared for ``method``. The self-join is the whole
+    cost of a similarity; the methods are cheap functions of this table.
 
-
-def _with_sides(stats: DataFrame, src: DataFrame, entity: str, value: str) -> DataFrame:
+    Every pair once as ``a < b``; with ``targets`` (a column named ``entity``), only the pairs with a target
+    ``a`` and any other ``b``, so the join's work falls with the targets' share of the entities.
+    """
+    src = _prepared(df, by, entity, value, method)  # centred over every basket, targets or not
+    left = src if targets is None else src.join(targets.select(entity).distinct(), entity, "left_semi")
+    a = left.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
+    b = src.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
+    keep = F.col("a") < F.col("b") if targets is None else F.col("a") != F.col("b")
+    stats = a.join(b, by).where(keep).groupBy("a", "b").agg(
+        F.count(F.lit(1)).alias("co"),
+        F.sum(F.col("x") * F.col("y")).alias("dot"),
+        F.sum("x").alias("sx"),
+        F.sum("y").alias("sy"),
+        F.sum(F.col("x") * F.col("x")).alias("sxx"),
+        F.sum(F.col("y") * F.col("y")).alias("syy"),
+    ).where(F.col("co") >= min_co)
     ent = _entity_stats(src, entity, value)
     sa = ent.select(F.col(entity).alias("a"), F.col("n").alias("n_a"), F.col("norm").alias("norm_a"))
     sb = ent.select(F.col(entity).alias("b"), F.col("n").alias("n_b"), F.col("norm").alias("norm_b"))
     return stats.join(sa, "a").join(sb, "b")
 
 
-def _scored(pairs: DataFrame, method: str, shrinkage: float) -> DataFrame:
-    return pairs.select(
+def neighbours(pairs: DataFrame, method: str, shrinkage: float, top_k: int, both_ways: bool = True) -> DataFrame:
+    """The top-``top_k`` neighbours by ``method`` from a :func:`pair_table`: ``entity``, ``neighbour``,
+    ``score``, ``co_count``, ``method``; ``both_ways`` for a table of pairs ``a < b`` (every entity's
+    neighbours), not for one built with ``targets`` (each target's neighbours)."""
+    scored = pairs.select(
         "a", "b", "co", (_score(method) * F.col("co") / (F.col("co") + F.lit(float(shrinkage)))).alias(SCORE)
     ).where(F.col(SCORE).isNotNull() & ~F.isnan(SCORE))
-
-
-def neighbours(pairs: DataFrame, entity: str, method: str, shrinkage: float, top_k: int) -> DataFrame:
-    """The top-``top_k`` neighbours of every entity by ``method``, from a :func:`pair_table`: ``entity``,
-    ``neighbour``, ``score``, ``co_count``, ``method``, both directions of every pair."""
-    scored = _scored(pairs, method, shrinkage)
     co = F.col("co").cast("int").alias(CO_COUNT)
-    both = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co).unionByName(
-        scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co)
-    )
-    return both.transform(top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
+    rows = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co)
+    if both_ways:
+        rows = rows.unionByName(scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co))
+    return rows.transform(top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
 
 
 def similarity(
@@ -143,24 +137,15 @@ def similarity(
 
     For ``jaccard`` pass any non-null ``value``; for ``adjusted_cosine`` pass ratings (they are centred by
     ``by`` here, over every basket); for ``pearson`` pass ratings. With ``targets`` the join enumerates only
-    the pairs with a target on one side, so its work falls with the targets' share of the entities
-    (evaluation needs the neighbours of a test window's users, not of everyone).
+    the pairs with a target on one side (evaluation needs the neighbours of a test window's users, not of
+    everyone).
 
     Returns:
         ``entity``, ``neighbour``, ``score``, ``co_count``, ``method``: both directions of every pair, or
         with ``targets`` the rows whose ``entity`` is a target.
     """
-    src = _prepared(df, by, entity, value, method)
-    if targets is None:
-        return neighbours(pair_table(src, by, entity, value, min_co), entity, method, shrinkage, top_k)
-    mine = src.join(targets.select(entity).distinct(), entity, "left_semi")
-    a = mine.select(F.col(by), F.col(entity).alias("a"), F.col(value).alias("x"))
-    b = src.select(F.col(by), F.col(entity).alias("b"), F.col(value).alias("y"))
-    stats = _sums(a.join(b, by).where(F.col("a") != F.col("b"))).where(F.col("co") >= min_co)
-    scored = _scored(_with_sides(stats, src, entity, value), method, shrinkage)
-    return scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE,
-                         F.col("co").cast("int").alias(CO_COUNT)).transform(
-        top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
+    pairs = pair_table(df, by, entity, value, min_co, method, targets)
+    return neighbours(pairs, method, shrinkage, top_k, both_ways=targets is None)
 
 
 SHARED_METHODS = frozenset({"cosine", "jaccard"})
