@@ -162,6 +162,10 @@ class SimilaritySettings(_Strict):
     """minhash_jaccard: pairs below this Jaccard index are not searched for."""
     lsh_hash_tables: int = Field(10, ge=1)
     """minhash_jaccard: more tables find more pairs, at more cost."""
+    local_scoring_max_rows: int = Field(2_000_000, ge=0)
+    """Item-CF and content recommendations send an item similarity of at most this many rows to every task
+    and score users by sparse matrix products (fast; the driver holds it once); a larger one is joined in
+    Spark. 0: always join."""
 
 
 class CfSettings(_Strict):

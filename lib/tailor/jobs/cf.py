@@ -31,7 +31,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     summary = JobSummary(tables=["candidate_recs"])
     try:
         summary.rows_in = inter.count()
-        recs = {"item_cf": item_cf(inter, item_sim, inter, c.top_n)}
+        recs = {"item_cf": item_cf(inter, item_sim, c.top_n, local_max_rows=cfg.similarity.local_scoring_max_rows)}
         if c.user_method is not None:
             user_sim = tables.read_run(spark, cfg, "user_similarity", run_date).where(
                 F.col(S.METHOD) == c.user_method

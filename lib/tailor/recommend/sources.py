@@ -64,7 +64,7 @@ def item_cf_source(d: TrainData) -> DataFrame:
     sim = similarity(capped, S.USER_ID, S.ITEM_ID, WEIGHT, cfg.cf.item_method, cfg.similarity.min_co_count,
                      cfg.similarity.shrinkage, cfg.similarity.top_k)
     mine = _targets(d, inter)
-    return item_cf(mine, sim, mine, cfg.cf.top_n)
+    return item_cf(mine, sim, cfg.cf.top_n, local_max_rows=cfg.similarity.local_scoring_max_rows)
 
 
 def user_cf_source(d: TrainData) -> DataFrame:
@@ -105,7 +105,7 @@ def content_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
     c = d.cfg.content
     sim = sim if sim is not None else content_similarity_of(d.cfg, d.products)
     inter = _targets(d, _inter(d, c.half_life_days))
-    return item_cf(inter, sim, inter, c.top_n)
+    return item_cf(inter, sim, c.top_n, local_max_rows=d.cfg.similarity.local_scoring_max_rows)
 
 
 def popular_lists(d: TrainData) -> DataFrame:
