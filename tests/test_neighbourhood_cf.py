@@ -21,7 +21,8 @@ def test_item_cf_sums_affinity_times_similarity_and_drops_seen(spark, rows):
     sim = spark.createDataFrame(
         [("i1", "i3", 0.5), ("i1", "i2", 0.9), ("i2", "i3", 0.4), ("i2", "i4", 1.0)], SIM
     )
-    got = [(r.item_id, r.score, r.rank) for r in item_cf(affinity, sim, 10, local_max_rows=rows).orderBy("rank").collect()]
+    recs = item_cf(affinity, sim, 10, local_max_rows=rows)
+    got = [(r.item_id, r.score, r.rank) for r in recs.orderBy("rank").collect()]
     # i3 = 2 * 0.5 + 1 * 0.4 = 1.4, i4 = 1 * 1.0; i2 is the user's own
     assert got == [("i3", pytest.approx(1.4), 1), ("i4", pytest.approx(1.0), 2)]
 

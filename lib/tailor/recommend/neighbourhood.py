@@ -86,10 +86,10 @@ def _item_cf_local(affinity: DataFrame, sim: pd.DataFrame, top_n: int, value: st
     from scipy import sparse
 
     # item ids sorted, so that a column index orders like the id (the ties' order)
-    items = np.unique(np.concatenate([sim[S.ENTITY].to_numpy(object), sim[S.NEIGHBOUR].to_numpy(object)]))
-    m = sparse.csr_matrix((sim[S.SCORE].to_numpy(np.float64), (np.searchsorted(items, sim[S.ENTITY].to_numpy(object)),
-                                                               np.searchsorted(items, sim[S.NEIGHBOUR].to_numpy(object)))),
-                          shape=(len(items), len(items)))
+    entity, neighbour = sim[S.ENTITY].to_numpy(object), sim[S.NEIGHBOUR].to_numpy(object)
+    items = np.unique(np.concatenate([entity, neighbour]))
+    ends = (np.searchsorted(items, entity), np.searchsorted(items, neighbour))
+    m = sparse.csr_matrix((sim[S.SCORE].to_numpy(np.float64), ends), shape=(len(items), len(items)))
     m.sort_indices()  # canonical, whatever order the rows were collected in: the same sums on every run
     spark = affinity.sparkSession
     shared = spark.sparkContext.broadcast((items, m.indptr, m.indices, m.data))
