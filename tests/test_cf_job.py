@@ -59,6 +59,7 @@ def test_cf_plans_have_no_cartesian_product(spark, twice):
     inter = interactions(tables.read(spark, cfg, "events"), cfg.interactions.weights, RUN, 30.0)
     isim = tables.read_run(spark, cfg, "item_similarity", RUN)
     usim = tables.read_run(spark, cfg, "user_similarity", RUN)
-    for df in (item_cf(inter, isim, 5, local_max_rows=0), user_cf(inter, usim, inter, 5)):
+    # the joined plans (the local ones have no join over users or items at all)
+    for df in (item_cf(inter, isim, 5, local_max_rows=0), user_cf(inter, usim, inter, 5, local_max_rows=0)):
         plan = df._jdf.queryExecution().executedPlan().toString()
         assert "CartesianProduct" not in plan and "NestedLoopJoin" not in plan

@@ -27,13 +27,15 @@ def test_item_cf_sums_affinity_times_similarity_and_drops_seen(spark, rows):
     assert got == [("i3", pytest.approx(1.4), 1), ("i4", pytest.approx(1.0), 2)]
 
 
-def test_user_cf_is_the_similarity_weighted_average(spark):
+@BOTH_PLANS
+def test_user_cf_is_the_similarity_weighted_average(spark, rows):
     sim = spark.createDataFrame([("u", "v1", 0.8), ("u", "v2", 0.2)], SIM)
     inter = spark.createDataFrame(
         [("v1", "x", 1.0), ("v1", "y", 2.0), ("v2", "y", 1.0), ("v2", "z", 5.0), ("u", "y", 1.0)],
         UI + ", weight double",
     )
-    got = [(r.item_id, r.score, r.rank) for r in user_cf(inter, sim, inter, 10).orderBy("rank").collect()]
+    recs = user_cf(inter, sim, inter, 10, local_max_rows=rows)
+    got = [(r.item_id, r.score, r.rank) for r in recs.orderBy("rank").collect()]
     # z = 0.2 * 5 / (0.8 + 0.2) = 1.0, x = 0.8 * 1 / 1.0 = 0.8; y is seen
     assert got == [("z", pytest.approx(1.0), 1), ("x", pytest.approx(0.8), 2)]
 
@@ -81,6 +83,29 @@ def test_item_cf_plans_agree_and_a_negative_similarity_is_joined(spark):
     negative = spark.createDataFrame([("a", "x", 0.5), ("b", "x", -0.5)], SIM)
     both = spark.createDataFrame([("u", "a", 1.0), ("u", "b", 1.0)], UI + ", affinity double")
     assert [(r.item_id, r.score) for r in item_cf(both, negative, 5).collect()] == [("x", 0.0)]
+
+
+def test_user_cf_plans_agree_and_users_without_neighbours_get_nothing(spark):
+    import random
+
+    rnd = random.Random(5)
+    users = [f"u{k:02d}" for k in range(40)]
+    inter = spark.createDataFrame(
+        [(u, f"i{it:02d}", float(rnd.choice([1, 3, 5]))) for u in users for it in rnd.sample(range(25), 5)],
+        UI + ", weight double")
+    # quarters and whole weights: exact sums, so ties must break the same way in both plans; the last ten
+    # users have no neighbours
+    sim = spark.createDataFrame([(u, v, rnd.choice([0.25, 0.5, 1.0])) for u in users[:30]
+                                 for v in rnd.sample(users, 6) if v != u], SIM)
+    joined = sorted(map(tuple, user_cf(inter, sim, inter, 7, local_max_rows=0).collect()))
+    local = sorted(map(tuple, user_cf(inter, sim, inter, 7).collect()))
+    assert {r[0] for r in joined} == set(users[:30])
+    assert [r[:2] + r[3:] for r in local] == [r[:2] + r[3:] for r in joined]
+    assert [r[2] for r in local] == pytest.approx([r[2] for r in joined])
+    # a negative neighbour (pearson) is joined: -0.5 + 0.5 of x give 0 / 1
+    signed = spark.createDataFrame([("u", "a", 0.5), ("u", "b", -0.5)], SIM)
+    two = spark.createDataFrame([("a", "x", 1.0), ("b", "x", 1.0)], UI + ", weight double")
+    assert [(r.item_id, r.score) for r in user_cf(two, signed, two, 5).collect()] == [("x", 0.0)]
 
 
 @BOTH_PLANS

@@ -164,8 +164,9 @@ class SimilaritySettings(_Strict):
     """minhash_jaccard: more tables find more pairs, at more cost."""
     local_scoring_max_rows: int = Field(2_000_000, ge=0)
     """Item-CF and content recommendations send an item similarity of at most this many rows to every task
-    and score users by sparse matrix products (fast; the driver holds it once); a larger one is joined in
-    Spark. 0: always join."""
+    (the driver holds it once), and user-CF sends each group of users its neighbours' interactions when
+    there are at most this many; users are then scored by sparse matrix products. Larger inputs are joined
+    in Spark (same lists, slower). 0: always join."""
 
 
 class CfSettings(_Strict):

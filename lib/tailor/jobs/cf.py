@@ -36,7 +36,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             user_sim = tables.read_run(spark, cfg, "user_similarity", run_date).where(
                 F.col(S.METHOD) == c.user_method
             )
-            recs["user_cf"] = user_cf(inter, user_sim, inter, c.top_n)
+            recs["user_cf"] = user_cf(inter, user_sim, inter, c.top_n,
+                                      local_max_rows=cfg.similarity.local_scoring_max_rows)
         for source, df in recs.items():
             n = tables.replace_partition(df, cfg, "candidate_recs", run_date, {S.SOURCE: source})
             summary.metrics[f"{source}.rows"] = n

@@ -25,7 +25,7 @@ import logging
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LOCAL_MAX_ROWS = 2_000_000
 """Default bound on the similarity rows item-CF sends to every task (about 100 MB on the driver)."""
 MIN_GROUPS = 64
+GROUP = "_group"
 RECS = f"{S.USER_ID} string, {S.ITEM_ID} string, {S.SCORE} double, {S.RANK} int, {S.ANCHOR} string"
 
 
@@ -117,19 +118,26 @@ def _score_group(group: pd.DataFrame, items: np.ndarray, indptr: np.ndarray, ind
                             shape=(len(users), n))
     aff.sort_indices()
     scores = (aff @ sim).tocsr()
+    own = np.repeat(np.arange(aff.shape[0]), np.diff(aff.indptr)) * n + aff.indices
+    u, j, v, rank = _best(scores, own, top_n)
+    return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v,
+                         S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: items[_anchors(aff, sim, u, j)]})
+
+
+def _best(scores, own: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, score, 0-based rank) of each row's ``top_n`` best entries of the sparse ``scores``
+    (score descending, column ascending), leaving out the entries whose ``row · columns + column`` is in
+    ``own``."""
     scores.sort_indices()
     u = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
     j, v = scores.indices.astype(np.int64), scores.data
-    own = np.repeat(np.arange(aff.shape[0]), np.diff(aff.indptr)) * n + aff.indices
-    keep = ~np.isin(u * n + j, own)
+    keep = ~np.isin(u * scores.shape[1] + j, own)
     u, j, v = u[keep], j[keep], v[keep]
     order = np.lexsort((j, -v, u))
     u, j, v = u[order], j[order], v[order]
     rank = np.arange(len(u)) - np.searchsorted(u, u, side="left")
     top = rank < top_n
-    u, j, v, rank = u[top], j[top], v[top], rank[top]
-    return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v,
-                         S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: items[_anchors(aff, sim, u, j)]})
+    return u[top], j[top], v[top], rank[top]
 
 
 def _anchors(aff, sim, u: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -153,14 +161,78 @@ def _anchors(aff, sim, u: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def user_cf(interactions: DataFrame, user_sim: DataFrame, seen: DataFrame, top_n: int,
-            value: str = "weight") -> DataFrame:
+            value: str = "weight", local_max_rows: int = LOCAL_MAX_ROWS) -> DataFrame:
     """Top-``top_n`` unseen items per user from neighbours' ``interactions`` (user_id, item_id, ``value``)
-    and ``user_sim`` (entity, neighbour, score)."""
+    and ``user_sim`` (entity, neighbour, score).
+
+    Args:
+        local_max_rows: when ``interactions`` has at most this many rows and every score is positive, users
+            are scored in groups by sparse products, each group sent its users' neighbours' interactions;
+            otherwise by a join in Spark (same lists, several times slower).
+    """
     s = user_sim.select(F.col(S.ENTITY).alias(S.USER_ID), S.NEIGHBOUR, F.col(S.SCORE).alias("_s"))
+    stats = s.agg(F.count(F.lit(1)).alias("n"), F.min("_s").alias("low")).first()
+    if stats["n"] == 0:
+        return s.sparkSession.createDataFrame([], RECS)
+    v = interactions.select(F.col(S.USER_ID).alias(S.NEIGHBOUR), S.ITEM_ID, F.col(value).cast("double").alias("_w"))
+    if stats["low"] > 0 and interactions.count() <= local_max_rows:
+        return _user_cf_local(s, v, seen, top_n)
+    log.info("user-CF by a join: %d similarity rows, lowest score %s", stats["n"], stats["low"])
     norm = s.groupBy(S.USER_ID).agg(F.sum(F.abs("_s")).alias("_norm"))
-    v = interactions.select(F.col(S.USER_ID).alias(S.NEIGHBOUR), S.ITEM_ID, F.col(value).alias("_w"))
     summed = s.join(v, S.NEIGHBOUR).groupBy(S.USER_ID, S.ITEM_ID).agg(F.sum(F.col("_s") * F.col("_w")).alias("_num"))
     scores = summed.join(norm, S.USER_ID).select(
         S.USER_ID, S.ITEM_ID, (F.col("_num") / F.col("_norm")).alias(S.SCORE)
     )
     return _finish(scores, seen, top_n)
+
+
+def _user_cf_local(sim: DataFrame, inter: DataFrame, seen: DataFrame, top_n: int) -> DataFrame:
+    """User-CF by groups of users (hashed, ``spark.sql.shuffle.partitions`` groups): each group gets its
+    users' similarity rows, and, once per group, the interactions of every neighbour they have (fewer
+    rows than the join's one per user, neighbour and item) and its users' own items (marked by a null
+    value), and is scored by :func:`_score_users`."""
+    spark = sim.sparkSession
+    groups = int(spark.conf.get("spark.sql.shuffle.partitions"))
+
+    def group(c: str) -> Column:
+        return F.pmod(F.xxhash64(c), F.lit(groups)).alias(GROUP)
+
+    s = sim.select(group(S.USER_ID), S.USER_ID, S.NEIGHBOUR, "_s")
+    wanted = sim.select(S.NEIGHBOUR, group(S.USER_ID)).distinct()
+    rows = inter.join(wanted, S.NEIGHBOUR).select(GROUP, S.NEIGHBOUR, S.ITEM_ID, "_w").unionByName(
+        seen.select(group(S.USER_ID), F.col(S.USER_ID).alias(S.NEIGHBOUR), S.ITEM_ID,
+                    F.lit(None).cast("double").alias("_w")))
+
+    def score(mine: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
+        return _score_users(mine, theirs, top_n)
+
+    return s.groupBy(GROUP).cogroup(rows.groupBy(GROUP)).applyInPandas(score, RECS)
+
+
+def _score_users(sim: pd.DataFrame, rows: pd.DataFrame, top_n: int) -> pd.DataFrame:
+    """One group of users' user-CF: (similarity × neighbours' interactions) / Σ |similarity|, minus each
+    user's own items, best ``top_n`` per user (score descending, item id ascending); no anchor."""
+    from scipy import sparse
+
+    if sim.empty:  # a group with interactions but none of its users has neighbours
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in (S.USER_ID, S.ITEM_ID, S.ANCHOR)}).assign(
+            **{S.SCORE: pd.Series([], dtype=np.float64), S.RANK: pd.Series([], dtype=np.int32)})
+    users, row = np.unique(sim[S.USER_ID].to_numpy(object), return_inverse=True)
+    theirs, own = rows[rows["_w"].notna()], rows[rows["_w"].isna()]
+    neighbours, at = np.unique(np.concatenate([sim[S.NEIGHBOUR].to_numpy(object),
+                                               theirs[S.NEIGHBOUR].to_numpy(object)]), return_inverse=True)
+    items, col = np.unique(theirs[S.ITEM_ID].to_numpy(object), return_inverse=True)  # sorted: ties by id
+    weights = sparse.csr_matrix((sim["_s"].to_numpy(np.float64), (row, at[:len(sim)])),
+                                shape=(len(users), len(neighbours)))
+    weights.sort_indices()
+    values = sparse.csr_matrix((theirs["_w"].to_numpy(np.float64), (at[len(sim):], col)),
+                               shape=(len(neighbours), len(items)))
+    values.sort_indices()  # canonical inputs: the same sums on every run
+    ou = pd.Categorical(own[S.NEIGHBOUR], categories=users).codes.astype(np.int64)
+    oi = pd.Categorical(own[S.ITEM_ID], categories=items).codes.astype(np.int64)
+    mine = (ou >= 0) & (oi >= 0)
+    # a user's scores share one denominator, so the sums rank alike and are divided after
+    u, j, v, rank = _best((weights @ values).tocsr(), ou[mine] * len(items) + oi[mine], top_n)
+    norm = np.asarray(abs(weights).sum(axis=1)).ravel()
+    return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v / norm[u],
+                         S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: pd.Series([None] * len(u), dtype=object)})

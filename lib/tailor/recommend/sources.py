@@ -74,7 +74,8 @@ def user_cf_source(d: TrainData) -> DataFrame:
     # only the target users' neighbours are needed: the join then pairs them with everyone, not all with all
     sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
                      cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k, targets=d.users)
-    return user_cf(inter, sim, _targets(d, inter), cfg.cf.top_n)
+    return user_cf(inter, sim, _targets(d, inter), cfg.cf.top_n,
+                   local_max_rows=cfg.similarity.local_scoring_max_rows)
 
 
 def als_source(d: TrainData) -> DataFrame:
