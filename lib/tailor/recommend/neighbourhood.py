@@ -17,6 +17,11 @@ minute for the M shop. When the similarity is small enough to send to every task
 rows, all scores positive), each task instead scores a group of users as a sparse matrix product, affinity
 (users × items) times similarity (items × items), and keeps each row's best: about 6× faster at M. The
 similarity is collected to the driver for that, so ``local_max_rows`` bounds what the driver holds.
+
+User-CF likewise: a join makes one row per (user, neighbour, item). When the interactions have at most
+``local_max_rows`` rows, each group of users instead receives (by a cogroup) the interactions of all its
+users' neighbours once, and is scored as similarity × interactions: 3× faster at M. Each group may need
+nearly all the interactions, which is why their number is bounded.
 """
 
 from __future__ import annotations
