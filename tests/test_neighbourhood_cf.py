@@ -63,7 +63,7 @@ def test_item_cf_anchor_is_the_largest_contribution_ties_by_item_id(spark, rows)
                    ("w", "y"): (pytest.approx(0.5), "z", 1)}
 
 
-def test_item_cf_plans_agree_and_a_negative_similarity_is_joined(spark):
+def test_item_cf_plans_agree(spark):
     import random
 
     rnd = random.Random(3)
@@ -79,10 +79,19 @@ def test_item_cf_plans_agree_and_a_negative_similarity_is_joined(spark):
     assert len(joined) == 40 * 6
     assert [r[:2] + r[3:] for r in local] == [r[:2] + r[3:] for r in joined]
     assert [r[2] for r in local] == pytest.approx([r[2] for r in joined])
-    # a negative score (pearson) could sum to exactly 0, which a sparse product drops: the join is used
-    negative = spark.createDataFrame([("a", "x", 0.5), ("b", "x", -0.5)], SIM)
+
+
+@BOTH_PLANS
+def test_a_sum_of_exactly_zero_is_still_a_candidate(spark, rows):
+    # pearson's negative scores can cancel; a sparse product drops such a sum, the join keeps it: both keep it
+    negative = spark.createDataFrame([("a", "x", 0.5), ("b", "x", -0.5), ("b", "y", -0.25)], SIM)
     both = spark.createDataFrame([("u", "a", 1.0), ("u", "b", 1.0)], UI + ", affinity double")
-    assert [(r.item_id, r.score) for r in item_cf(both, negative, 5).collect()] == [("x", 0.0)]
+    got = [(r.item_id, r.score, r.rank) for r in item_cf(both, negative, 5, local_max_rows=rows).collect()]
+    assert sorted(got) == [("x", 0.0, 1), ("y", -0.25, 2)]
+    signed = spark.createDataFrame([("u", "a", 0.5), ("u", "b", -0.5)], SIM)
+    two = spark.createDataFrame([("a", "x", 1.0), ("b", "x", 1.0), ("u", "y", 1.0)], UI + ", weight double")
+    got = [(r.item_id, r.score) for r in user_cf(two, signed, two, 5, local_max_rows=rows).collect()]
+    assert got == [("x", 0.0)]  # (0.5 - 0.5) / (0.5 + 0.5); y is u's own
 
 
 def test_user_cf_plans_agree_and_users_without_neighbours_get_nothing(spark):
@@ -102,10 +111,6 @@ def test_user_cf_plans_agree_and_users_without_neighbours_get_nothing(spark):
     assert {r[0] for r in joined} == set(users[:30])
     assert [r[:2] + r[3:] for r in local] == [r[:2] + r[3:] for r in joined]
     assert [r[2] for r in local] == pytest.approx([r[2] for r in joined])
-    # a negative neighbour (pearson) is joined: -0.5 + 0.5 of x give 0 / 1
-    signed = spark.createDataFrame([("u", "a", 0.5), ("u", "b", -0.5)], SIM)
-    two = spark.createDataFrame([("a", "x", 1.0), ("b", "x", 1.0)], UI + ", weight double")
-    assert [(r.item_id, r.score) for r in user_cf(two, signed, two, 5).collect()] == [("x", 0.0)]
 
 
 @BOTH_PLANS

@@ -14,7 +14,7 @@ X"); user-CF leaves it null rather than point at another customer.
 Item-CF has two plans with the same result. A join of the affinities with the similarity makes one row per
 (user, item, neighbour), ``top_k`` times the interactions, all shuffled to be summed: 60 M rows and a
 minute for the M shop. When the similarity is small enough to send to every task (at most ``local_max_rows``
-rows, all scores positive), each task instead scores a group of users as a sparse matrix product, affinity
+rows), each task instead scores a group of users as a sparse matrix product, affinity
 (users × items) times similarity (items × items), and keeps each row's best: about 6× faster at M. The
 similarity is collected to the driver for that, so ``local_max_rows`` bounds what the driver holds.
 
@@ -62,17 +62,17 @@ def item_cf(affinity: DataFrame, item_sim: DataFrame, top_n: int, value: str = "
 
     Args:
         local_max_rows: the largest similarity scored by sparse products in each task (see the module
-            docstring); a larger one, or one with a score <= 0, is joined in Spark instead.
+            docstring); a larger one is joined in Spark instead.
     """
     sim = item_sim.select(S.ENTITY, S.NEIGHBOUR, S.SCORE)
-    stats = sim.agg(F.count(F.lit(1)).alias("n"), F.min(S.SCORE).alias("low")).first()
-    if stats["n"] == 0:
-        return affinity.sparkSession.createDataFrame([], RECS)
-    if stats["n"] > local_max_rows or stats["low"] <= 0:
-        log.info("item-CF by a join: %d similarity rows (local_max_rows %d), lowest score %s", stats["n"],
-                 local_max_rows, stats["low"])
+    # one pass over a (possibly lazy, costly) similarity: collect it, unless it has too many rows
+    local = sim.limit(local_max_rows + 1).toPandas() if local_max_rows > 0 else None
+    if local is None or len(local) > local_max_rows:
+        log.info("item-CF by a join: the similarity has over local_max_rows = %d rows", local_max_rows)
         return _item_cf_joined(affinity, sim, top_n, value)
-    return _item_cf_local(affinity, sim.toPandas(), top_n, value)
+    if local.empty:
+        return affinity.sparkSession.createDataFrame([], RECS)
+    return _item_cf_local(affinity, local, top_n, value)
 
 
 def _item_cf_joined(affinity: DataFrame, item_sim: DataFrame, top_n: int, value: str) -> DataFrame:
@@ -122,21 +122,37 @@ def _score_group(group: pd.DataFrame, items: np.ndarray, indptr: np.ndarray, ind
     aff = sparse.csr_matrix((group["_a"].to_numpy(np.float64)[known], (row[known], col[known])),
                             shape=(len(users), n))
     aff.sort_indices()
-    scores = (aff @ sim).tocsr()
     own = np.repeat(np.arange(aff.shape[0]), np.diff(aff.indptr)) * n + aff.indices
-    u, j, v, rank = _best(scores, own, top_n)
+    u, j, v, rank = _best(*_product(aff, sim), n, own, top_n)
     return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v,
                          S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: items[_anchors(aff, sim, u, j)]})
 
 
-def _best(scores, own: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, score, 0-based rank) of each row's ``top_n`` best entries of the sparse ``scores``
+def _product(a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of every entry of ``a @ b`` that has at least one term, as the join would
+    give: a sparse product leaves out sums that are exactly 0, possible only with a value <= 0, so
+    then the entries of the product of the patterns that are missing come back as 0."""
+    out = (a @ b).tocsr()
+    rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
+    cols, vals = out.indices.astype(np.int64), out.data
+    if (a.data > 0).all() and (b.data > 0).all():
+        return rows, cols, vals
+    pa, pb = a.copy(), b.copy()
+    pa.data[:], pb.data[:] = 1.0, 1.0
+    terms = (pa @ pb).tocsr()
+    t_rows = np.repeat(np.arange(terms.shape[0]), np.diff(terms.indptr))
+    t_cols = terms.indices.astype(np.int64)
+    gone = ~np.isin(t_rows * out.shape[1] + t_cols, rows * out.shape[1] + cols)
+    return (np.concatenate([rows, t_rows[gone]]), np.concatenate([cols, t_cols[gone]]),
+            np.concatenate([vals, np.zeros(int(gone.sum()))]))
+
+
+def _best(u: np.ndarray, j: np.ndarray, v: np.ndarray, columns: int, own: np.ndarray,
+          top_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, score, 0-based rank) of each row's ``top_n`` best entries (``u``, ``j``, ``v``)
     (score descending, column ascending), leaving out the entries whose ``row · columns + column`` is in
     ``own``."""
-    scores.sort_indices()
-    u = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
-    j, v = scores.indices.astype(np.int64), scores.data
-    keep = ~np.isin(u * scores.shape[1] + j, own)
+    keep = ~np.isin(u * columns + j, own)
     u, j, v = u[keep], j[keep], v[keep]
     order = np.lexsort((j, -v, u))
     u, j, v = u[order], j[order], v[order]
@@ -171,18 +187,15 @@ def user_cf(interactions: DataFrame, user_sim: DataFrame, seen: DataFrame, top_n
     and ``user_sim`` (entity, neighbour, score).
 
     Args:
-        local_max_rows: when ``interactions`` has at most this many rows and every score is positive, users
-            are scored in groups by sparse products, each group sent its users' neighbours' interactions;
-            otherwise by a join in Spark (same lists, several times slower).
+        local_max_rows: when ``interactions`` has at most this many rows, users are scored in groups by
+            sparse products, each group sent its users' neighbours' interactions; otherwise by a join in
+            Spark (same lists, several times slower).
     """
     s = user_sim.select(F.col(S.ENTITY).alias(S.USER_ID), S.NEIGHBOUR, F.col(S.SCORE).alias("_s"))
-    stats = s.agg(F.count(F.lit(1)).alias("n"), F.min("_s").alias("low")).first()
-    if stats["n"] == 0:
-        return s.sparkSession.createDataFrame([], RECS)
     v = interactions.select(F.col(S.USER_ID).alias(S.NEIGHBOUR), S.ITEM_ID, F.col(value).cast("double").alias("_w"))
-    if stats["low"] > 0 and interactions.count() <= local_max_rows:
+    if local_max_rows > 0 and interactions.count() <= local_max_rows:
         return _user_cf_local(s, v, seen, top_n)
-    log.info("user-CF by a join: %d similarity rows, lowest score %s", stats["n"], stats["low"])
+    log.info("user-CF by a join: the interactions have over local_max_rows = %d rows", local_max_rows)
     norm = s.groupBy(S.USER_ID).agg(F.sum(F.abs("_s")).alias("_norm"))
     summed = s.join(v, S.NEIGHBOUR).groupBy(S.USER_ID, S.ITEM_ID).agg(F.sum(F.col("_s") * F.col("_w")).alias("_num"))
     scores = summed.join(norm, S.USER_ID).select(
@@ -237,7 +250,7 @@ def _score_users(sim: pd.DataFrame, rows: pd.DataFrame, top_n: int) -> pd.DataFr
     oi = pd.Categorical(own[S.ITEM_ID], categories=items).codes.astype(np.int64)
     mine = (ou >= 0) & (oi >= 0)
     # a user's scores share one denominator, so the sums rank alike and are divided after
-    u, j, v, rank = _best((weights @ values).tocsr(), ou[mine] * len(items) + oi[mine], top_n)
+    u, j, v, rank = _best(*_product(weights, values), len(items), ou[mine] * len(items) + oi[mine], top_n)
     norm = np.asarray(abs(weights).sum(axis=1)).ravel()
     return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v / norm[u],
                          S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: pd.Series([None] * len(u), dtype=object)})
