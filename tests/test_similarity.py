@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from tailor.similarity.interactions import cap_per, event_weight
-from tailor.similarity.pairs import neighbours, pair_table, similarity
+from tailor.similarity.local import partition_keys
+from tailor.similarity.pairs import neighbours, pair_table, similarities, similarity
 
 SCHEMA = "user_id string, item_id string, value double"
+BOTH_PLANS = pytest.mark.parametrize("local_max_rows", [0, 1000], ids=["joined", "grouped"])
 
 
 def _sims(spark, rows, method, by="user_id", entity="item_id", **kw):
@@ -18,13 +20,14 @@ def _sims(spark, rows, method, by="user_id", entity="item_id", **kw):
     return {(r.entity, r.neighbour): (r.score, r.co_count) for r in out.collect()}
 
 
-def test_the_seed_example_is_cosine_one_over_root_two_and_jaccard_one_half(spark):
+@BOTH_PLANS
+def test_the_seed_example_is_cosine_one_over_root_two_and_jaccard_one_half(spark, local_max_rows):
     # items as vectors over users (x, y, z): u = (0, 1, 0), v = (0, 1, 1)
     rows = [("y", "u", 1.0), ("y", "v", 1.0), ("z", "v", 1.0)]
-    cos = _sims(spark, rows, "cosine")
+    cos = _sims(spark, rows, "cosine", local_max_rows=local_max_rows)
     assert cos[("u", "v")][0] == pytest.approx(1 / math.sqrt(2))  # 0.707: the seed's 1/2 is the Jaccard index
     assert cos[("v", "u")] == cos[("u", "v")]
-    assert _sims(spark, rows, "jaccard")[("u", "v")] == (pytest.approx(0.5), 1)
+    assert _sims(spark, rows, "jaccard", local_max_rows=local_max_rows)[("u", "v")] == (pytest.approx(0.5), 1)
 
 
 def test_pearson_and_adjusted_cosine_by_hand(spark):
@@ -71,12 +74,13 @@ def _brute(m: np.ndarray, method: str) -> dict:
     return out
 
 
+@BOTH_PLANS
 @pytest.mark.parametrize("method", ["cosine", "jaccard", "pearson", "adjusted_cosine"])
-def test_every_measure_matches_brute_force_numpy(spark, method):
+def test_every_measure_matches_brute_force_numpy(spark, method, local_max_rows):
     rng = np.random.default_rng(3)
     m = rng.integers(1, 6, size=(12, 7)).astype(float) * (rng.random((12, 7)) < 0.6)
     rows = [(f"u{u}", f"i{i}", float(m[u, i])) for u in range(12) for i in range(7) if m[u, i] > 0]
-    got = _sims(spark, rows, method)
+    got = _sims(spark, rows, method, local_max_rows=local_max_rows)
     want = _brute(m, method)
     assert set(got) == set(want)
     for pair, (score, co) in want.items():
@@ -100,15 +104,16 @@ def test_cosine_and_jaccard_read_one_pair_table_of_the_raw_values(spark):
             assert got[pair] == (pytest.approx(score, abs=1e-9), co), (method, pair)
 
 
+@BOTH_PLANS
 @pytest.mark.parametrize("method", ["cosine", "jaccard", "pearson", "adjusted_cosine"])
-def test_the_neighbours_of_some_entities_are_their_rows_of_the_full_similarity(spark, method):
+def test_the_neighbours_of_some_entities_are_their_rows_of_the_full_similarity(spark, method, local_max_rows):
     """Evaluation asks only for its users' neighbours: brute force on the whole matrix, restricted to them."""
     rng = np.random.default_rng(7)
     m = rng.integers(1, 6, size=(12, 7)).astype(float) * (rng.random((12, 7)) < 0.6)
     rows = [(f"u{u}", f"i{i}", float(m[u, i])) for u in range(12) for i in range(7) if m[u, i] > 0]
     targets = spark.createDataFrame([("i1",), ("i4",), ("i4",), ("nobody",)], "item_id string")
     out = similarity(spark.createDataFrame(rows, SCHEMA), "user_id", "item_id", "value", method, top_k=100,
-                     targets=targets)
+                     targets=targets, local_max_rows=local_max_rows)
     got = {(r.entity, r.neighbour): (r.score, r.co_count) for r in out.collect()}
     want = {pair: v for pair, v in _brute(m, method).items() if pair[0] in ("i1", "i4")}
     assert want and set(got) == set(want)
@@ -116,31 +121,76 @@ def test_the_neighbours_of_some_entities_are_their_rows_of_the_full_similarity(s
         assert got[pair] == (pytest.approx(score, abs=1e-9), co), pair
     # and top_k keeps each target's best, as similarity() does
     top1 = similarity(spark.createDataFrame(rows, SCHEMA), "user_id", "item_id", "value", method, top_k=1,
-                      targets=targets).collect()
+                      targets=targets, local_max_rows=local_max_rows).collect()
     best = {e: max((v[0], -int(n[1:])) for (a, n), v in want.items() if a == e) for e in ("i1", "i4")}
     assert {(r.entity, r.neighbour) for r in top1} == {(e, f"i{-b[1]}") for e, b in best.items()}
 
 
-def test_user_user_is_the_same_join_the_other_way(spark):
+@BOTH_PLANS
+def test_user_user_is_the_same_join_the_other_way(spark, local_max_rows):
     rows = [("y", "u", 1.0), ("y", "v", 1.0), ("z", "v", 1.0)]
-    got = _sims(spark, rows, "cosine", by="item_id", entity="user_id")
+    got = _sims(spark, rows, "cosine", by="item_id", entity="user_id", local_max_rows=local_max_rows)
     # users as vectors over items (u, v): y = (1, 1), z = (0, 1) -> 1 / sqrt(2)
     assert got[("y", "z")][0] == pytest.approx(1 / math.sqrt(2))
 
 
-def test_min_co_count_and_shrinkage(spark):
+@BOTH_PLANS
+def test_min_co_count_and_shrinkage(spark, local_max_rows):
     # a and b share users 1 and 2; a and c share user 1 only
     rows = [("1", "a", 1.0), ("1", "b", 1.0), ("1", "c", 1.0), ("2", "a", 1.0), ("2", "b", 1.0)]
-    got = _sims(spark, rows, "jaccard", min_co=2, shrinkage=10.0)
+    got = _sims(spark, rows, "jaccard", min_co=2, shrinkage=10.0, local_max_rows=local_max_rows)
     assert set(got) == {("a", "b"), ("b", "a")}
     assert got[("a", "b")] == (pytest.approx(1.0 * 2 / 12), 2)  # jaccard 2/2, shrunk by 2/(2+10)
 
 
-def test_top_k_breaks_ties_by_neighbour_id(spark):
-    # x co-occurs once with each of d, b, c, all with the same cosine
-    rows = [("1", "x", 1.0), ("1", "d", 1.0), ("2", "x", 1.0), ("2", "b", 1.0), ("3", "x", 1.0), ("3", "c", 1.0)]
-    got = _sims(spark, rows, "cosine", top_k=2)
-    assert sorted(n for (e, n) in got if e == "x") == ["b", "c"]
+@BOTH_PLANS
+def test_top_k_breaks_ties_by_neighbour_id(spark, local_max_rows):
+    # x co-occurs once with each of d, b, c, all with the same cosine; "B" sorts before "b" (byte order)
+    rows = [("1", "x", 1.0), ("1", "d", 1.0), ("2", "x", 1.0), ("2", "b", 1.0), ("3", "x", 1.0), ("3", "c", 1.0),
+            ("4", "x", 1.0), ("4", "B", 1.0)]
+    got = _sims(spark, rows, "cosine", top_k=2, local_max_rows=local_max_rows)
+    assert sorted(n for (e, n) in got if e == "x") == ["B", "b"]
+
+
+@BOTH_PLANS
+def test_a_weight_of_zero_is_a_shared_basket_with_a_dot_product_of_zero(spark, local_max_rows):
+    """a and b share basket 1, where b weighs 0: co 1, cosine 0 (a sparse product would drop the sum);
+    c, whose only weight is 0, has no norm, so no cosine at all, but a jaccard."""
+    rows = [("1", "a", 1.0), ("1", "b", 0.0), ("2", "b", 2.0), ("3", "c", 0.0), ("3", "a", 1.0)]
+    cos = _sims(spark, rows, "cosine", local_max_rows=local_max_rows)
+    assert cos == {("a", "b"): (0.0, 1), ("b", "a"): (0.0, 1)}
+    jac = _sims(spark, rows, "jaccard", local_max_rows=local_max_rows)
+    assert jac[("a", "b")] == (pytest.approx(1 / 3), 1) and jac[("c", "a")] == (pytest.approx(1 / 2), 1)
+
+
+def test_the_two_plans_agree_on_random_data(spark):
+    """Both methods, with targets and without: the same pairs, counts and ranks; jaccard bit for bit."""
+    rng = np.random.default_rng(11)
+    rows = [(f"u{u}", f"i{i}", float(rng.integers(1, 4))) for u in range(60) for i in range(25)
+            if rng.random() < 0.25]
+    df = spark.createDataFrame(rows, SCHEMA)
+    targets = spark.createDataFrame([(f"i{i}",) for i in range(0, 25, 3)], "item_id string")
+    for t in (None, targets):
+        got = {}
+        for plan in (0, 10_000):
+            out = similarities(df, "user_id", "item_id", "value", ["cosine", "jaccard"], min_co=2,
+                               shrinkage=3.0, top_k=4, targets=t, local_max_rows=plan)
+            got[plan] = {(r.method, r.entity, r.neighbour): (r.score, r.co_count) for r in out.collect()}
+        joined, grouped = got[0], got[10_000]
+        assert joined and set(grouped) == set(joined)
+        for key, (score, co) in joined.items():
+            assert grouped[key][1] == co
+            assert grouped[key][0] == (score if key[0] == "jaccard" else pytest.approx(score, rel=1e-12))
+
+
+def test_partition_keys_send_each_group_to_its_own_partition(spark):
+    from pyspark.sql import functions as F
+
+    n = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    keys = partition_keys(spark, n)
+    assert len(set(keys)) == n
+    df = spark.createDataFrame([(k,) for k in keys], "k long").repartition(n, "k")
+    assert df.select(F.spark_partition_id().alias("p")).distinct().count() == n
 
 
 def test_cap_keeps_each_users_most_recent_items(spark):

@@ -4,7 +4,9 @@ Interactions are built from events at or before the end of run_date (weights: ``
 Item-item pairs use each user's ``interactions.max_items_per_user`` most recent items; user-user pairs use
 each item's ``interactions.max_users_per_item`` most recent users. For each configured method the top
 ``similarity.top_k`` neighbours per entity are written (pairs sharing fewer than ``similarity.min_co_count``
-are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``); cosine and jaccard share one self-join.
+are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``). Cosine and jaccard share one pass: the
+grouped sparse products of :mod:`tailor.similarity.local` when the interactions have at most
+``similarity.local_scoring_max_rows`` rows, one self-join otherwise.
 Rating-based methods are skipped, with a warning and a metric, when the events carry no ratings. Each
 (run_date, method) partition is replaced.
 """
@@ -24,42 +26,43 @@ from tailor.config import Config
 from tailor.jobs.base import JobSummary
 from tailor.similarity.interactions import WEIGHT, cap_per, interactions
 from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
-from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, neighbours, pair_table, similarity
+from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, similarities, similarity
 
 log = logging.getLogger(__name__)
 
 
-def _write(pairs_of: DataFrame, by: str, entity: str, methods: list[str], cfg: Config, table: str,
+def _write(pairs_of: DataFrame, rows: int, by: str, entity: str, methods: list[str], cfg: Config, table: str,
            run_date: date, has_ratings: bool, summary: JobSummary) -> None:
     sc = cfg.similarity
-    # cosine and jaccard read one pair table (one self-join), kept while both are written
+    # cosine and jaccard come from one pass (grouped, or one self-join), kept while each is written
     shared = [m for m in methods if m in SHARED_METHODS]
-    table_of_shared = None
-    if len(shared) > 1:
-        table_of_shared = pair_table(pairs_of, by, entity, WEIGHT, sc.min_co_count).persist(
-            StorageLevel.MEMORY_AND_DISK)
+    both = None
+    if shared:
+        both = similarities(pairs_of, by, entity, WEIGHT, shared, sc.min_co_count, sc.shrinkage, sc.top_k,
+                            local_max_rows=sc.local_scoring_max_rows, rows=rows)
+        if len(shared) > 1:
+            both = both.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         for method in methods:
             if method in RATING_METHODS and not has_ratings:
                 log.warning("%s %s skipped: the events carry no ratings", table, method)
                 summary.metrics[f"{table}.{method}.skipped"] = 1
                 continue
-            src = pairs_of.where(F.col(S.RATING).isNotNull()) if method in RATING_METHODS else pairs_of
-            value = S.RATING if method in RATING_METHODS else WEIGHT
             if method == LSH_METHOD:
-                sim = minhash_jaccard(src, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
+                sim = minhash_jaccard(pairs_of, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
                                       hash_tables=sc.lsh_hash_tables, seed=cfg.seed, min_co=sc.min_co_count,
                                       top_k=sc.top_k)
-            elif table_of_shared is not None and method in SHARED_METHODS:
-                sim = neighbours(table_of_shared, method, sc.shrinkage, sc.top_k)
+            elif method in SHARED_METHODS:
+                sim = both.where(F.col(S.METHOD) == method)
             else:
-                sim = similarity(src, by=by, entity=entity, value=value, method=method, min_co=sc.min_co_count,
-                                 shrinkage=sc.shrinkage, top_k=sc.top_k)
+                sim = similarity(pairs_of.where(F.col(S.RATING).isNotNull()), by=by, entity=entity,
+                                 value=S.RATING, method=method, min_co=sc.min_co_count, shrinkage=sc.shrinkage,
+                                 top_k=sc.top_k)
             n = tables.replace_partition(sim.drop(S.METHOD), cfg, table, run_date, {S.METHOD: method})
             summary.metrics[f"{table}.{method}.rows"] = n
     finally:
-        if table_of_shared is not None:
-            table_of_shared.unpersist()
+        if both is not None:
+            both.unpersist()
     summary.tables.append(table)
 
 
@@ -78,10 +81,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.metrics.update({"interactions": stats["n"], "users": stats["users"], "items": stats["items"]})
         has_ratings = stats["rated"] > 0
         by_user = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, ic.max_items_per_user))
-        _write(by_user, S.USER_ID, S.ITEM_ID, cfg.similarity.item_methods, cfg, "item_similarity", run_date,
+        # the capped inputs have at most the (persisted, counted) interactions' rows: no count of them
+        _write(by_user, stats["n"], S.USER_ID, S.ITEM_ID, cfg.similarity.item_methods, cfg, "item_similarity", run_date,
                has_ratings, summary)
         by_item = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, ic.max_users_per_item))
-        _write(by_item, S.ITEM_ID, S.USER_ID, cfg.similarity.user_methods, cfg, "user_similarity", run_date,
+        _write(by_item, stats["n"], S.ITEM_ID, S.USER_ID, cfg.similarity.user_methods, cfg, "user_similarity", run_date,
                has_ratings, summary)
     finally:
         inter.unpersist()

@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from tailor import schemas as S
+from tailor.similarity.local import LOCAL_MAX_ROWS
 from tailor.similarity.pairs import similarity
 
 TERM, WEIGHT = "term", "w"
@@ -70,10 +71,13 @@ def item_vectors(products: DataFrame, min_df: int = 2, vocab_size: int = 1 << 18
     )
 
 
-def content_similarity(vectors: DataFrame, top_k: int = 50, max_items_per_term: int = 1000) -> DataFrame:
+def content_similarity(vectors: DataFrame, top_k: int = 50, max_items_per_term: int = 1000,
+                       local_max_rows: int = LOCAL_MAX_ROWS) -> DataFrame:
     """Top-``top_k`` content neighbours per item: ``entity``, ``neighbour``, ``score`` (cosine),
-    ``co_count`` (shared terms), ``method`` = ``tfidf``."""
+    ``co_count`` (shared terms), ``method`` = ``tfidf``; grouped or joined by ``local_max_rows`` (see
+    :func:`tailor.similarity.pairs.similarity`)."""
     df = vectors.groupBy(TERM).agg(F.count(F.lit(1)).alias("_df"))
     usable = vectors.join(df.where(F.col("_df") <= max_items_per_term).select(TERM), TERM)
-    sim = similarity(usable, TERM, S.ITEM_ID, WEIGHT, "cosine", min_co=1, shrinkage=0.0, top_k=top_k)
+    sim = similarity(usable, TERM, S.ITEM_ID, WEIGHT, "cosine", min_co=1, shrinkage=0.0, top_k=top_k,
+                     local_max_rows=local_max_rows)
     return sim.withColumn(S.METHOD, F.lit(METHOD))

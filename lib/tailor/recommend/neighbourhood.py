@@ -34,11 +34,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
+from tailor.similarity.local import LOCAL_MAX_ROWS, best, group_of, partition_keys, product
 from tailor.similarity.pairs import top_k_per
 
 log = logging.getLogger(__name__)
-LOCAL_MAX_ROWS = 2_000_000
-"""Default bound on the similarity rows item-CF sends to every task (about 100 MB on the driver)."""
 MIN_GROUPS = 64
 GROUP = "_group"
 RECS = f"{S.USER_ID} string, {S.ITEM_ID} string, {S.SCORE} double, {S.RANK} int, {S.ANCHOR} string"
@@ -123,42 +122,9 @@ def _score_group(group: pd.DataFrame, items: np.ndarray, indptr: np.ndarray, ind
                             shape=(len(users), n))
     aff.sort_indices()
     own = np.repeat(np.arange(aff.shape[0]), np.diff(aff.indptr)) * n + aff.indices
-    u, j, v, rank = _best(*_product(aff, sim), n, own, top_n)
+    u, j, v, rank = best(*product(aff, sim), n, own, top_n)
     return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v,
                          S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: items[_anchors(aff, sim, u, j)]})
-
-
-def _product(a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, value) of every entry of ``a @ b`` that has at least one term, as the join would
-    give: a sparse product leaves out sums that are exactly 0, possible only with a value <= 0, so
-    then the entries of the product of the patterns that are missing come back as 0."""
-    out = (a @ b).tocsr()
-    rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
-    cols, vals = out.indices.astype(np.int64), out.data
-    if (a.data > 0).all() and (b.data > 0).all():
-        return rows, cols, vals
-    pa, pb = a.copy(), b.copy()
-    pa.data[:], pb.data[:] = 1.0, 1.0
-    terms = (pa @ pb).tocsr()
-    t_rows = np.repeat(np.arange(terms.shape[0]), np.diff(terms.indptr))
-    t_cols = terms.indices.astype(np.int64)
-    gone = ~np.isin(t_rows * out.shape[1] + t_cols, rows * out.shape[1] + cols)
-    return (np.concatenate([rows, t_rows[gone]]), np.concatenate([cols, t_cols[gone]]),
-            np.concatenate([vals, np.zeros(int(gone.sum()))]))
-
-
-def _best(u: np.ndarray, j: np.ndarray, v: np.ndarray, columns: int, own: np.ndarray,
-          top_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, score, 0-based rank) of each row's ``top_n`` best entries (``u``, ``j``, ``v``)
-    (score descending, column ascending), leaving out the entries whose ``row · columns + column`` is in
-    ``own``."""
-    keep = ~np.isin(u * columns + j, own)
-    u, j, v = u[keep], j[keep], v[keep]
-    order = np.lexsort((j, -v, u))
-    u, j, v = u[order], j[order], v[order]
-    rank = np.arange(len(u)) - np.searchsorted(u, u, side="left")
-    top = rank < top_n
-    return u[top], j[top], v[top], rank[top]
 
 
 def _anchors(aff, sim, u: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -210,10 +176,10 @@ def _user_cf_local(sim: DataFrame, inter: DataFrame, seen: DataFrame, top_n: int
     rows than the join's one per user, neighbour and item) and its users' own items (marked by a null
     value), and is scored by :func:`_score_users`."""
     spark = sim.sparkSession
-    groups = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    keys = partition_keys(spark, int(spark.conf.get("spark.sql.shuffle.partitions")))  # one per partition
 
     def group(c: str) -> Column:
-        return F.pmod(F.xxhash64(c), F.lit(groups)).alias(GROUP)
+        return group_of(c, keys).alias(GROUP)
 
     s = sim.select(group(S.USER_ID), S.USER_ID, S.NEIGHBOUR, "_s")
     wanted = sim.select(S.NEIGHBOUR, group(S.USER_ID)).distinct()
@@ -250,7 +216,7 @@ def _score_users(sim: pd.DataFrame, rows: pd.DataFrame, top_n: int) -> pd.DataFr
     oi = pd.Categorical(own[S.ITEM_ID], categories=items).codes.astype(np.int64)
     mine = (ou >= 0) & (oi >= 0)
     # a user's scores share one denominator, so the sums rank alike and are divided after
-    u, j, v, rank = _best(*_product(weights, values), len(items), ou[mine] * len(items) + oi[mine], top_n)
+    u, j, v, rank = best(*product(weights, values), len(items), ou[mine] * len(items) + oi[mine], top_n)
     norm = np.asarray(abs(weights).sum(axis=1)).ravel()
     return pd.DataFrame({S.USER_ID: users[u], S.ITEM_ID: items[j], S.SCORE: v / norm[u],
                          S.RANK: (rank + 1).astype(np.int32), S.ANCHOR: pd.Series([None] * len(u), dtype=object)})

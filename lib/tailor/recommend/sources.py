@@ -62,7 +62,8 @@ def item_cf_source(d: TrainData) -> DataFrame:
     inter = _inter(d, cfg.cf.half_life_days)
     capped = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, cfg.interactions.max_items_per_user))
     sim = similarity(capped, S.USER_ID, S.ITEM_ID, WEIGHT, cfg.cf.item_method, cfg.similarity.min_co_count,
-                     cfg.similarity.shrinkage, cfg.similarity.top_k)
+                     cfg.similarity.shrinkage, cfg.similarity.top_k,
+                     local_max_rows=cfg.similarity.local_scoring_max_rows)
     mine = _targets(d, inter)
     return item_cf(mine, sim, cfg.cf.top_n, local_max_rows=cfg.similarity.local_scoring_max_rows)
 
@@ -73,7 +74,8 @@ def user_cf_source(d: TrainData) -> DataFrame:
     capped = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item))
     # only the target users' neighbours are needed: the join then pairs them with everyone, not all with all
     sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
-                     cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k, targets=d.users)
+                     cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k, targets=d.users,
+                     local_max_rows=cfg.similarity.local_scoring_max_rows)
     return user_cf(inter, sim, _targets(d, inter), cfg.cf.top_n,
                    local_max_rows=cfg.similarity.local_scoring_max_rows)
 
@@ -99,7 +101,7 @@ def als_source(d: TrainData) -> DataFrame:
 def content_similarity_of(cfg: Config, products: DataFrame) -> DataFrame:
     c = cfg.content
     vectors = C.item_vectors(products, c.min_df, c.vocab_size)
-    return C.content_similarity(vectors, c.top_k, c.max_items_per_term)
+    return C.content_similarity(vectors, c.top_k, c.max_items_per_term, cfg.similarity.local_scoring_max_rows)
 
 
 def content_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:

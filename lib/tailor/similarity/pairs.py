@@ -21,12 +21,17 @@ neighbours, ties broken by neighbour id.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor.schemas import CO_COUNT, ENTITY, METHOD, NEIGHBOUR, SCORE
+from tailor.similarity.local import LOCAL_MAX_ROWS, group_count, grouped_neighbours
+
+log = logging.getLogger(__name__)
 
 METHODS = ("cosine", "jaccard", "pearson", "adjusted_cosine")
 RATING_METHODS = frozenset({"pearson", "adjusted_cosine"})
@@ -131,6 +136,8 @@ def similarity(
     shrinkage: float = 0.0,
     top_k: int = 50,
     targets: DataFrame | None = None,
+    local_max_rows: int = LOCAL_MAX_ROWS,
+    rows: int | None = None,
 ) -> DataFrame:
     """Top-``top_k`` neighbours of every entity of ``df`` (``by``, ``entity``, ``value``), or of the entities
     in ``targets`` (a column named ``entity``) only.
@@ -140,10 +147,47 @@ def similarity(
     the pairs with a target on one side (evaluation needs the neighbours of a test window's users, not of
     everyone).
 
+    Args:
+        local_max_rows: cosine and jaccard of at most this many rows of ``df`` are computed by the grouped
+            plan (:mod:`tailor.similarity.local`), larger ones and the other methods by the self-join; 0
+            always joins.
+        rows: the number of rows of ``df``, or a bound above it, when the caller knows it; counted otherwise.
+
     Returns:
         ``entity``, ``neighbour``, ``score``, ``co_count``, ``method``: both directions of every pair, or
         with ``targets`` the rows whose ``entity`` is a target.
     """
+    return similarities(df, by, entity, value, [method], min_co, shrinkage, top_k, targets, local_max_rows,
+                        rows)
+
+
+def similarities(df: DataFrame, by: str, entity: str, value: str, methods: list[str], min_co: int = 1,
+                 shrinkage: float = 0.0, top_k: int = 50, targets: DataFrame | None = None,
+                 local_max_rows: int = LOCAL_MAX_ROWS, rows: int | None = None) -> DataFrame:
+    """:func:`similarity` by each of ``methods`` (one frame, told apart by ``method``). Cosine and jaccard
+    share one pass, grouped or joined; a caller writing them apart should persist the result."""
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"unknown similarity method {m!r}; choose from {METHODS}")
+    shared = [m for m in methods if m in SHARED_METHODS]
+    out = [similarity_joined(df, by, entity, value, m, min_co, shrinkage, top_k, targets)
+           for m in methods if m not in SHARED_METHODS]
+    if shared:
+        src = _prepared(df, by, entity, value, "cosine")  # jaccard reads only the counts
+        if local_max_rows > 0 and (rows if rows is not None else src.count()) <= local_max_rows:
+            groups = group_count(df.sparkSession)
+            out.append(grouped_neighbours(src, by, entity, value, shared, min_co, shrinkage, top_k, targets,
+                                          groups))
+        else:
+            log.info("%s similarity by a self-join: over local_max_rows = %d rows", entity, local_max_rows)
+            pairs = pair_table(df, by, entity, value, min_co, "cosine", targets)
+            out += [neighbours(pairs, m, shrinkage, top_k, both_ways=targets is None) for m in shared]
+    return reduce(DataFrame.unionByName, out)
+
+
+def similarity_joined(df: DataFrame, by: str, entity: str, value: str, method: str = "cosine", min_co: int = 1,
+                      shrinkage: float = 0.0, top_k: int = 50, targets: DataFrame | None = None) -> DataFrame:
+    """:func:`similarity` by the self-join, whatever the size: the plan every method has."""
     pairs = pair_table(df, by, entity, value, min_co, method, targets)
     return neighbours(pairs, method, shrinkage, top_k, both_ways=targets is None)
 
