@@ -88,10 +88,12 @@ def candidates(cfg: Config, fold: Fold, products: DataFrame, groups: DataFrame, 
             df = SRC.SOURCES[s](data)
         df = df.withColumn(S.SOURCE, F.lit(s))  # every source scores only data.users
         out = df if out is None else out.unionByName(df)
-    result = out.checkpoint()  # eager; the lineage (every source's fit) would make each later plan huge
-    if lists is not None:
-        lists.unpersist()
-    return result
+    try:
+        return out.checkpoint()  # eager; the lineage (every source's fit) would make each later plan huge
+    finally:
+        if lists is not None:
+            lists.unpersist()
+        data.release()
 
 
 def _pairs(events: DataFrame) -> DataFrame:

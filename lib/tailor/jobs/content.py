@@ -33,9 +33,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.metrics["item_similarity.tfidf.rows"] = tables.replace_partition(
             sim.drop(S.METHOD), cfg, "item_similarity", run_date, {S.METHOD: C.METHOD})
         data = TrainData(cfg, run_date, events, products, groups=None, users=None)
-        recs = content_source(data, sim)
-        summary.metrics["content.rows"] = tables.replace_partition(
-            recs, cfg, "candidate_recs", run_date, {S.SOURCE: "content"})
+        try:
+            summary.metrics["content.rows"] = tables.replace_partition(
+                content_source(data, sim), cfg, "candidate_recs", run_date, {S.SOURCE: "content"})
+        finally:
+            data.release()
         summary.metrics["items_with_neighbours"] = sim.select(F.countDistinct(S.ENTITY)).first()[0]
     finally:
         sim.unpersist()

@@ -68,6 +68,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                 fn(data, lists), cfg, "candidate_recs", run_date, {S.SOURCE: source})
     finally:
         lists.unpersist()
+        data.release()
         users.unpersist()
         g.unpersist()
     summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))

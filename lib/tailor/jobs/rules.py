@@ -49,10 +49,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             mined.rules, cfg, "association_rules", run_date)
         summary.metrics["frequently_bought_together.rows"] = tables.replace_partition(
             X.frequently_bought_together(mined.rules, r.fbt_top_n), cfg, "frequently_bought_together", run_date)
-        events = tables.read(spark, cfg, "events")
-        recs = rules_source(TrainData(cfg, run_date, events), mined)
-        summary.metrics["rules.rows"] = tables.replace_partition(
-            recs, cfg, "candidate_recs", run_date, {S.SOURCE: "rules"})
+        data = TrainData(cfg, run_date, tables.read(spark, cfg, "events"))
+        try:
+            summary.metrics["rules.rows"] = tables.replace_partition(
+                rules_source(data, mined), cfg, "candidate_recs", run_date, {S.SOURCE: "rules"})
+        finally:
+            data.release()
     finally:
         mined.unpersist()
     summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))

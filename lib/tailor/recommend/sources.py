@@ -9,7 +9,7 @@ users of the test window, including ones with no history, who only popularity ca
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from pyspark import StorageLevel
@@ -44,6 +44,29 @@ class TrainData:
     users: DataFrame | None = None
     """user_id: who gets recommendations (popularity needs it; the others serve every user with history
     when it is None). Models are still fitted on everyone's events: only the scoring is restricted."""
+    kept: dict[object, tuple[DataFrame, int]] = field(default_factory=dict, repr=False)
+    """Frames persisted while the sources' output is lazy (the interactions by half-life, with their row
+    counts; others by :meth:`keep`), unpersisted by :meth:`release`."""
+
+    def interactions(self, half_life: float | None) -> tuple[DataFrame, int]:
+        """The interactions as of ``as_of`` with affinity decayed by ``half_life``, persisted (item-CF,
+        user-CF, ALS and popularity each read them several times), and their number of rows."""
+        if half_life not in self.kept:
+            inter = interactions(self.events, self.cfg.interactions.weights, self.as_of, half_life).persist(
+                StorageLevel.MEMORY_AND_DISK)
+            self.kept[half_life] = (inter, inter.count())
+        return self.kept[half_life]
+
+    def keep(self, name: str, df: DataFrame) -> DataFrame:
+        """``df`` persisted until :meth:`release`: for a frame that a lazy output reads more than once."""
+        self.kept[name] = (df.persist(StorageLevel.MEMORY_AND_DISK), -1)
+        return self.kept[name][0]
+
+    def release(self) -> None:
+        """Unpersist what :meth:`interactions` kept: call it once the sources' output is written."""
+        for df, _ in self.kept.values():
+            df.unpersist()
+        self.kept.clear()
 
 
 def _targets(d: TrainData, df: DataFrame, col: str = S.USER_ID) -> DataFrame:
@@ -54,28 +77,31 @@ def _targets(d: TrainData, df: DataFrame, col: str = S.USER_ID) -> DataFrame:
 
 
 def _inter(d: TrainData, half_life: float | None) -> DataFrame:
-    return interactions(d.events, d.cfg.interactions.weights, d.as_of, half_life)
+    return d.interactions(half_life)[0]
 
 
 def item_cf_source(d: TrainData) -> DataFrame:
     cfg = d.cfg
-    inter = _inter(d, cfg.cf.half_life_days)
-    capped = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, cfg.interactions.max_items_per_user))
+    inter, n = d.interactions(cfg.cf.half_life_days)
+    # the similarity reads the capped rows twice (the baskets each group needs, and their rows)
+    capped = d.keep("item_cf.capped",
+                    inter.transform(cap_per(S.USER_ID, S.ITEM_ID, cfg.interactions.max_items_per_user)))
     sim = similarity(capped, S.USER_ID, S.ITEM_ID, WEIGHT, cfg.cf.item_method, cfg.similarity.min_co_count,
                      cfg.similarity.shrinkage, cfg.similarity.top_k,
-                     local_max_rows=cfg.similarity.local_scoring_max_rows)
+                     local_max_rows=cfg.similarity.local_scoring_max_rows, rows=n)
     mine = _targets(d, inter)
     return item_cf(mine, sim, cfg.cf.top_n, local_max_rows=cfg.similarity.local_scoring_max_rows)
 
 
 def user_cf_source(d: TrainData) -> DataFrame:
     cfg = d.cfg
-    inter = _inter(d, None)
-    capped = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item))
+    inter, n = d.interactions(None)
+    capped = d.keep("user_cf.capped",
+                    inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item)))
     # only the target users' neighbours are needed: the join then pairs them with everyone, not all with all
     sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
                      cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k, targets=d.users,
-                     local_max_rows=cfg.similarity.local_scoring_max_rows)
+                     local_max_rows=cfg.similarity.local_scoring_max_rows, rows=n)
     return user_cf(inter, sim, _targets(d, inter), cfg.cf.top_n,
                    local_max_rows=cfg.similarity.local_scoring_max_rows)
 
@@ -85,7 +111,7 @@ def als_source(d: TrainData) -> DataFrame:
     inter = _inter(d, a.half_life_days)
     users = new_ids(inter.select(F.col(S.USER_ID).alias(S.EXTERNAL_ID)), None, "user", d.as_of)
     items = new_ids(inter.select(F.col(S.ITEM_ID).alias(S.EXTERNAL_ID)), None, "item", d.as_of)
-    data = A.indexed(inter, users, items, A.preference(a.value, a.implicit)).cache()
+    data = d.keep("als.indexed", A.indexed(inter, users, items, A.preference(a.value, a.implicit)))
     model = A.fit(data, A.AlsParams(a.rank, a.reg_param, a.alpha), a.implicit, a.max_iter, d.cfg.seed,
                   a.checkpoint_interval, a.num_blocks)
     subset = None

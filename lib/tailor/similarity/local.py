@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tailor.schemas import CO_COUNT, ENTITY, METHOD, NEIGHBOUR, SCORE
@@ -108,9 +108,10 @@ def grouped_neighbours(src: DataFrame, by: str, entity: str, value: str, methods
     unknown = set(methods) - GROUPED_METHODS
     if unknown:
         raise ValueError(f"the grouped plan computes {sorted(GROUPED_METHODS)}, not {sorted(unknown)}")
-    stats = src.groupBy(entity).agg(F.count(F.lit(1)).alias(_N), F.sqrt(F.sum(F.col(value) ** 2)).alias(_NORM))
     keys = partition_keys(src.sparkSession, groups)
-    rows = src.join(stats, entity).withColumn("_g", group_of(entity, keys))
+    per = Window.partitionBy(entity)  # the stats in the same pass as the rows: src is read once
+    rows = src.select(by, entity, value, F.count(F.lit(1)).over(per).alias(_N),
+                      F.sqrt(F.sum(F.col(value) ** 2).over(per)).alias(_NORM), group_of(entity, keys).alias("_g"))
     if targets is None:
         rows = rows.withColumn("_t", F.lit(True))
     else:
