@@ -73,7 +73,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             _factors(model.itemFactors, items, S.ITEM_ID), cfg, "als_item_factors", run_date)
         seen = data.select(A.USER_IDX, A.ITEM_IDX)
         fetch = min(A.fetch_size(seen, a.top_n, a.max_fetch), max(int(items.count()), 1))
-        recs = A.to_external(A.recommend_idx(model, seen, a.top_n, fetch, a.block_size), users, items, a.top_n)
+        recs = A.to_external(A.recommend_idx(model, seen, a.top_n, fetch, a.block_size,
+                                             local_max_rows=cfg.similarity.local_scoring_max_rows),
+                             users, items, a.top_n)
         summary.metrics["als.rows"] = tables.replace_partition(
             recs, cfg, "candidate_recs", run_date, {S.SOURCE: MODEL})
         _save_model(spark, cfg, model, params, run_date, summary.metrics)

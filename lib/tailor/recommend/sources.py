@@ -120,7 +120,8 @@ def als_source(d: TrainData) -> DataFrame:
         subset = subset.select(A.USER_IDX)
     seen = data.select(A.USER_IDX, A.ITEM_IDX)
     fetch = min(A.fetch_size(seen, a.top_n, a.max_fetch), max(int(items.count()), 1))
-    recs = A.recommend_idx(model, seen, a.top_n, fetch, a.block_size, subset)
+    recs = A.recommend_idx(model, seen, a.top_n, fetch, a.block_size, subset,
+                           local_max_rows=d.cfg.similarity.local_scoring_max_rows)
     return A.to_external(recs, users, items, a.top_n)
 
 
