@@ -78,7 +78,8 @@ def test_trending_is_growth_with_support(spark):
     assert got == {"up": (pytest.approx(4 / 2), 1), "flat": (pytest.approx(3 / 4), 2)}  # rare: 1 user < 2
 
 
-def test_fallback_chain_segment_then_country_then_global(spark):
+@pytest.mark.parametrize("local_max_rows", [0, 1000], ids=["joined", "grouped"])
+def test_fallback_chain_segment_then_country_then_global(spark, local_max_rows):
     lists = spark.createDataFrame([
         ("segment", "Champions", "s1", 9.0, 3, 1), ("country", "DE", "c1", 9.0, 3, 1),
         ("global", "global", "g1", 9.0, 3, 1), ("global", "global", "g2", 8.0, 3, 2),
@@ -91,12 +92,31 @@ def test_fallback_chain_segment_then_country_then_global(spark):
     users = spark.createDataFrame([("champ",), ("small",), ("fr",), ("brand_new",)], "user_id string")
     seen = spark.createDataFrame([("brand_new", "g1")], "user_id string, item_id string")
     got = {}
-    for r in P.for_users(users, groups, lists, seen, 5).collect():
+    for r in P.for_users(users, groups, lists, seen, 5, local_max_rows).collect():
         got.setdefault(r.user_id, []).append((r.item_id, r.anchor, r.rank))
     assert got["champ"] == [("s1", "segment:Champions", 1)]
     assert got["small"] == [("c1", "country:DE", 1)]  # Tiny has no list
     assert sorted(got["fr"]) == [("g1", "global", 1), ("g2", "global", 2)]
     assert got["brand_new"] == [("g2", "global", 1)]  # g1 seen
+
+
+@pytest.mark.parametrize("local_max_rows", [0, 1000], ids=["joined", "grouped"])
+def test_trending_for_users_skips_seen_items_ties_by_item_and_stops_at_top_n(spark, local_max_rows):
+    lists = spark.createDataFrame([
+        ("trending", "trending", "t3", 2.0, 5, 2), ("trending", "trending", "t1", 3.0, 5, 1),
+        ("trending", "trending", "t2", 2.0, 5, 3), ("trending", "trending", "t0", 1.0, 5, 4),
+        ("global", "global", "g1", 9.0, 3, 1),  # not trending: never served here
+    ], "scope string, group_key string, item_id string, score double, users long, rank int")
+    users = spark.createDataFrame([("a",), ("b",), ("b",), ("c",)], "user_id string")
+    seen = spark.createDataFrame([("a", "t1"), ("a", "t2"), ("c", "t1"), ("c", "t2"), ("c", "t3"), ("c", "t0"),
+                                  ("z", "t3")], "user_id string, item_id string")
+    got = {}
+    for r in P.trending_for_users(users, lists, seen, 2, local_max_rows).collect():
+        got.setdefault(r.user_id, []).append((r.item_id, r.score, r["rank"], r.anchor))
+    assert {u: sorted(v, key=lambda x: x[2]) for u, v in got.items()} == {
+        "a": [("t3", 2.0, 1, "trending"), ("t0", 1.0, 2, "trending")],  # t1, t2 seen
+        "b": [("t1", 3.0, 1, "trending"), ("t2", 2.0, 2, "trending")],  # t2 and t3 tie: t2 first; top 2 only
+    }  # c has seen every trending item
 
 
 def test_a_new_item_reaches_users_through_content(spark):

@@ -163,10 +163,12 @@ class SimilaritySettings(_Strict):
     lsh_hash_tables: int = Field(10, ge=1)
     """minhash_jaccard: more tables find more pairs, at more cost."""
     local_scoring_max_rows: int = Field(2_000_000, ge=0)
-    """Item-CF and content recommendations send an item similarity of at most this many rows to every task
-    (the driver holds it once), and user-CF sends each group of users its neighbours' interactions when
-    there are at most this many; users are then scored by sparse matrix products. Larger inputs are joined
-    in Spark (same lists, slower). 0: always join."""
+    """The bound of every grouped plan (numpy/scipy per group of entities instead of a Spark join):
+    cosine and jaccard similarities of at most this many interaction rows; item-CF and content with an
+    item similarity of at most this many rows (sent to every task, held once on the driver); user-CF when
+    the interactions have at most this many rows; ALS top-N with at most this many items (their factors
+    sent to every task); popular and trending lists of at most this many rows (sent to every task). Larger inputs take the Spark plan (same results up to summation order, slower).
+    0: always Spark's plan."""
 
 
 class CfSettings(_Strict):

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.features.profile import cutoff
 from tailor.similarity.interactions import AFFINITY, LAST_TS
+from tailor.similarity.local import LOCAL_MAX_ROWS, group_of, partition_keys
 from tailor.similarity.pairs import top_k_per
 
 SCOPE, GROUP, USERS = "scope", "group_key", "users"
@@ -78,7 +83,8 @@ def trending(inter: DataFrame, as_of: date, days: int, min_users: int, top_k: in
     return scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= top_k)
 
 
-def for_users(users: DataFrame, groups: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int) -> DataFrame:
+def for_users(users: DataFrame, groups: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int,
+              local_max_rows: int = LOCAL_MAX_ROWS) -> DataFrame:
     """Each user's most specific available list (segment, then country, then global), seen items removed.
 
     Returns:
@@ -97,21 +103,88 @@ def for_users(users: DataFrame, groups: DataFrame, lists: DataFrame, seen: DataF
     )
     w = Window.partitionBy(S.USER_ID).orderBy(spec[F.col(SCOPE)], F.asc(GROUP))
     chosen = options.withColumn("_o", F.row_number().over(w)).where(F.col("_o") == 1).drop("_o")
-    return _unseen_top(chosen.join(lists.drop(S.RANK), [SCOPE, GROUP]), seen, top_n).withColumn(
+    return _serve(chosen, lists, seen, top_n, local_max_rows).withColumn(
         S.ANCHOR, F.when(F.col(SCOPE) == GLOBAL, F.lit(GLOBAL)).otherwise(F.concat_ws(":", SCOPE, GROUP))
     ).select(S.USER_ID, S.ITEM_ID, S.SCORE, S.RANK, S.ANCHOR)
 
 
-def trending_for_users(users: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int) -> DataFrame:
+def trending_for_users(users: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int,
+                       local_max_rows: int = LOCAL_MAX_ROWS) -> DataFrame:
     """The trending list for every user, seen items removed; anchor ``trending``."""
-    pairs = users.select(S.USER_ID).distinct().crossJoin(F.broadcast(lists.select(S.ITEM_ID, S.SCORE)))
-    return _unseen_top(pairs, seen, top_n).select(
+    chosen = users.select(S.USER_ID).distinct().select(S.USER_ID, F.lit(TRENDING).alias(SCOPE),
+                                                       F.lit(TRENDING).alias(GROUP))
+    return _serve(chosen, lists.where(F.col(SCOPE) == TRENDING), seen, top_n, local_max_rows).select(
         S.USER_ID, S.ITEM_ID, S.SCORE, S.RANK, F.lit(TRENDING).alias(S.ANCHOR)
     )
 
 
-def _unseen_top(pairs: DataFrame, seen: DataFrame, top_n: int) -> DataFrame:
-    unseen = pairs.join(seen.select(S.USER_ID, S.ITEM_ID), [S.USER_ID, S.ITEM_ID], "left_anti")
-    return unseen.transform(top_k_per(S.USER_ID, top_n, S.SCORE, S.ITEM_ID)).withColumn(
-        S.RANK, F.col(S.RANK).cast("int")
-    )
+def _serve(chosen: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int, local_max_rows: int) -> DataFrame:
+    """``chosen`` (user_id, scope, group_key: one list per user) -> the list's best ``top_n`` items the user
+    has not seen: user_id, item_id, score, rank, scope, group_key. The lists hold groups × ``top_k`` rows;
+    up to ``local_max_rows`` of them are collected and sent to every task, and each group of users walks
+    its lists in numpy (:func:`_walk`), instead of a join making a row per (user, list item), an anti-join
+    and a window over them (M: 10 M rows for each of popular and trending)."""
+    rows = lists.select(SCOPE, GROUP, S.ITEM_ID, S.SCORE)
+    local = rows.limit(local_max_rows + 1).toPandas() if local_max_rows > 0 else None
+    if local is None or len(local) > local_max_rows:
+        unseen = chosen.join(rows, [SCOPE, GROUP]).join(seen.select(S.USER_ID, S.ITEM_ID),
+                                                        [S.USER_ID, S.ITEM_ID], "left_anti")
+        return unseen.transform(top_k_per(S.USER_ID, top_n, S.SCORE, S.ITEM_ID)).withColumn(
+            S.RANK, F.col(S.RANK).cast("int"))
+    spark = chosen.sparkSession
+    # each list in serving order: score descending, then item id (code point order, as Spark sorts)
+    local = local.sort_values([SCOPE, GROUP, S.SCORE, S.ITEM_ID], ascending=[True, True, False, True],
+                              ignore_index=True)
+    names = local[[SCOPE, GROUP]].drop_duplicates().reset_index(drop=True)
+    which = pd.MultiIndex.from_frame(local[[SCOPE, GROUP]])
+    code = pd.MultiIndex.from_frame(names).get_indexer(which)
+    starts = np.searchsorted(code, np.arange(len(names) + 1))
+    vocab = np.array(sorted(set(local[S.ITEM_ID])), dtype=object)
+    shared = spark.sparkContext.broadcast((starts, local[S.ITEM_ID].to_numpy(object),
+                                           np.searchsorted(vocab, local[S.ITEM_ID].to_numpy(object)),
+                                           local[S.SCORE].to_numpy(np.float64), vocab))
+    ids = spark.createDataFrame(names.assign(_list=np.arange(len(names), dtype=np.int32)),
+                                f"{SCOPE} string, {GROUP} string, _list int")
+    keys = partition_keys(spark, int(spark.conf.get("spark.sql.shuffle.partitions")))
+    who = chosen.join(F.broadcast(ids), [SCOPE, GROUP]).select(group_of(S.USER_ID, keys).alias("_g"), S.USER_ID,
+                                                                "_list")
+    had = seen.select(group_of(S.USER_ID, keys).alias("_g"), S.USER_ID, S.ITEM_ID)
+
+    def walk(a: pa.Table, b: pa.Table) -> pa.Table:
+        return _walk(a, b, *shared.value, top_n)
+
+    out = who.groupBy("_g").cogroup(had.groupBy("_g")).applyInArrow(walk, SERVED)
+    return out.join(F.broadcast(ids), "_list").drop("_list")
+
+
+SERVED = f"{S.USER_ID} string, {S.ITEM_ID} string, {S.SCORE} double, {S.RANK} int, _list int"
+_SERVED = pa.schema([(S.USER_ID, pa.string()), (S.ITEM_ID, pa.string()), (S.SCORE, pa.float64()),
+                     (S.RANK, pa.int32()), ("_list", pa.int32())])
+
+
+def _walk(who: pa.Table, seen: pa.Table, starts: np.ndarray, items: np.ndarray, codes: np.ndarray,
+          scores: np.ndarray, vocab: np.ndarray, top_n: int) -> pa.Table:
+    """One group of users: each one's list (``_list``: rows ``starts[l]:starts[l + 1]`` of ``items``, their
+    indices ``codes`` in ``vocab`` and ``scores``, in serving order) without the items they have seen, the
+    first ``top_n``."""
+    if who.num_rows == 0:
+        return _SERVED.empty_table()
+    users = who.column(S.USER_ID).combine_chunks()  # one row per user
+    lst = who.column("_list").to_numpy().astype(np.int64)
+    lens = starts[lst + 1] - starts[lst]
+    owner = np.repeat(np.arange(len(users)), lens)
+    pos = np.repeat(starts[lst], lens) + np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    item_code = codes[pos]
+    su = pc.index_in(seen.column(S.USER_ID), value_set=users).to_numpy(zero_copy_only=False)
+    si = pc.index_in(seen.column(S.ITEM_ID), value_set=pa.array(vocab, pa.string())).to_numpy(
+        zero_copy_only=False)
+    mine = ~(np.isnan(su.astype(np.float64)) | np.isnan(si.astype(np.float64)))
+    seen_key = su[mine].astype(np.int64) * len(vocab) + si[mine].astype(np.int64)
+    keep = ~np.isin(owner * len(vocab) + item_code, seen_key)
+    owner, pos = owner[keep], pos[keep]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left") + 1
+    top = rank <= top_n
+    owner, pos, rank = owner[top], pos[top], rank[top]
+    return pa.Table.from_arrays([pc.take(users, pa.array(owner)), pa.array(items[pos], pa.string()),
+                                 pa.array(scores[pos], pa.float64()), pa.array(rank.astype(np.int32)),
+                                 pa.array(lst[owner].astype(np.int32))], schema=_SERVED)

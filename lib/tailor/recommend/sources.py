@@ -150,14 +150,15 @@ def popular_lists(d: TrainData) -> DataFrame:
 def popular_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
     lists = lists if lists is not None else popular_lists(d)
     seen = _inter(d, None)
-    return P.for_users(d.users, d.groups, lists.where(F.col(P.SCOPE) != P.TRENDING), seen, d.cfg.popularity.top_n)
+    return P.for_users(d.users, d.groups, lists.where(F.col(P.SCOPE) != P.TRENDING), seen, d.cfg.popularity.top_n,
+                       d.cfg.similarity.local_scoring_max_rows)
 
 
 def trending_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
     lists = lists if lists is not None else popular_lists(d)
     seen = _inter(d, None)
     return P.trending_for_users(d.users, lists.where(F.col(P.SCOPE) == P.TRENDING), seen,
-                                d.cfg.popularity.top_n)
+                                d.cfg.popularity.top_n, d.cfg.similarity.local_scoring_max_rows)
 
 
 @dataclass

@@ -17,6 +17,9 @@ adjusted_cosine   Σ x'y' / √(Σ x'² Σ y'²) over co-rated baskets, x' = rat
 Pairs with fewer than ``min_co`` shared baskets are dropped; scores are shrunk by ``co / (co + shrinkage)``
 so that a pair seen twice cannot outrank one seen two hundred times; each entity keeps its ``top_k``
 neighbours, ties broken by neighbour id.
+
+The self-join is the plan every method has. Cosine and jaccard of at most ``local_max_rows`` rows take the
+grouped plan of :mod:`tailor.similarity.local` instead: the same neighbours, 2-4× faster.
 """
 
 from __future__ import annotations
