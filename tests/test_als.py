@@ -50,10 +50,10 @@ def test_grouped_top_n_by_hand_ties_by_item_and_no_seen_item():
 
     ids = np.array([10, 11, 12, 13], np.int32)
     factors = np.array([[1.0, 0.0], [2.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
-    users = pa.table({"user_idx": pa.array([8, 7], pa.int32()),
+    users = pa.table({"_u": pa.array([8, 7], pa.int32()),
                       "features": pa.array([[0.0, 1.0], [1.0, 1.0]], pa.list_(pa.float32()))})
-    seen = pa.table({"user_idx": pa.array([7, 8, 8, 8, 99], pa.int32()),
-                     "item_idx": pa.array([11, 11, 12, 13, 10], pa.int32())})
+    seen = pa.table({"_su": pa.array([7, 8, 8, 8, 99], pa.int32()),
+                     "_si": pa.array([11, 11, 12, 13, 10], pa.int32())})
     got = A._top_unseen(users, seen, ids, factors, top_n=3).to_pylist()
     assert [(r["user_idx"], r["item_idx"], r["score"], r["rank"]) for r in got] == [
         (7, 12, 2.0, 1), (7, 10, 1.0, 2), (7, 13, 1.0, 3),  # 10 and 13 tie at 1: the smaller idx first
@@ -76,6 +76,11 @@ def test_grouped_and_spark_top_n_agree(spark):
         got[plan] = {(r.user_idx, r["rank"]): (r.item_idx, r.score) for r in recs}
     assert got[0] and set(got[0]) == set(got[1000])
     assert all(got[0][k][0] == got[1000][k][0] and abs(got[0][k][1] - got[1000][k][1]) < 1e-4 for k in got[0])
+    # a subset of users taken from the same frame as the seen items (as evaluation does): no ambiguous self-join
+    subset = data.where("user_idx < 10").select("user_idx")
+    some = A.recommend_idx(model, data, top_n=5, fetch=30, users=subset, local_max_rows=1000).collect()
+    assert {(r.user_idx, r["rank"]): r.item_idx for r in some} == {
+        k: v[0] for k, v in got[1000].items() if k[0] < 10}
 
 
 def test_cold_start_users_and_items_are_dropped_not_nan(spark, block_model):

@@ -119,6 +119,16 @@ def test_trending_for_users_skips_seen_items_ties_by_item_and_stops_at_top_n(spa
     }  # c has seen every trending item
 
 
+def test_users_and_seen_items_from_the_same_events(spark):
+    """Evaluation takes both from one events frame: the grouped plan must not trip on an ambiguous self-join."""
+    events = spark.createDataFrame([("a", "t1"), ("b", "t9")], "user_id string, item_id string")
+    lists = spark.createDataFrame([("trending", "trending", "t1", 2.0, 5, 1),
+                                   ("trending", "trending", "t2", 1.0, 5, 2)],
+                                  "scope string, group_key string, item_id string, score double, users long, rank int")
+    got = {(r.user_id, r.item_id, r["rank"]) for r in P.trending_for_users(events, lists, events, 5, 1000).collect()}
+    assert got == {("a", "t2", 1), ("b", "t1", 1), ("b", "t2", 2)}
+
+
 def test_a_new_item_reaches_users_through_content(spark):
     from tailor.config import load_config
     from tailor.recommend.sources import TrainData, content_source

@@ -167,8 +167,8 @@ class SimilaritySettings(_Strict):
     cosine and jaccard similarities of at most this many interaction rows; item-CF and content with an
     item similarity of at most this many rows (sent to every task, held once on the driver); user-CF when
     the interactions have at most this many rows; ALS top-N with at most this many items (their factors
-    sent to every task); popular and trending lists of at most this many rows (sent to every task). Larger inputs take the Spark plan (same results up to summation order, slower).
-    0: always Spark's plan."""
+    sent to every task); popular and trending lists of at most this many rows (sent to every task).
+    Larger inputs take the Spark plan (same results up to summation order, slower). 0: always Spark's."""
 
 
 class CfSettings(_Strict):

@@ -128,8 +128,10 @@ def _recommend_grouped(model: ALSModel, items: pd.DataFrame, seen: DataFrame, to
     mine = model.userFactors.select(F.col("id").alias(USER_IDX), "features")
     if users is not None:
         mine = mine.join(users.select(USER_IDX).distinct(), USER_IDX, "left_semi")
-    mine = mine.select(group_of(USER_IDX, keys).alias("_g"), USER_IDX, "features")
-    had = seen.select(group_of(USER_IDX, keys).alias("_g"), USER_IDX, ITEM_IDX)
+    # fresh names on both sides: a cogroup of two frames of one lineage is an ambiguous self-join to Spark
+    mine = mine.select(group_of(USER_IDX, keys).alias("_g"), F.col(USER_IDX).alias("_u"), "features")
+    had = seen.select(group_of(USER_IDX, keys).alias("_g"), F.col(USER_IDX).alias("_su"),
+                      F.col(ITEM_IDX).alias("_si"))
 
     def score(a: pa.Table, b: pa.Table) -> pa.Table:
         return _top_unseen(a, b, *shared.value, top_n)
@@ -142,13 +144,13 @@ def _top_unseen(users: pa.Table, seen: pa.Table, ids: np.ndarray, item_factors: 
     """One group: each user's ``top_n`` items by factor dot product, seen items left out, ties by item idx."""
     if users.num_rows == 0 or len(ids) == 0:
         return _RECS_ARROW.empty_table()
-    u = users.column(USER_IDX).to_numpy()
+    u = users.column("_u").to_numpy()
     order = np.argsort(u, kind="stable")  # the same rows in the same order on every run
     u = u[order]
     rank = item_factors.shape[1]
     f = pc.list_flatten(users.column("features")).to_numpy().astype(np.float64).reshape(len(u), rank)[order]
-    su = seen.column(USER_IDX).to_numpy()
-    si = seen.column(ITEM_IDX).to_numpy()
+    su = seen.column("_su").to_numpy()
+    si = seen.column("_si").to_numpy()
     at_u = np.searchsorted(u, su)
     at_i = np.searchsorted(ids, si)
     ok = (at_u < len(u)) & (at_i < len(ids))

@@ -146,9 +146,12 @@ def _serve(chosen: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int, loc
     ids = spark.createDataFrame(names.assign(_list=np.arange(len(names), dtype=np.int32)),
                                 f"{SCOPE} string, {GROUP} string, _list int")
     keys = partition_keys(spark, int(spark.conf.get("spark.sql.shuffle.partitions")))
-    who = chosen.join(F.broadcast(ids), [SCOPE, GROUP]).select(group_of(S.USER_ID, keys).alias("_g"), S.USER_ID,
-                                                                "_list")
-    had = seen.select(group_of(S.USER_ID, keys).alias("_g"), S.USER_ID, S.ITEM_ID)
+    # fresh column names on both sides: users and seen items often come from the same events, and a
+    # cogroup of two frames of one lineage is an ambiguous self-join to Spark
+    who = chosen.join(F.broadcast(ids), [SCOPE, GROUP]).select(
+        group_of(S.USER_ID, keys).alias("_g"), F.col(S.USER_ID).alias("_u"), "_list")
+    had = seen.select(group_of(S.USER_ID, keys).alias("_g"), F.col(S.USER_ID).alias("_su"),
+                      F.col(S.ITEM_ID).alias("_si"))
 
     def walk(a: pa.Table, b: pa.Table) -> pa.Table:
         return _walk(a, b, *shared.value, top_n)
@@ -169,14 +172,14 @@ def _walk(who: pa.Table, seen: pa.Table, starts: np.ndarray, items: np.ndarray, 
     first ``top_n``."""
     if who.num_rows == 0:
         return _SERVED.empty_table()
-    users = who.column(S.USER_ID).combine_chunks()  # one row per user
+    users = who.column("_u").combine_chunks()  # one row per user
     lst = who.column("_list").to_numpy().astype(np.int64)
     lens = starts[lst + 1] - starts[lst]
     owner = np.repeat(np.arange(len(users)), lens)
     pos = np.repeat(starts[lst], lens) + np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
     item_code = codes[pos]
-    su = pc.index_in(seen.column(S.USER_ID), value_set=users).to_numpy(zero_copy_only=False)
-    si = pc.index_in(seen.column(S.ITEM_ID), value_set=pa.array(vocab, pa.string())).to_numpy(
+    su = pc.index_in(seen.column("_su"), value_set=users).to_numpy(zero_copy_only=False)
+    si = pc.index_in(seen.column("_si"), value_set=pa.array(vocab, pa.string())).to_numpy(
         zero_copy_only=False)
     mine = ~(np.isnan(su.astype(np.float64)) | np.isnan(si.astype(np.float64)))
     seen_key = su[mine].astype(np.int64) * len(vocab) + si[mine].astype(np.int64)
