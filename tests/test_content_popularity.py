@@ -129,6 +129,26 @@ def test_users_and_seen_items_from_the_same_events(spark):
     assert got == {("a", "t2", 1), ("b", "t1", 1), ("b", "t2", 2)}
 
 
+def test_walking_the_lists_in_chunks_gives_the_same_rows(monkeypatch):
+    """Two lists (x: a, b, c; y: b, d); three users; seen: u1 a, u3 d. Chunks of 4 cells split the users."""
+    import numpy as np
+    import pyarrow as pa
+
+    starts = np.array([0, 3, 5])
+    items = np.array(["a", "b", "c", "b", "d"], dtype=object)
+    vocab = np.array(["a", "b", "c", "d"], dtype=object)
+    codes = np.searchsorted(vocab, items)
+    scores = np.array([3.0, 2.0, 1.0, 5.0, 4.0])
+    who = pa.table({"_u": ["u1", "u2", "u3"], "_list": pa.array([0, 0, 1], pa.int32())})
+    seen = pa.table({"_su": ["u1", "u3", "zz"], "_si": ["a", "d", "a"]})
+    want = [("u1", "b", 2.0, 1, 0), ("u1", "c", 1.0, 2, 0), ("u2", "a", 3.0, 1, 0), ("u2", "b", 2.0, 2, 0),
+            ("u3", "b", 5.0, 1, 1)]
+    for cells in (1_000, 4, 1):
+        monkeypatch.setattr(P, "WALK_CELLS", cells)
+        got = P._walk(who, seen, starts, items, codes, scores, vocab, top_n=2).to_pylist()
+        assert [tuple(r.values()) for r in got] == want, cells
+
+
 def test_a_new_item_reaches_users_through_content(spark):
     from tailor.config import load_config
     from tailor.recommend.sources import TrainData, content_source

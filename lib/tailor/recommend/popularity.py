@@ -165,6 +165,10 @@ _SERVED = pa.schema([(S.USER_ID, pa.string()), (S.ITEM_ID, pa.string()), (S.SCOR
                      (S.RANK, pa.int32()), ("_list", pa.int32())])
 
 
+WALK_CELLS = 4_000_000
+"""A group's users are walked in chunks of at most about this many (user, list item) cells."""
+
+
 def _walk(who: pa.Table, seen: pa.Table, starts: np.ndarray, items: np.ndarray, codes: np.ndarray,
           scores: np.ndarray, vocab: np.ndarray, top_n: int) -> pa.Table:
     """One group of users: each one's list (``_list``: rows ``starts[l]:starts[l + 1]`` of ``items``, their
@@ -174,20 +178,34 @@ def _walk(who: pa.Table, seen: pa.Table, starts: np.ndarray, items: np.ndarray, 
         return _SERVED.empty_table()
     users = who.column("_u").combine_chunks()  # one row per user
     lst = who.column("_list").to_numpy().astype(np.int64)
-    lens = starts[lst + 1] - starts[lst]
-    owner = np.repeat(np.arange(len(users)), lens)
-    pos = np.repeat(starts[lst], lens) + np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-    item_code = codes[pos]
     su = pc.index_in(seen.column("_su"), value_set=users).to_numpy(zero_copy_only=False)
     si = pc.index_in(seen.column("_si"), value_set=pa.array(vocab, pa.string())).to_numpy(
         zero_copy_only=False)
     mine = ~(np.isnan(su.astype(np.float64)) | np.isnan(si.astype(np.float64)))
-    seen_key = su[mine].astype(np.int64) * len(vocab) + si[mine].astype(np.int64)
-    keep = ~np.isin(owner * len(vocab) + item_code, seen_key)
-    owner, pos = owner[keep], pos[keep]
-    rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left") + 1
-    top = rank <= top_n
-    owner, pos, rank = owner[top], pos[top], rank[top]
+    seen_key = np.sort(su[mine].astype(np.int64) * len(vocab) + si[mine].astype(np.int64))
+    lens = starts[lst + 1] - starts[lst]
+    ends = np.cumsum(lens)
+    cuts = np.searchsorted(ends, np.arange(WALK_CELLS, ends[-1], WALK_CELLS), side="right")
+    parts = []
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(lst)], strict=True):
+        if hi > lo:
+            parts.append(_walk_users(lo, hi, lst, lens, starts, codes, seen_key, len(vocab), top_n))
+    owner, pos, rank = (np.concatenate(z) for z in zip(*parts, strict=True))
     return pa.Table.from_arrays([pc.take(users, pa.array(owner)), pa.array(items[pos], pa.string()),
                                  pa.array(scores[pos], pa.float64()), pa.array(rank.astype(np.int32)),
                                  pa.array(lst[owner].astype(np.int32))], schema=_SERVED)
+
+
+def _walk_users(lo: int, hi: int, lst: np.ndarray, lens: np.ndarray, starts: np.ndarray, codes: np.ndarray,
+                seen_key: np.ndarray, width: int, top_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user, list row, rank) of the users ``lo:hi``' first ``top_n`` unseen items (``seen_key``: sorted
+    ``user · width + item code``)."""
+    n = lens[lo:hi]
+    owner = np.repeat(np.arange(lo, hi), n)
+    pos = np.repeat(starts[lst[lo:hi]], n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    mine = seen_key[(seen_key >= lo * width) & (seen_key < hi * width)]
+    keep = ~np.isin(owner * width + codes[pos], mine)
+    owner, pos = owner[keep], pos[keep]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left") + 1
+    top = rank <= top_n
+    return owner[top], pos[top], rank[top]
