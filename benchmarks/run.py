@@ -10,6 +10,7 @@
     python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
     python -m benchmarks.run rules --scale M        # FPGrowth vs mlxtend on Online Retail, curve, planted bundles
     python -m benchmarks.run propensity --targets M online_retail   # out-of-time AUC, vs sklearn and LightGBM
+    python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("propensity", help="propensity AUC out of time, against scikit-learn and LightGBM")
     pr.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "online_retail"])
     pr.add_argument("--data", default="../shared/data")
+    pl = sub.add_parser("plans", help="grouped numpy plans against Spark's plans: same results, and the time")
+    pl.add_argument("--scale", default="M", choices=["S", "M", "L"])
+    pl.add_argument("--run-date", default="2026-11-23")
     st = sub.add_parser("stream", help="event-to-recommendation latency of tailor stream (processing-time trigger)")
     st.add_argument("--rate", type=int, default=200, help="events per second")
     st.add_argument("--seconds", type=float, default=120.0)
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import hybrid100k
 
         print(f"results: {hybrid100k.main(args.data, overrides=args.overrides)}")
+    elif suite == "plans":
+        from benchmarks import plans
+
+        print(f"results: {plans.main(args.scale, date.fromisoformat(args.run_date))}")
     elif suite == "als-speed":
         from benchmarks import als_speed
 

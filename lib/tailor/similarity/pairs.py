@@ -25,7 +25,7 @@ grouped plan of :mod:`tailor.similarity.local` instead: the same neighbours, 2-4
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
@@ -115,18 +115,26 @@ def pair_table(df: DataFrame, by: str, entity: str, value: str, min_co: int = 1,
     return stats.join(sa, "a").join(sb, "b")
 
 
-def neighbours(pairs: DataFrame, method: str, shrinkage: float, top_k: int, both_ways: bool = True) -> DataFrame:
-    """The top-``top_k`` neighbours by ``method`` from a :func:`pair_table`: ``entity``, ``neighbour``,
-    ``score``, ``co_count``, ``method``; ``both_ways`` for a table of pairs ``a < b`` (every entity's
-    neighbours), not for one built with ``targets`` (each target's neighbours)."""
-    scored = pairs.select(
-        "a", "b", "co", (_score(method) * F.col("co") / (F.col("co") + F.lit(float(shrinkage)))).alias(SCORE)
+def neighbours(pairs: DataFrame, method: str | Sequence[str], shrinkage: float, top_k: int,
+               both_ways: bool = True) -> DataFrame:
+    """The top-``top_k`` neighbours by ``method`` (or by each of several, in one pass over ``pairs``) from a
+    :func:`pair_table`: ``entity``, ``neighbour``, ``score``, ``co_count``, ``method``; ``both_ways`` for a
+    table of pairs ``a < b`` (every entity's neighbours), not for one built with ``targets`` (each
+    target's neighbours)."""
+    methods = [method] if isinstance(method, str) else list(method)
+    shrunk = F.array(*[F.struct(F.lit(m).alias(METHOD), (_score(m) * F.col("co") / (
+        F.col("co") + F.lit(float(shrinkage)))).alias(SCORE)) for m in methods])
+    scored = pairs.select("a", "b", "co", F.explode(shrunk).alias("_m")).select(
+        "a", "b", "co", F.col(f"_m.{METHOD}").alias(METHOD), F.col(f"_m.{SCORE}").alias(SCORE)
     ).where(F.col(SCORE).isNotNull() & ~F.isnan(SCORE))
     co = F.col("co").cast("int").alias(CO_COUNT)
-    rows = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co)
+    rows = scored.select(F.col("a").alias(ENTITY), F.col("b").alias(NEIGHBOUR), SCORE, co, METHOD)
     if both_ways:
-        rows = rows.unionByName(scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co))
-    return rows.transform(top_k_per(ENTITY, top_k, SCORE, NEIGHBOUR)).drop("rank").withColumn(METHOD, F.lit(method))
+        rows = rows.unionByName(scored.select(F.col("b").alias(ENTITY), F.col("a").alias(NEIGHBOUR), SCORE, co,
+                                              METHOD))
+    w = Window.partitionBy(ENTITY, METHOD).orderBy(F.desc(SCORE), F.asc(NEIGHBOUR))
+    return rows.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= top_k).select(
+        ENTITY, NEIGHBOUR, SCORE, CO_COUNT, METHOD)
 
 
 def similarity(
@@ -184,7 +192,7 @@ def similarities(df: DataFrame, by: str, entity: str, value: str, methods: list[
         else:
             log.info("%s similarity by a self-join: over local_max_rows = %d rows", entity, local_max_rows)
             pairs = pair_table(df, by, entity, value, min_co, "cosine", targets)
-            out += [neighbours(pairs, m, shrinkage, top_k, both_ways=targets is None) for m in shared]
+            out.append(neighbours(pairs, shared, shrinkage, top_k, both_ways=targets is None))  # one pass
     return reduce(DataFrame.unionByName, out)
 
 
