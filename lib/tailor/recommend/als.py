@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from tailor import schemas as S
 from tailor.evaluation.ranking import ranking_metrics
 from tailor.evaluation.split import per_user_split
-from tailor.similarity.local import group_of, partition_keys
+from tailor.similarity.local import group_of, partition_keys, top_positions
 from tailor.similarity.pairs import top_k_per
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,8 @@ def _top_unseen(users: pa.Table, seen: pa.Table, ids: np.ndarray, item_factors: 
         kth = np.partition(scores, len(ids) - k, axis=1)[:, len(ids) - k]  # each row's k-th best score
         r, c = np.nonzero((scores >= kth[:, None]) & (scores > -np.inf))  # ties at the k-th: all of them
         v = scores[r, c]
-        pick = np.lexsort((c, -v, r))  # per user: score descending, then item idx
-        r, c, v = r[pick], c[pick], v[pick]
-        pos = np.arange(len(r)) - np.searchsorted(r, r, side="left")
-        top = pos < top_n
-        out.append((u[lo + r[top]], ids[c[top]], v[top], pos[top] + 1))
+        top, rank = top_positions(r, c, v, top_n)  # per user: score descending, then item idx
+        out.append((u[lo + r[top]], ids[c[top]], v[top], rank + 1))
     a, b, v, p = (np.concatenate(z) for z in zip(*out, strict=True))
     return pa.Table.from_arrays([pa.array(a.astype(np.int32)), pa.array(b.astype(np.int32)), pa.array(v),
                                  pa.array(p.astype(np.int32))], schema=_RECS_ARROW)

@@ -60,11 +60,17 @@ def best(u: np.ndarray, j: np.ndarray, v: np.ndarray, columns: int, own: np.ndar
     ``own``."""
     keep = ~np.isin(u * columns + j, own)
     u, j, v = u[keep], j[keep], v[keep]
+    top, rank = top_positions(u, j, v, top_n)
+    return u[top], j[top], v[top], rank
+
+
+def top_positions(u: np.ndarray, j: np.ndarray, v: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, 0-based ranks) of each row's ``top_n`` best entries (row ``u``, column ``j``, score
+    ``v``): rows ascending, then score descending, then column ascending."""
     order = np.lexsort((j, -v, u))
-    u, j, v = u[order], j[order], v[order]
-    rank = np.arange(len(u)) - np.searchsorted(u, u, side="left")
-    top = rank < top_n
-    return u[top], j[top], v[top], rank[top]
+    rank = np.arange(len(order)) - np.searchsorted(u[order], u[order], side="left")
+    keep = rank < top_n
+    return order[keep], rank[keep]
 
 
 _KEYS: dict[int, list[int]] = {}
@@ -199,8 +205,6 @@ def _chunk(x, p, own: np.ndarray, n: np.ndarray, norm: np.ndarray, methods: list
             s = c / (n[own[a]] + n[b] - c)
         s = s * c / (c + float(shrinkage))
         ok = np.flatnonzero(~np.isnan(s))
-        order = ok[np.lexsort((b[ok], -s[ok], a[ok]))]  # per entity: score descending, then neighbour id
-        rank = np.arange(len(order)) - np.searchsorted(a[order], a[order], side="left")
-        top = order[rank < top_k]
+        top = ok[top_positions(a[ok], b[ok], s[ok], top_k)[0]]  # score descending, then neighbour id
         out.append((own[a[top]], b[top], s[top], c[top], np.full(len(top), i)))
     return tuple(np.concatenate(z) for z in zip(*out, strict=True))

@@ -32,7 +32,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor.schemas import CO_COUNT, ENTITY, METHOD, NEIGHBOUR, SCORE
-from tailor.similarity.local import LOCAL_MAX_ROWS, group_count, grouped_neighbours
+from tailor.similarity.local import GROUPED_METHODS, LOCAL_MAX_ROWS, group_count, grouped_neighbours
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +203,9 @@ def similarity_joined(df: DataFrame, by: str, entity: str, value: str, method: s
     return neighbours(pairs, method, shrinkage, top_k, both_ways=targets is None)
 
 
-SHARED_METHODS = frozenset({"cosine", "jaccard"})
-"""Methods computed from one pair table of the raw values: jaccard reads only the counts, which the values
-do not change, so cosine and jaccard of the same data need one self-join between them."""
+SHARED_METHODS = GROUPED_METHODS
+"""Methods computed in one pass over the raw values (one pair table, or one grouped plan): jaccard reads only
+the counts, which the values do not change, and cosine only the dot products and norms."""
 
 
 def top_k_per(per: str, k: int, by: str, tie: str) -> Callable[[DataFrame], DataFrame]:
