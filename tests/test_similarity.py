@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from tailor.jobs.similarity import capped_rows
 from tailor.similarity.interactions import cap_per, event_weight
 from tailor.similarity.local import partition_keys
 from tailor.similarity.pairs import neighbours, pair_table, similarities, similarity
@@ -202,6 +203,11 @@ def test_cap_keeps_each_users_most_recent_items(spark):
     )
     kept = {(r.user_id, r.item_id) for r in df.transform(cap_per("user_id", "item_id", 2)).collect()}
     assert kept == {("u", "i4"), ("u", "i3"), ("v", "i0")}
+    # the job's bound on the capped rows, without counting them: min(rows, baskets x cap)
+    assert df.transform(cap_per("user_id", "item_id", 2)).count() == 3 <= capped_rows(6, 2, 2) == 4
+    assert capped_rows(6, 2, 5) == 6
+    # the L shop: 20,000 items x 100 users each bound user-user at 2 M rows, whatever the traffic
+    assert capped_rows(12_000_000, 20_000, 100) == 2_000_000
 
 
 def test_event_weights_by_type_and_rating(spark):

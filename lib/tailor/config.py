@@ -164,7 +164,8 @@ class SimilaritySettings(_Strict):
     """minhash_jaccard: more tables find more pairs, at more cost."""
     local_scoring_max_rows: int = Field(2_000_000, ge=0)
     """The bound of every grouped plan (numpy/scipy per group of entities instead of a Spark join):
-    cosine and jaccard similarities of at most this many interaction rows; item-CF and content with an
+    cosine and jaccard similarities of at most this many input rows (the job's capped inputs: at most
+    min(interactions, baskets x cap)); item-CF and content with an
     item similarity of at most this many rows (sent to every task, held once on the driver); user-CF when
     the interactions have at most this many rows; ALS top-N with at most this many items (their factors
     sent to every task); popular and trending lists of at most this many rows (sent to every task).

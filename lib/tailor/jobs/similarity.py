@@ -5,8 +5,9 @@ Item-item pairs use each user's ``interactions.max_items_per_user`` most recent 
 each item's ``interactions.max_users_per_item`` most recent users. For each configured method the top
 ``similarity.top_k`` neighbours per entity are written (pairs sharing fewer than ``similarity.min_co_count``
 are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``). Cosine and jaccard share one pass: the
-grouped sparse products of :mod:`tailor.similarity.local` when the interactions have at most
-``similarity.local_scoring_max_rows`` rows, one self-join otherwise.
+grouped sparse products of :mod:`tailor.similarity.local` when the capped input has at most
+``similarity.local_scoring_max_rows`` rows (bounded by min(interactions, baskets x cap), not counted), one
+self-join otherwise.
 Rating-based methods are skipped, with a warning and a metric, when the events carry no ratings. Each
 (run_date, method) partition is replaced.
 """
@@ -29,6 +30,13 @@ from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
 from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, similarities, similarity
 
 log = logging.getLogger(__name__)
+
+
+def capped_rows(rows: int, baskets: int, cap: int) -> int:
+    """A bound on the rows of ``rows`` interactions once each of ``baskets`` keeps at most ``cap`` of them. The
+    user-user input of a big shop is bounded by its catalogue (items x ``max_users_per_item``), however many
+    interactions it has, so it can take the grouped plan."""
+    return min(rows, baskets * cap)
 
 
 def _write(pairs_of: DataFrame, rows: int, by: str, entity: str, methods: list[str], cfg: Config, table: str,
@@ -80,13 +88,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_in = stats["n"]
         summary.metrics.update({"interactions": stats["n"], "users": stats["users"], "items": stats["items"]})
         has_ratings = stats["rated"] > 0
+        # a capped input has at most min(interactions, baskets x cap) rows: a bound, with no count of it
         by_user = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, ic.max_items_per_user))
-        # the capped inputs have at most the (persisted, counted) interactions' rows: no count of them
-        _write(by_user, stats["n"], S.USER_ID, S.ITEM_ID, cfg.similarity.item_methods, cfg, "item_similarity", run_date,
-               has_ratings, summary)
+        _write(by_user, capped_rows(stats["n"], stats["users"], ic.max_items_per_user), S.USER_ID, S.ITEM_ID,
+               cfg.similarity.item_methods, cfg, "item_similarity", run_date, has_ratings, summary)
         by_item = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, ic.max_users_per_item))
-        _write(by_item, stats["n"], S.ITEM_ID, S.USER_ID, cfg.similarity.user_methods, cfg, "user_similarity", run_date,
-               has_ratings, summary)
+        _write(by_item, capped_rows(stats["n"], stats["items"], ic.max_users_per_item), S.ITEM_ID, S.USER_ID,
+               cfg.similarity.user_methods, cfg, "user_similarity", run_date, has_ratings, summary)
     finally:
         inter.unpersist()
     summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))
