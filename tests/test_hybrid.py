@@ -189,3 +189,110 @@ def test_the_search_sample_is_seeded_and_keeps_whole_users(spark):
     assert a == sorted(tuple(r) for r in truth.collect() if r.user_id in users)  # every row of a chosen user
     assert users != {u for u, _ in sample_users(truth, 5, seed=8).collect()}
     assert sample_users(truth, 50, seed=7).count() == truth.count()
+
+
+# serve(): the same lists from raw candidates, by Spark's plan (0) and the grouped numpy plan (1000)
+PLANS = pytest.mark.parametrize("local_max_rows", [0, 1000], ids=["spark", "grouped"])
+CATS = "item_id string, category string"
+
+
+def _served(spark, rows, settings, catalogue, bought=(), top_n=10, cap=None, method="rank", info=None, lmr=1000):
+    got = H.serve(_cands(spark, rows), spark.createDataFrame(list(bought), UI), catalogue, settings, top_n, cap,
+                  method, info, local_max_rows=lmr)
+    return sorted(got.collect(), key=lambda r: (r.recommender, r.user_id, r.rank))
+
+
+@PLANS
+def test_serve_blends_with_the_weights_and_names_the_top_source(spark, local_max_rows):
+    rows = [("u", "X", 9.0, 1, "p1", "a"), ("u", "Y", 5.0, 2, "p2", "a"),
+            ("u", "Y", 0.9, 1, "p3", "b"), ("u", "Z", 0.1, 2, "p4", "b")]  # a: X 1, Y 0.5; b: Y 1, Z 0.5
+    catalogue = spark.createDataFrame([("X", "c1"), ("Y", "c2"), ("Z", "c3")], CATS)
+    got = _served(spark, rows, {"ab": {"a": 1.0, "b": 2.0}, "ba": {"a": 2.0, "b": 1.0}, "b": {"b": 1.0}},
+                  catalogue, lmr=local_max_rows)
+    ab = [(r.item_id, r.score, r.rank, r.source, r.anchor) for r in got if r.recommender == "ab"]
+    # X and Z tie at 1.0: by item id
+    assert ab == [("Y", 2.5, 1, "b", "p3"), ("X", 1.0, 2, "a", "p1"), ("Z", 1.0, 3, "b", "p4")]
+    ba = {r.item_id: (r.score, r.source, r.anchor, r.reason) for r in got if r.recommender == "ba"}
+    # Y: 2 x 0.5 + 1 x 1: equal contributions, the first source by name
+    assert ba == {"X": (2.0, "a", "p1", None), "Y": (2.0, "a", "p2", None), "Z": (0.5, "b", "p4", None)}
+    assert [r.item_id for r in got if r.recommender == "b"] == ["Y", "Z"]  # only what b proposed
+
+
+@PLANS
+def test_serve_filters_bought_catalogue_and_category_cap(spark, local_max_rows):
+    rows = [("u", f"i{n}", 10.0 - n, n, None, "a") for n in range(1, 7)] + [("v", "i1", 1.0, 1, None, "a")]
+    catalogue = spark.createDataFrame([("i1", "c1"), ("i2", "c1"), ("i3", "c1"), ("i4", "c2"), ("i6", "c1")], CATS)
+    one = {"a": {"a": 1.0}}
+    got = _served(spark, rows, one, catalogue, [("u", "i1")], cap=2, lmr=local_max_rows)
+    # u: i1 bought, i5 not on sale, i6 would be a third c1; v keeps i1 (only u bought it)
+    assert [(r.user_id, r.item_id, r.rank) for r in got] == [("u", "i2", 1), ("u", "i3", 2), ("u", "i4", 3),
+                                                             ("v", "i1", 1)]
+    assert [r.item_id for r in _served(spark, rows, one, catalogue, [("u", "i1")], top_n=2,
+                                       lmr=local_max_rows) if r.user_id == "u"] == ["i2", "i3"]
+    bare = spark.createDataFrame([(f"i{n}", None) for n in range(1, 7)], CATS)  # no category: none capped
+    assert len(_served(spark, rows, one, bare, [("u", "i1")], cap=2, lmr=local_max_rows)) == 6
+
+
+@PLANS
+def test_serve_minmax_and_popularity_breaking_ties_for_a_new_user(spark, local_max_rows):
+    rows = [("new", "B", 50.0, 1, "country:DE", "popular"), ("new", "A", 40.0, 2, "country:DE", "popular"),
+            ("old", "C", 4.0, 1, "x", "item_cf"), ("old", "D", 2.0, 2, "y", "item_cf"),
+            ("old", "E", 1.0, 3, "z", "item_cf")]
+    catalogue = spark.createDataFrame([(i, "c") for i in "ABCDE"], CATS)
+    got = _served(spark, rows, {"h": {"item_cf": 1.0, "popular": 0.0}}, catalogue, method="minmax",
+                  lmr=local_max_rows)
+    new = [(r.item_id, r.score, r.reason) for r in got if r.user_id == "new"]
+    assert new == [("B", 0.0, "popular in DE"), ("A", 0.0, "popular in DE")]  # popularity order, not by id
+    old = [(r.item_id, r.score, r.reason) for r in got if r.user_id == "old"]
+    # min-max over 4, 2, 1: 1, 1/3, 0
+    assert old == [("C", 1.0, "customers who liked x also liked this"),
+                   ("D", pytest.approx(1 / 3), "customers who liked y also liked this"),
+                   ("E", 0.0, "customers who liked z also liked this")]
+
+
+@PLANS
+def test_serve_adds_the_novelty_term(spark, local_max_rows):
+    pairs = spark.createDataFrame([("t1", "A"), ("t2", "A"), ("t3", "A"), ("t1", "B")], UI)
+    rows = [("u", "A", 1.0, 1, None, "a"), ("u", "B", 0.5, 2, None, "a"), ("u", "N", 0.9, 1, None, "b"),
+            ("v", "A", 1.0, 1, None, "a")]
+    catalogue = spark.createDataFrame([(i, "c") for i in "ABN"], CATS)
+    got = _served(spark, rows, {"h": {"a": 1.0, "b": 1.0, H.NOVELTY: 0.5}}, catalogue,
+                  info=H.item_information(pairs), lmr=local_max_rows)
+    # u: novelty A 0, B 1, N 1 (nobody touched it); v: one candidate, 1
+    assert {(r.user_id, r.item_id): (r.score, r.source) for r in got} == {
+        ("u", "A"): (1.0, "a"), ("u", "B"): (0.5 + 0.5, "a"), ("u", "N"): (1.0 + 0.5, "b"), ("v", "A"): (1.5, "a")}
+    assert [r.item_id for r in got if r.user_id == "u"] == ["N", "A", "B"]  # A and B tie at 1.0: by id
+
+
+@pytest.mark.parametrize("method", ["rank", "minmax"])
+def test_the_two_serving_plans_agree_on_random_data(spark, method):
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    sources = ["als", "content", "item_cf", "popular", "rules"]
+    rows = []
+    for u in range(40):
+        for s in sources:
+            items = rng.choice(60, size=int(rng.integers(0, 12)), replace=False)
+            scores = np.sort(rng.random(len(items)))[::-1]
+            rows += [(f"u{u}", f"i{i:02d}", float(v), r + 1, f"a{int(rng.integers(5))}" if s != "als" else None, s)
+                     for r, (i, v) in enumerate(zip(items, scores, strict=True))]
+    catalogue = spark.createDataFrame(
+        [(f"i{i:02d}", None if i % 7 == 0 else f"c{i % 4}") for i in range(60) if i % 11], CATS)
+    bought = [(f"u{u}", f"i{i:02d}") for u in range(40) for i in rng.choice(60, 5, replace=False)]
+    info = spark.createDataFrame([(f"i{i:02d}", float(rng.random() * 5)) for i in range(0, 60, 2)],
+                                 "item_id string, info double")
+    w = {s: float(rng.random()) for s in sources}
+    settings = {"hybrid": {**w, H.NOVELTY: 0.3}, "two": {"als": 0.7, "rules": 0.2}, "pop": {"popular": 1.0}}
+    spark_rows = _served(spark, rows, settings, catalogue, bought, 7, 2, method, info, lmr=0)
+    assert catalogue.count() == 54
+    for lmr in (1000, 60):  # 60: about 20 groups, more than the shuffle partitions
+        plan = H.serve(_cands(spark, rows), spark.createDataFrame(bought, UI), catalogue, settings, 7, 2, method,
+                       info, local_max_rows=lmr)._jdf.queryExecution().executedPlan().toString()
+        assert "CoGroup" in plan  # the grouped plan ran
+        grouped = _served(spark, rows, settings, catalogue, bought, 7, 2, method, info, lmr=lmr)
+        assert len(grouped) == len(spark_rows) > 200
+        for a, b in zip(grouped, spark_rows, strict=True):
+            assert (a.recommender, a.user_id, a.rank, a.item_id, a.source, a.anchor, a.reason) == (
+                b.recommender, b.user_id, b.rank, b.item_id, b.source, b.anchor, b.reason)
+            assert a.score == pytest.approx(b.score, rel=1e-12, abs=1e-15)

@@ -157,15 +157,13 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     log.info("weight search: %d settings, chose %s; %.0f s", len(tried), chosen, time.perf_counter() - t0)
 
     test_c = candidates(cfg, test, products, groups, cfg.evaluation.sources, content_sim)
-    bought = test.train.where(F.col(S.EVENT_TYPE) == S.PURCHASE).select(S.USER_ID, S.ITEM_ID).distinct()
-    norm = H.normalised(test_c, h.normalise)
-    if h.novelty:
-        norm = H.with_novelty(norm, H.item_information(_pairs(test.train)))
-    norm = norm.checkpoint()
+    bought = test.train.where(F.col(S.EVENT_TYPE) == S.PURCHASE).select(S.USER_ID, S.ITEM_ID)  # membership only
+    info = H.item_information(_pairs(test.train)) if h.novelty else None
     top_n = max(max(ks), h.top_n)
-    recs = {}
-    for name, w in [(s, {s: 1.0}) for s in sources] + [(HYBRID, chosen), (SEEDS_RULE, seeds)]:
-        recs[name] = H.finalise(H.blend(norm, w), bought, catalogue, top_n, h.max_per_category).checkpoint()
+    settings = {**{s: {s: 1.0} for s in sources}, HYBRID: chosen, SEEDS_RULE: seeds}
+    served = H.serve(test_c, bought, catalogue, settings, top_n, h.max_per_category, h.normalise, info,
+                     cfg.similarity.local_scoring_max_rows).checkpoint()  # every list from one pass
+    recs = {name: served.where(F.col(H.RECOMMENDER) == name).drop(H.RECOMMENDER) for name in settings}
     log.info("test candidates of %d sources; %.0f s", len(sources), time.perf_counter() - t0)
     # read once for every recommender and k, not once per metric
     truth = test.truth

@@ -8,6 +8,9 @@ removed, at most ``hybrid.max_per_category`` per category are kept, and ``hybrid
 written with the source that contributed most, its anchor and a reason. A user only popularity knows (a new
 one) gets their segment's, country's or everyone's best sellers. A positive ``novelty`` weight adds each
 candidate's self-information (from the events up to run_date), min-max normalised per user.
+
+When the catalogue has at most ``similarity.local_scoring_max_rows`` items, each group of users is served
+in numpy from one shuffle of the candidates (:func:`tailor.recommend.hybrid.serve`); Spark's plan otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -64,20 +66,16 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     log.info("blending %s with weights %s (%s)", present, w, origin)
     events = tables.read(spark, cfg, "events")
     bought = events.where(before_cutoff(run_date) & (F.col(S.EVENT_TYPE) == S.PURCHASE)).select(
-        S.USER_ID, S.ITEM_ID).distinct()
+        S.USER_ID, S.ITEM_ID)  # repeats are harmless: both plans only test membership
     catalogue = tables.read(spark, cfg, "products").select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
-    norm = H.normalised(cands, h.normalise)
+    info = None
     if w.get(H.NOVELTY, 0.0) > 0:
-        seen = events.where(before_cutoff(run_date)).select(S.USER_ID, S.ITEM_ID)
-        norm = H.with_novelty(norm, H.item_information(seen))
-    norm = norm.persist(StorageLevel.MEMORY_AND_DISK)
+        info = H.item_information(events.where(before_cutoff(run_date)).select(S.USER_ID, S.ITEM_ID))
     summary = JobSummary(tables=["recommendations"])
-    try:
-        summary.rows_in = norm.count()
-        recs = H.finalise(H.blend(norm, w), bought, catalogue, h.top_n, h.max_per_category)
-        summary.rows_out = tables.replace_partition(recs, cfg, "recommendations", run_date)
-    finally:
-        norm.unpersist()
+    summary.rows_in = cands.count()
+    recs = H.serve(cands, bought, catalogue, {MODEL: w}, h.top_n, h.max_per_category, h.normalise, info,
+                   cfg.similarity.local_scoring_max_rows, summary.rows_in).drop(H.RECOMMENDER)
+    summary.rows_out = tables.replace_partition(recs, cfg, "recommendations", run_date)
     summary.metrics.update({f"weight.{s}": v for s, v in w.items()})
     summary.metrics["weights_learned"] = float(origin.startswith("learned"))
     return summary

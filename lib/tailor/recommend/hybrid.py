@@ -30,11 +30,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
+import numpy as np
+import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.evaluation.ranking import ideal_dcg
+from tailor.recommend.hybrid_local import SERVED, serve_group
+from tailor.similarity.local import LOCAL_MAX_ROWS, group_count, group_of, partition_keys
 
 NORM, REASON = "norm", "reason"
 FALLBACK_SOURCE = "popular"
@@ -147,6 +151,73 @@ def finalise(blended: DataFrame, bought: DataFrame, catalogue: DataFrame, top_n:
         S.USER_ID, S.ITEM_ID, S.SCORE, F.col(S.RANK).cast("int").alias(S.RANK), S.SOURCE, S.ANCHOR,
         reason(F.col(S.SOURCE), F.col(S.ANCHOR)).alias(REASON),
     )
+
+
+RECOMMENDER = "recommender"
+
+
+def serve(cands: DataFrame, bought: DataFrame, catalogue: DataFrame, settings: Mapping[str, Mapping[str, float]],
+          top_n: int, max_per_category: int | None, method: str = "rank", info: DataFrame | None = None,
+          local_max_rows: int = LOCAL_MAX_ROWS, rows: int | None = None) -> DataFrame:
+    """Each named weight setting's served lists from raw candidates: :func:`normalised`, :func:`with_novelty`
+    when ``info`` (:func:`item_information`) is given, :func:`blend` and :func:`finalise`.
+
+    When the catalogue and ``info`` have at most ``local_max_rows`` rows each, they are sent to every task and
+    each group of users is served in numpy (:mod:`tailor.recommend.hybrid_local`), every setting from one
+    shuffle of the candidates; groups hold at most about ``local_max_rows`` candidates (``rows``: their count,
+    counted when not given). Otherwise Spark's plan: four shuffles of every candidate row per setting.
+
+    Returns:
+        ``recommender`` (the setting's name) and :func:`finalise`'s columns.
+    """
+    if method not in ("rank", "minmax"):
+        raise ValueError(f"unknown normalisation {method!r}: rank or minmax")
+    names = list(settings)
+    small = local_max_rows > 0
+    if small:
+        cat = catalogue.select(S.ITEM_ID, S.CATEGORY).limit(local_max_rows + 1).toPandas()
+        inf = info.select(S.ITEM_ID, "info").limit(local_max_rows + 1).toPandas() if info is not None else None
+        small = len(cat) <= local_max_rows and (inf is None or len(inf) <= local_max_rows)
+    if not small:
+        norm = normalised(cands, method)
+        if info is not None:
+            norm = with_novelty(norm, info)
+        if len(names) > 1:
+            norm = norm.checkpoint()  # read once per setting
+        return reduce(DataFrame.unionByName, [
+            finalise(blend(norm, w), bought, catalogue, top_n, max_per_category).select(
+                F.lit(n).alias(RECOMMENDER), "*") for n, w in settings.items()])
+    spark = cands.sparkSession
+    # one row per catalogue item (the join it replaces would repeat a duplicated one), ids in byte order
+    cat = cat.drop_duplicates(S.ITEM_ID).sort_values(S.ITEM_ID, ignore_index=True)
+    categories = sorted(cat[S.CATEGORY].dropna().unique())
+    cat_of = cat[S.CATEGORY].map({c: k for k, c in enumerate(categories)}).fillna(-1).to_numpy(np.int64)
+    shared = [pa.array(cat[S.ITEM_ID].to_numpy(object), pa.string()), cat_of, None, None]
+    if inf is not None:
+        inf = inf.drop_duplicates(S.ITEM_ID).sort_values(S.ITEM_ID, ignore_index=True)
+        shared[2:] = [pa.array(inf[S.ITEM_ID].to_numpy(object), pa.string()), inf["info"].to_numpy(np.float64)]
+    box = spark.sparkContext.broadcast(shared)
+    rows = cands.count() if rows is None else rows
+    groups = max(group_count(spark), -(-rows // local_max_rows))
+    parts = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    keys = partition_keys(spark, groups) if groups <= parts else list(range(groups))
+    # fresh column names on both sides: candidates and purchases may share a lineage (ambiguous self-join)
+    mine = cands.select(group_of(S.USER_ID, keys).alias("_g"), F.col(S.USER_ID).alias("_u"),
+                        F.col(S.ITEM_ID).alias("_i"), F.col(S.SCORE).cast("double").alias("_score"),
+                        F.col(S.RANK).cast("int").alias("_rank"), F.col(S.ANCHOR).alias("_a"),
+                        F.col(S.SOURCE).alias("_s"))
+    had = bought.select(group_of(S.USER_ID, keys).alias("_g"), F.col(S.USER_ID).alias("_bu"),
+                        F.col(S.ITEM_ID).alias("_bi"))
+    plain = [dict(settings[n]) for n in names]
+
+    def one_group(a: pa.Table, b: pa.Table) -> pa.Table:
+        cat_items, cat_codes, info_items, info_of = box.value
+        return serve_group(a, b, plain, method, cat_items, cat_codes, info_items, info_of, top_n, max_per_category,
+                           NOVELTY, FALLBACK_SOURCE)
+
+    out = mine.groupBy("_g").cogroup(had.groupBy("_g")).applyInArrow(one_group, SERVED)
+    return out.select(F.array(*[F.lit(n) for n in names])[F.col("_k")].alias(RECOMMENDER), S.USER_ID, S.ITEM_ID,
+                      S.SCORE, S.RANK, S.SOURCE, S.ANCHOR, reason(F.col(S.SOURCE), F.col(S.ANCHOR)).alias(REASON))
 
 
 def seeds_rule(effects: Mapping[str, float]) -> dict[str, float]:
