@@ -170,7 +170,8 @@ class SimilaritySettings(_Strict):
     the interactions have at most this many rows; ALS top-N with at most this many items (their factors
     sent to every task); popular and trending lists of at most this many rows (sent to every task); the
     hybrid's serving with at most this many catalogue items (sent to every task), in groups of about this
-    many candidates. Larger inputs take the Spark plan (same results up to summation order, slower). 0: always Spark's."""
+    many candidates. Larger inputs take the Spark plan (same results up to summation order, slower).
+    0: always Spark's."""
 
 
 class CfSettings(_Strict):

@@ -20,17 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tailor.similarity.local import sorted_codes
+
 SERVED = "_k int, user_id string, item_id string, score double, rank int, source string, anchor string"
 _SERVED = pa.schema([("_k", pa.int32()), ("user_id", pa.string()), ("item_id", pa.string()),
                      ("score", pa.float64()), ("rank", pa.int32()), ("source", pa.string()),
                      ("anchor", pa.string())])
-
-
-def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """(each value's index in the sorted distinct values, those values); byte order, as Spark sorts."""
-    distinct = pc.unique(values)
-    distinct = pc.take(distinct, pc.sort_indices(distinct))
-    return pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int64), distinct
 
 
 def _lookup(values: pa.Array, keys: pa.Array) -> np.ndarray:
@@ -66,8 +61,8 @@ def serve_group(cands: pa.Table, bought: pa.Table, settings: Sequence[Mapping[st
     """
     if cands.num_rows == 0:
         return _SERVED.empty_table()
-    u, users = _codes(cands.column("_u"))
-    i, items = _codes(cands.column("_i"))
+    u, users = sorted_codes(cands.column("_u"))
+    i, items = sorted_codes(cands.column("_i"))
     s_name = cands.column("_s").combine_chunks()
     names = sorted(set(pc.unique(s_name).to_pylist()) | ({novelty} if info_items is not None else set()))
     s = _lookup(s_name, pa.array(names, pa.string()))

@@ -134,7 +134,7 @@ def grouped_neighbours(src: DataFrame, by: str, entity: str, value: str, methods
     return reach.groupBy(_TO).applyInArrow(score, SIM_SCHEMA)
 
 
-def _sorted_codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+def sorted_codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """(each value's index in the sorted distinct values, those values), in Arrow: no Python strings."""
     distinct = pc.unique(values)
     distinct = pc.take(distinct, pc.sort_indices(distinct))  # byte order, as Spark sorts strings
@@ -146,8 +146,8 @@ def _group_neighbours(group: pa.Table, methods: list[str], min_co: int, shrinkag
     """One group's neighbours: its own entities (``_own``) against every entity of the baskets it got."""
     from scipy import sparse
 
-    row, baskets = _sorted_codes(group.column("_by"))
-    col, names = _sorted_codes(group.column("_e"))  # a column orders like its id (the ties' order)
+    row, baskets = sorted_codes(group.column("_by"))
+    col, names = sorted_codes(group.column("_e"))  # a column orders like its id (the ties' order)
     first = np.zeros(len(names), np.int64)
     first[col[::-1]] = np.arange(len(col))[::-1]  # a row of each entity, for its n and norm
     n = group.column(_N).to_numpy().astype(np.float64)[first]
