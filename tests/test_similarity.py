@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tailor.jobs.similarity import capped_rows
-from tailor.similarity.interactions import cap_per, event_weight
+from tailor.similarity.interactions import cap_per, capped_rows, event_weight
 from tailor.similarity.local import partition_keys
 from tailor.similarity.pairs import neighbours, pair_table, similarities, similarity
 

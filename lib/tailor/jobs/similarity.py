@@ -25,18 +25,11 @@ from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config
 from tailor.jobs.base import JobSummary
-from tailor.similarity.interactions import WEIGHT, cap_per, interactions
+from tailor.similarity.interactions import WEIGHT, cap_per, capped_rows, interactions
 from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
 from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, similarities, similarity
 
 log = logging.getLogger(__name__)
-
-
-def capped_rows(rows: int, baskets: int, cap: int) -> int:
-    """A bound on the rows of ``rows`` interactions once each of ``baskets`` keeps at most ``cap`` of them. The
-    user-user input of a big shop is bounded by its catalogue (items x ``max_users_per_item``), however many
-    interactions it has, so it can take the grouped plan."""
-    return min(rows, baskets * cap)
 
 
 def _write(pairs_of: DataFrame, rows: int, by: str, entity: str, methods: list[str], cfg: Config, table: str,

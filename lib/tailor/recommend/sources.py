@@ -27,7 +27,7 @@ from tailor.recommend.idmap import new_ids
 from tailor.recommend.neighbourhood import item_cf, user_cf
 from tailor.rules import cross_sell as X
 from tailor.rules import mining as R
-from tailor.similarity.interactions import WEIGHT, cap_per, interactions
+from tailor.similarity.interactions import WEIGHT, cap_per, capped_rows, interactions
 from tailor.similarity.pairs import similarity
 
 
@@ -96,8 +96,10 @@ def item_cf_source(d: TrainData) -> DataFrame:
 def user_cf_source(d: TrainData) -> DataFrame:
     cfg = d.cfg
     inter, n = d.interactions(None)
-    capped = d.keep("user_cf.capped",
-                    inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cfg.interactions.max_users_per_item)))
+    cap = cfg.interactions.max_users_per_item
+    capped = d.keep("user_cf.capped", inter.transform(cap_per(S.ITEM_ID, S.USER_ID, cap)))
+    if n > cfg.similarity.local_scoring_max_rows:  # a big shop: its catalogue may still bound the capped rows
+        n = capped_rows(n, inter.select(S.ITEM_ID).distinct().count(), cap)
     # only the target users' neighbours are needed: the join then pairs them with everyone, not all with all
     sim = similarity(capped, S.ITEM_ID, S.USER_ID, WEIGHT, cfg.cf.user_method or "cosine",
                      cfg.similarity.min_co_count, cfg.similarity.shrinkage, cfg.similarity.top_k, targets=d.users,

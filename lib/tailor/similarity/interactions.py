@@ -65,3 +65,10 @@ def cap_per(per: str, other: str, n: int, ts: str = LAST_TS) -> Callable[[DataFr
         return df.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= n).drop("_r")
 
     return _
+
+
+def capped_rows(rows: int, baskets: int, cap: int) -> int:
+    """A bound on the rows of ``rows`` interactions once each of ``baskets`` keeps at most ``cap`` of them
+    (:func:`cap_per`), without counting them. A big shop's user-user input is bounded by its catalogue (items
+    x ``max_users_per_item``) however many interactions it has, so it can take the grouped plan."""
+    return min(rows, baskets * cap)
