@@ -86,6 +86,15 @@ def test_the_same_seed_gives_the_same_segments(spark, planted):
     assert sorted(tuple(r) for r in again.assign(df).collect()) == first
 
 
+def test_the_model_kept_from_the_search_is_the_refit_on_every_row(planted):
+    from tailor.segments.kmeans import fit_kmeans, to_vectors
+
+    df, _, seg = planted  # fewer rows than selection_sample_rows: the search saw every row
+    scaled = seg.scaler.transform(df.transform(to_vectors(FEATURES)))
+    refit = fit_kmeans(scaled, seg.k, seed=42, max_iter=40)
+    assert [list(c) for c in seg.model.clusterCenters()] == [list(c) for c in refit.clusterCenters()]
+
+
 def test_profiles_sizes_shares_and_means(spark):
     assigned = spark.createDataFrame(
         [("u1", 0, "x"), ("u2", 0, "x"), ("u3", 1, "y")], "user_id string, segment_id int, segment string"

@@ -56,23 +56,25 @@ def silhouette(model: KMeansModel, scaled: DataFrame) -> float:
     return float(evaluator.evaluate(model.transform(scaled)))
 
 
-def choose_k(scaled: DataFrame, k_min: int, k_max: int, seed: int, max_iter: int) -> tuple[int, dict[int, float]]:
+def choose_k(scaled: DataFrame, k_min: int, k_max: int, seed: int,
+             max_iter: int) -> tuple[int, dict[int, float], dict[int, KMeansModel]]:
     """The k in ``[k_min, k_max]`` with the best silhouette on ``scaled`` (smaller k on ties).
 
     Returns:
-        (best k, {k: silhouette}).
+        (best k, {k: silhouette}, {k: the model fitted on ``scaled``}).
     """
     scores: dict[int, float] = {}
+    models: dict[int, KMeansModel] = {}
     for k in range(k_min, k_max + 1):
-        model = fit_kmeans(scaled, k, seed, max_iter)
+        model = models[k] = fit_kmeans(scaled, k, seed, max_iter)
         if sum(1 for size in model.summary.clusterSizes if size > 0) < 2:
             continue  # fewer distinct points than k: silhouette is undefined
         scores[k] = silhouette(model, scaled)
         log.info("k=%d silhouette=%.4f", k, scores[k])
     if not scores:
-        return k_min, {}
+        return k_min, {}, models
     best = max(scores, key=lambda k: (round(scores[k], 9), -k))
-    return best, scores
+    return best, scores, models
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,9 @@ def segment(
     scaler = fit_scaler(vectors)
     scaled = scaler.transform(vectors).persist(StorageLevel.MEMORY_AND_DISK)
     sample = scaled if n <= selection_sample_rows else scaled.sample(fraction=selection_sample_rows / n, seed=seed)
-    k, scores = choose_k(sample, k_min, min(k_max, n - 1) if n > k_min else k_min, seed, max_iter)
-    model = fit_kmeans(scaled, k, seed, max_iter)
+    k, scores, models = choose_k(sample, k_min, min(k_max, n - 1) if n > k_min else k_min, seed, max_iter)
+    # a search on every row already fitted the chosen k on them, with the same seed: the same model
+    model = models[k] if sample is scaled and k in models else fit_kmeans(scaled, k, seed, max_iter)
     scaled.unpersist()
     vectors.unpersist()
     centres = [list(map(float, c)) for c in model.clusterCenters()]
