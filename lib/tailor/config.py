@@ -273,7 +273,7 @@ class PropensitySettings(_Strict):
     max_iter: int = Field(50, ge=1)
     """LR iterations; GBT trees."""
     parallelism: int = Field(2, ge=1)
-    """Settings fitted at once by TrainValidationSplit, and (target, algorithm) models fitted at once."""
+    """Settings fitted at once by TrainValidationSplit."""
     fit_partitions: int = Field(1, ge=1)
     """Partitions of the training rows (by user id, sorted). 1 makes a re-run's model bit-for-bit equal,
     and ``parallelism`` still keeps the cores busy; more fit faster on a cluster, reproducible to rounding."""
