@@ -165,19 +165,3 @@ def test_roc_points_by_hand(spark):
     tpr = [got[("roc_tpr", f"{i:02d}")] for i in range(5)]
     assert fpr == [0.0, 0.5, 0.5, 1.0, 1.0]
     assert tpr == [0.0, 0.5, 1.0, 1.0, 1.0]
-
-
-def test_models_fitted_side_by_side_are_the_ones_fitted_one_after_the_other(spark, shop):
-    from tailor.jobs import JOBS
-    from tailor.jobs.base import execute
-
-    run = date.fromisoformat(SHOP_RUN_DATE)
-    got = {}
-    for parallelism in (1, 2):  # 2: the four models two at a time, each fit beside another
-        cfg = shop(*FAST, "propensity.targets=[purchase, churn]", "propensity.algorithms=[lr, gbt]",
-                   f"propensity.parallelism={parallelism}")
-        execute("train-propensity", JOBS["train-propensity"], spark, cfg, run)
-        got[parallelism] = _frame(tables.read_run(spark, cfg, "model_metrics", run), ["model", "metric", "key",
-                                                                                        "value"])
-    assert {m for m, *_ in got[1]} == {"purchase_lr", "purchase_gbt", "churn_lr", "churn_gbt"}
-    assert got[1] == got[2]  # bit for bit: every fit is on one partition, whatever runs beside it

@@ -11,9 +11,7 @@ algorithms ``propensity.algorithms`` (lr, gbt); parameters chosen by TrainValida
 
 from __future__ import annotations
 
-import contextvars
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 from pyspark import StorageLevel
@@ -54,64 +52,45 @@ def _check(rows, target: str, as_of: date) -> None:
             "run date (more history) or a longer propensity.horizon_days")
 
 
-def _fit(train, valid, algo: str, cfg: Config) -> tuple:
-    """Tune, judge and describe one (target, algorithm) model: (fitted, params, tried, metric rows)."""
-    p = cfg.propensity
-    settings = p.lr_grid if algo == "lr" else p.gbt_grid
-    fitted, params, tried = M.tune(train, algo, p.numeric_features, p.categorical_features, settings, cfg.seed,
-                                   p.max_iter, p.parallelism, partitions=p.fit_partitions)
-    preds = M.scored(fitted, valid).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        return fitted, params, tried, M.judge(preds) + M.explain(fitted, preds, algo)
-    finally:
-        preds.unpersist()
-
-
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     p = cfg.propensity
     t1, t2 = cutoffs(run_date, p.horizon_days)
     train_all, valid_all = _rows(spark, cfg, t1), _rows(spark, cfg, t2)
     summary = JobSummary(tables=["model_versions", "model_metrics", "tuning_results"])
     try:
-        data = {}
         for target in p.targets:
             train, valid = L.for_target(train_all, target), L.for_target(valid_all, target)
             _check(train, target, t1)
             _check(valid, target, t2)
-            data[target] = (train, valid)
-        # The models are fitted `parallelism` at a time: a fit on one partition (bit-for-bit re-runs) is one
-        # task per Spark job, so the refit and the judging of one model leave the other cores idle. Each
-        # fit is deterministic, so the models do not depend on what runs beside them; they are saved in
-        # a fixed order below.
-        todo = [(target, algo) for target in p.targets for algo in p.algorithms]
-        with ThreadPoolExecutor(max_workers=max(1, min(p.parallelism, len(todo)))) as pool:
-            # each fit logs with the job's context (run ids): threads do not inherit context variables
-            fits = {key: pool.submit(contextvars.copy_context().run, _fit, *data[key[0]], key[1], cfg)
-                    for key in todo}
-            done = {key: f.result() for key, f in fits.items()}
-        for target, algo in todo:
-            name = f"{target}_{algo}"
-            fitted, params, tried, rows = done[(target, algo)]
-            headline = {m: v for m, k, v in rows if k == ""}
-            meta = {"target": target, "algorithm": algo, "params": params,
-                    "features": {"numeric": M.usable_numeric(data[target][0], p.numeric_features),
-                                 "categorical": p.categorical_features},
-                    "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
-                    "horizon_days": p.horizon_days, "lookback_days": p.lookback_days, "seed": cfg.seed,
-                    "metrics": headline}
-            version = store.save(spark, cfg, name, fitted, run_date, meta)
-            metrics_df = spark.createDataFrame([(version, m, k, v) for m, k, v in rows],
-                                               "version string, metric string, key string, value double")
-            tables.replace_partition(metrics_df, cfg, "model_metrics", run_date, {"model": name})
-            tuning = spark.createDataFrame(
-                [(params_i, {"pr_auc": v}, params_i == params) for params_i, v in tried],
-                "params map<string,double>, metrics map<string,double>, chosen boolean")
-            tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": name})
-            summary.metrics.update({f"{name}.{m}": round(v, 4) for m, v in headline.items()
-                                    if m in ("roc_auc", "pr_auc", "log_loss", "brier")})
-            log.info("%s version %s: %s", name, version, headline)
+            for algo in p.algorithms:
+                name = f"{target}_{algo}"
+                settings = p.lr_grid if algo == "lr" else p.gbt_grid
+                fitted, params, tried = M.tune(train, algo, p.numeric_features, p.categorical_features, settings,
+                                               cfg.seed, p.max_iter, p.parallelism,
+                                               partitions=p.fit_partitions)
+                preds = M.scored(fitted, valid).persist(StorageLevel.MEMORY_AND_DISK)
+                rows = M.judge(preds) + M.explain(fitted, preds, algo)
+                preds.unpersist()
+                headline = {m: v for m, k, v in rows if k == ""}
+                meta = {"target": target, "algorithm": algo, "params": params,
+                        "features": {"numeric": M.usable_numeric(train, p.numeric_features),
+                                     "categorical": p.categorical_features},
+                        "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
+                        "horizon_days": p.horizon_days, "lookback_days": p.lookback_days, "seed": cfg.seed,
+                        "metrics": headline}
+                version = store.save(spark, cfg, name, fitted, run_date, meta)
+                metrics_df = spark.createDataFrame([(version, m, k, v) for m, k, v in rows],
+                                                   "version string, metric string, key string, value double")
+                tables.replace_partition(metrics_df, cfg, "model_metrics", run_date, {"model": name})
+                tuning = spark.createDataFrame(
+                    [(params_i, {"pr_auc": v}, params_i == params) for params_i, v in tried],
+                    "params map<string,double>, metrics map<string,double>, chosen boolean")
+                tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": name})
+                summary.metrics.update({f"{name}.{m}": round(v, 4) for m, v in headline.items()
+                                        if m in ("roc_auc", "pr_auc", "log_loss", "brier")})
+                log.info("%s version %s: %s", name, version, headline)
         summary.rows_in = int(train_all.count())
-        summary.rows_out = len(todo)
+        summary.rows_out = len(p.targets) * len(p.algorithms)
     finally:
         train_all.unpersist()
         valid_all.unpersist()
