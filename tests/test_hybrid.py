@@ -47,57 +47,6 @@ def test_rank_and_minmax_normalisation(spark):
     assert mm[("b", "j")] == 1.0  # a single score: 1
 
 
-def _two_sources(spark):
-    return H.normalised(_cands(spark, [
-        ("u", "X", 9.0, 1, "p1", "a"), ("u", "Y", 5.0, 2, "p2", "a"),
-        ("u", "Y", 0.9, 1, "p3", "b"), ("u", "Z", 0.1, 2, "p4", "b"),
-    ]), "rank")
-
-
-def test_blend_uses_the_configured_weights(spark):
-    norm = _two_sources(spark)  # a: X 1, Y 0.5; b: Y 1, Z 0.5
-    got = {r.item_id: r for r in H.blend(norm, {"a": 2.0, "b": 1.0}).collect()}
-    assert {i: r.score for i, r in got.items()} == {"X": 2.0, "Y": 2.0, "Z": 0.5}
-    assert (got["Y"].source, got["Y"].anchor) == ("a", "p2")  # equal contributions: the first source by name
-    got = {r.item_id: r for r in H.blend(norm, {"a": 1.0, "b": 2.0}).collect()}
-    assert {i: r.score for i, r in got.items()} == {"X": 1.0, "Y": 2.5, "Z": 1.0}
-    assert (got["Y"].source, got["Y"].anchor) == ("b", "p3")
-    catalogue = spark.createDataFrame([("X", "c1"), ("Y", "c2"), ("Z", "c3")], "item_id string, category string")
-    none = spark.createDataFrame([], UI)
-    ranked = H.finalise(H.blend(norm, {"a": 1.0, "b": 2.0}), none, catalogue, 10, None)
-    assert [r.item_id for r in ranked.orderBy("rank").collect()] == ["Y", "X", "Z"]  # X and Z tie: by id
-
-
-def test_filters_bought_catalogue_and_category_cap(spark):
-    rows = [("u", f"i{n}", 10.0 - n, n, None, "a") for n in range(1, 7)]
-    norm = H.normalised(_cands(spark, rows), "rank")
-    catalogue = spark.createDataFrame(
-        [("i1", "c1"), ("i2", "c1"), ("i3", "c1"), ("i4", "c2"), ("i6", "c1")], "item_id string, category string")
-    bought = spark.createDataFrame([("u", "i1")], UI)  # i5 is not in the catalogue
-    got = H.finalise(H.blend(norm, {"a": 1.0}), bought, catalogue, 10, 2).orderBy("rank").collect()
-    assert [r.item_id for r in got] == ["i2", "i3", "i4"]  # i6 would be a third c1
-    assert [r.rank for r in got] == [1, 2, 3]
-    assert H.finalise(H.blend(norm, {"a": 1.0}), bought, catalogue, 2, None).count() == 2
-    # items with no category (Online Retail has none) are not one category: none is capped
-    uncategorised = spark.createDataFrame([(f"i{n}", None) for n in range(1, 7)], "item_id string, category string")
-    assert H.finalise(H.blend(norm, {"a": 1.0}), bought, uncategorised, 10, 2).count() == 5
-
-
-def test_a_new_user_gets_popularity_in_order_even_at_weight_zero(spark):
-    norm = H.normalised(_cands(spark, [
-        ("new", "B", 50.0, 1, "country:DE", "popular"), ("new", "A", 40.0, 2, "country:DE", "popular"),
-        ("old", "C", 1.0, 1, "x", "item_cf"),
-    ]), "rank")
-    catalogue = spark.createDataFrame([("A", "c"), ("B", "c"), ("C", "c")], "item_id string, category string")
-    got = H.finalise(H.blend(norm, {"item_cf": 1.0, "popular": 0.0}), spark.createDataFrame([], UI), catalogue,
-                     10, None)
-    new = got.where("user_id = 'new'").orderBy("rank").collect()
-    assert [r.item_id for r in new] == ["B", "A"]  # popularity order, not item id order
-    assert new[0].reason == "popular in DE"
-    old = got.where("user_id = 'old'").first()
-    assert old.reason == "customers who liked x also liked this"
-
-
 def test_seeds_rule_and_weight_search(spark):
     assert H.seeds_rule({"a": 0.3, "b": 0.1}) == pytest.approx({"a": 0.75, "b": 0.25})
     assert H.seeds_rule({"a": 0.0, "b": 0.0}) == {"a": 0.5, "b": 0.5}
