@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SHARED_DATA, make_cfg
 from tailor import tables
-from tailor.errors import SourceError
+from tailor.errors import ConfigError, SourceError
 from tailor.jobs import ingest
 
 RUN = date(2026, 11, 23)
@@ -34,9 +34,19 @@ def test_csv_mapping_to_a_missing_column_is_a_clear_error(spark, tmp_path):
     f = tmp_path / "e.csv"
     f.write_text("a,b\n1,2\n")
     cfg = make_cfg(tmp_path / "wh", "ingest.source=csv",
-                   f"sources.csv.events={{path: {f}, mapping: {{user_id: customer}}}}")
+                   f"sources.csv.events={{path: {f}, mapping: {{user_id: customer, item_id: a, ts: b}}, "
+                   "constants: {event_type: view}}")
     with pytest.raises(SourceError, match=r"mapping names columns not in .*: \['customer'\]"):
         ingest.run(spark, cfg, RUN)
+
+
+def test_a_csv_source_without_a_mapping_is_a_config_error_not_a_full_quarantine(spark, tmp_path):
+    f = tmp_path / "e.csv"
+    f.write_text("user_id,item_id\n1,2\n")
+    cfg = make_cfg(tmp_path / "wh", "ingest.source=csv", f"sources.csv.events={{path: {f}}}")
+    with pytest.raises(ConfigError, match=r"must map \['user_id', 'item_id', 'event_type', 'ts'\]"):
+        ingest.run(spark, cfg, RUN)
+    assert not tables.exists(spark, cfg, "bronze_csv_events")  # stopped before landing anything
 
 
 ML = SHARED_DATA / "ml-100k"

@@ -60,6 +60,15 @@ class IngestSettings(_Strict):
     """Timestamps later than the end of run_date plus this many hours are rejected as future."""
     rating_min: float = 1.0
     rating_max: float = 5.0
+    max_id_length: int = Field(256, ge=1)
+    """The longest id or code (characters) a row may carry; a longer one is quarantined as ``too_long``."""
+    max_text_length: int = Field(10_000, ge=1)
+    """The longest title, description, category, brand or country; longer is ``too_long``."""
+    max_abs_number: float = Field(1e9, gt=0)
+    """The largest quantity, price or rating magnitude; NaN, infinities and larger are ``bad_number``."""
+    fold_case: list[Literal["users", "items", "orders"]] = Field(default_factory=list)
+    """Ids compared without case (and stored lower-case): users (user_id, customer_id), items (item_id,
+    product_id), orders (order_id). Default: ids are case-sensitive, as most shops' are."""
 
     @model_validator(mode="after")
     def _rating_range(self) -> IngestSettings:

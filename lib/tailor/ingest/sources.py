@@ -22,11 +22,12 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
+from tailor import csvfile
 from tailor import schemas as S
 from tailor.config import Config, CsvEntity
-from tailor.errors import SourceError
+from tailor.errors import ConfigError, SourceError
 from tailor.ingest import synthetic
-from tailor.ingest.validate import EXTRA_PREFIX, RECORD, REJECT, clean_str, record_json
+from tailor.ingest.validate import EXTRA_PREFIX, RECORD, REJECT, WRONG_COLUMN_COUNT, clean_str, record_json
 
 NON_PRODUCT_CODE = "non_product_code"
 _EVENT_COLS = (S.EVENT_ID, S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS, S.SESSION_ID, S.ORDER_ID, S.QUANTITY,
@@ -49,18 +50,22 @@ class Adapter:
 def _standard(df: DataFrame, entity: str, cols: dict[str, Column], extras: dict[str, Column] | None = None,
               reject: Column | None = None) -> DataFrame:
     """Select the standard shape: every contract column of ``entity`` (null when not given), ``_record``,
-    extras and ``_reject``."""
+    extras and ``_reject``. A record the CSV reader found ragged (:data:`tailor.csvfile.CORRUPT`) is rejected
+    as ``wrong_column_count`` before any source-specific reason.
+
+    An entity without an id of its own (events of Online Retail, MovieLens, a csv without ``event_id``) gets
+    one in validation, hashed over its normalised contract values, so ``U1 ,P1,View`` and ``U1,P1,view``
+    are one event."""
     out = [cols.get(c, F.lit(None).cast(StringType())).alias(c) for c in ENTITY_COLUMNS[entity]]
-    out.append(record_json(df).alias(RECORD))
+    landed = [c for c in df.columns if c != csvfile.CORRUPT]
+    out.append(record_json(df.select(*[F.col(f"`{c}`") for c in landed])).alias(RECORD))
     out.extend(v.alias(EXTRA_PREFIX + k) for k, v in (extras or {}).items())
+    if csvfile.CORRUPT in df.columns:
+        ragged = F.when(F.col(csvfile.CORRUPT).isNotNull(), F.lit(WRONG_COLUMN_COUNT))
+        reject = ragged if reject is None else F.coalesce(ragged, reject)
     if reject is not None:
         out.append(reject.alias(REJECT))
     return df.select(*out)
-
-
-def _row_hash_id(df: DataFrame) -> Column:
-    """An id for sources without one: a hash of the whole landed row, so exact duplicates share it."""
-    return F.sha2(record_json(df), 256)
 
 
 def _check_path(p: str | None, what: str) -> Path:
@@ -117,12 +122,11 @@ def _online_retail_land(spark: SparkSession, cfg: Config, run_date: date) -> dic
     if p.suffix == ".parquet" or p.is_dir():
         df = spark.read.parquet(str(p))
     else:
-        df = (spark.read.option("header", True).option("encoding", src.encoding)
-              .option("inferSchema", False).option("mode", "PERMISSIVE").csv(str(p)))
+        df = csvfile.read(spark, str(p), what="online_retail", encoding=src.encoding)
     missing = [col for col in OR_COLUMNS if col not in df.columns]
     if missing:
         raise SourceError(f"{p} is not an Online Retail file: missing columns {missing}")
-    return {"lines": df.select(*OR_COLUMNS)}
+    return {"lines": df.select(*OR_COLUMNS, *[c for c in (csvfile.CORRUPT,) if c in df.columns])}
 
 
 def _customer_id(c: Column) -> Column:
@@ -143,7 +147,7 @@ def _online_retail_standardize(landed: dict[str, DataFrame], cfg: Config) -> dic
         "events": _standard(
             lines, "events",
             {
-                S.EVENT_ID: _row_hash_id(lines), S.USER_ID: _customer_id(c("CustomerID")), S.ITEM_ID: code,
+                S.USER_ID: _customer_id(c("CustomerID")), S.ITEM_ID: code,
                 S.EVENT_TYPE: F.when(invoice.startswith("C"), F.lit(S.RETURN)).otherwise(F.lit(S.PURCHASE)),
                 S.TS: F.coalesce(ts.cast("string"), raw_ts), S.ORDER_ID: invoice,
                 S.QUANTITY: c("Quantity").cast("string"), S.PRICE: c("UnitPrice").cast("string"),
@@ -196,11 +200,12 @@ ML_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comed
 
 
 def _read_sep(spark: SparkSession, p: Path, sep: str, names: list[str], encoding: str = "UTF-8") -> DataFrame:
-    df = (spark.read.option("sep", sep).option("header", False).option("encoding", encoding)
-          .option("inferSchema", False).csv(str(p)))
-    if len(df.columns) < len(names):
-        raise SourceError(f"{p}: expected {len(names)} columns separated by {sep!r}, found {len(df.columns)}")
-    return df.toDF(*names, *df.columns[len(names):]).select(*names)
+    """A MovieLens file: ``sep``-separated, no header, no quoting (a title may begin with a quote)."""
+    df = csvfile.read(spark, str(p), what="movielens", sep=sep, header=False, encoding=encoding, quote="")
+    found = len(df.columns) - 1
+    if found < len(names):
+        raise SourceError(f"{p}: expected {len(names)} columns separated by {sep!r}, found {found}")
+    return df.toDF(*names, *df.columns[len(names):-1], csvfile.CORRUPT).select(*names, csvfile.CORRUPT)
 
 
 def _movielens_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
@@ -234,7 +239,7 @@ def _movielens_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[st
         )
     return {
         "events": _standard(r, "events", {
-            S.EVENT_ID: _row_hash_id(r), S.USER_ID: c("user"), S.ITEM_ID: c("item"),
+            S.USER_ID: c("user"), S.ITEM_ID: c("item"),
             S.EVENT_TYPE: F.lit(S.RATING_EVENT), S.TS: F.coalesce(ts, c("unix_ts")), S.RATING: c("rating"),
         }),
         "products": _standard(m, "products", {
@@ -248,26 +253,58 @@ def _movielens_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[st
 # --- generic CSV --------------------------------------------------------------------------------------
 
 
+_REQUIRED = {"events": (S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS), "products": (S.PRODUCT_ID,),
+             "customers": (S.CUSTOMER_ID,)}
+
+
+def check_csv(cfg: Config) -> None:
+    """The csv source's configuration, checked without reading anything (so before Spark starts).
+
+    Raises:
+        ConfigError: no events entity, or an entity that maps no source column (or constant) to a contract
+            column every row needs.
+    """
+    src = cfg.sources.csv
+    if src.events is None:
+        raise ConfigError("ingest.source is csv and sources.csv.events is not set: give its path and mapping")
+    for entity in ENTITY_COLUMNS:
+        e: CsvEntity | None = getattr(src, entity)
+        if e is None:
+            continue
+        bad = [k for k in list(e.mapping) + list(e.constants) if k not in ENTITY_COLUMNS[entity]]
+        if bad:
+            raise ConfigError(f"sources.csv.{entity}: {bad} are not columns of the {entity} contract "
+                              f"({', '.join(ENTITY_COLUMNS[entity])})")
+        missing = [c for c in _REQUIRED[entity] if c not in e.mapping and c not in e.constants]
+        if missing:
+            raise ConfigError(f"sources.csv.{entity}.mapping must map {missing} (contract column: source column, "
+                              f"or a constant under sources.csv.{entity}.constants); every row needs them")
+
+
+def unmapped_columns(cfg: Config, entity: str, columns: list[str]) -> list[str]:
+    """The csv source's landed columns of ``entity`` that no mapping uses (other sources: none)."""
+    e: CsvEntity | None = getattr(cfg.sources.csv, entity, None) if cfg.ingest.source == "csv" else None
+    if e is None:
+        return []
+    used = set(e.mapping.values())
+    return [c for c in columns if c not in used and c != csvfile.CORRUPT]
+
+
 def _csv_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
+    check_csv(cfg)
     out: dict[str, DataFrame] = {}
     for entity in ENTITY_COLUMNS:
         e: CsvEntity | None = getattr(cfg.sources.csv, entity)
         if e is None:
             continue
         p = _check_path(e.path, f"csv.{entity}")
-        df = (spark.read.option("header", e.header).option("sep", e.delimiter).option("encoding", e.encoding)
-              .option("inferSchema", False).csv(str(p)))
+        df = csvfile.read(spark, str(p), what=f"csv.{entity}", sep=e.delimiter, header=e.header,
+                          encoding=e.encoding)
         unknown = [col for col in ENTITY_COLUMNS[entity] if col in e.mapping and e.mapping[col] not in df.columns]
         if unknown:
             raise SourceError(f"sources.csv.{entity}.mapping names columns not in {p}: "
                               f"{[e.mapping[col] for col in unknown]}")
-        bad = [k for k in list(e.mapping) + list(e.constants) if k not in ENTITY_COLUMNS[entity]]
-        if bad:
-            raise SourceError(f"sources.csv.{entity}: {bad} are not columns of the {entity} contract "
-                              f"({', '.join(ENTITY_COLUMNS[entity])})")
         out[entity] = df
-    if "events" not in out:
-        raise SourceError("the csv source needs at least sources.csv.events")
     return out
 
 
@@ -281,8 +318,6 @@ def _csv_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, Dat
             if S.TS in cols and e.timestamp_format:
                 raw = clean_str(cols[S.TS])
                 cols[S.TS] = F.coalesce(F.try_to_timestamp(raw, F.lit(e.timestamp_format)).cast("string"), raw)
-            cols[S.EVENT_ID] = F.coalesce(clean_str(cols[S.EVENT_ID]), _row_hash_id(df)) \
-                if S.EVENT_ID in cols else _row_hash_id(df)
         out[entity] = _standard(df, entity, cols)
     return out
 

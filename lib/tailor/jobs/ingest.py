@@ -28,7 +28,7 @@ from tailor import tables
 from tailor.config import Config
 from tailor.errors import RejectRatioExceededError
 from tailor.ingest import validate as V
-from tailor.ingest.sources import ADAPTERS
+from tailor.ingest.sources import ADAPTERS, unmapped_columns
 from tailor.jobs.base import JobSummary
 from tailor.privacy import pseudonym
 
@@ -55,11 +55,13 @@ def orders_from_events(events: DataFrame) -> DataFrame:
 
 def _validator(entity: str, cfg: Config, run_date: date, secret: bytes):
     ing = cfg.ingest
+    limits = V.Limits.of(ing)
     if entity == "events":
-        return V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min, ing.rating_max)
+        return V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min, ing.rating_max,
+                                 limits=limits)
     if entity == "customers":
-        return V.validate_customers(run_date, secret)
-    return V.validate_products()
+        return V.validate_customers(run_date, secret, limits)
+    return V.validate_products(limits)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
@@ -76,6 +78,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         as_strings = df.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in df.columns])
         n = tables.replace_partition(as_strings, cfg, name, run_date)
         summary.metrics[f"landed.{entity}"] = n
+        unused = unmapped_columns(cfg, entity, df.columns)
+        if unused:
+            summary.metrics[f"unmapped_columns.{entity}"] = len(unused)
+            log.warning("%s: %d column(s) of the file are in no mapping and are kept in bronze only: %s",
+                        entity, len(unused), unused)
         summary.metrics[f"bronze_expired.{entity}"] = tables.delete_where(
             spark, cfg, name, F.col(S.RUN_DATE) < F.date_sub(F.lit(run_date), cfg.privacy.bronze_retention_days))
         summary.tables.append(name)

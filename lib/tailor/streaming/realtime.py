@@ -68,7 +68,7 @@ def validated(batch: DataFrame, run_date: date, cfg: Config) -> DataFrame:
     ing = cfg.ingest
     flagged = standard.withColumn(V.REJECT, F.when(F.col("_bad_json"), F.lit(MALFORMED))).drop("_bad_json")
     return flagged.transform(V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min,
-                                               ing.rating_max))
+                                               ing.rating_max, limits=V.Limits.of(ing)))
 
 
 def recent_state(events: DataFrame, state: DataFrame | None, n: int) -> DataFrame:
