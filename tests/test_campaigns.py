@@ -205,7 +205,7 @@ def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_on
         "spring,U6,2026-10-01,variant-b,email",
         ",U7,2026-10-01,treatment,email",
     ]) + "\n")
-    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}")
+    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}", 'campaigns.external=["spring"]')
     run = date(2026, 11, 1)
     s = execute("record-sends", JOBS["record-sends"], spark, cfg, run)
     assert s.rows_in == 9 and s.rows_out == 3
@@ -217,6 +217,35 @@ def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_on
     assert (hist["U3"].arm, hist["U3"].channel) == ("treatment", "push")
     again = execute("record-sends", JOBS["record-sends"], spark, cfg, run + timedelta(days=1))
     assert again.rows_out == 0 and tables.read(spark, cfg, "contact_history").count() == 3
+
+
+def test_record_sends_quarantines_arm_conflicts_unknown_ids_and_placeholder_dates(spark, tmp_path):
+    export = tmp_path / "sends.csv"
+    export.write_text("\n".join([
+        "campaign,user_id,sent_at,arm",
+        "spring,U1,2026-10-01,treatment",
+        "spring,U1,2026-10-01 18:00,control",  # both arms on one day: neither is kept
+        "spring,U2,2026-10-01,control",
+        "spring,U2,2026-10-01 08:00,control",  # one arm twice on one day (other times): the same contact, kept once
+        "spring,NOBODY,2026-10-01,treatment",
+        "autumn,U3,2026-10-01,treatment",
+        "spring,U4,0001-01-01,treatment",
+        'spring,"U5,extra",2026-10-01,treatment,surplus',  # a quoted comma is one field; the surplus is not
+    ]) + "\n")
+    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}", 'campaigns.external=["spring"]')
+    customers = [{S.CUSTOMER_ID: f"U{i}", S.SIGNUP_DATE: DAY, S.COUNTRY: None, S.MARKETING_OPT_IN: True,
+                  S.EMAIL_PSEUDONYM: None, S.SOURCE: "t", S.INGEST_DATE: DAY} for i in range(1, 6)]
+    tables.merge_upsert(contract(spark, S.CUSTOMERS, customers), cfg, "customers", [S.CUSTOMER_ID])
+    first = {S.EVENT_ID: "e", S.USER_ID: "U1", S.ITEM_ID: "i", S.EVENT_TYPE: "view", S.TS: datetime(2026, 9, 1),
+             S.SESSION_ID: None, S.ORDER_ID: None, S.QUANTITY: None, S.PRICE: None, S.RATING: None,
+             S.SOURCE: "t", S.INGEST_DATE: DAY}
+    tables.merge_upsert(contract(spark, S.EVENTS, [first]), cfg, "events", [S.EVENT_ID])
+    s = execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1))
+    reasons = sorted(r.reason for r in tables.read(spark, cfg, "quarantine").collect())
+    assert reasons == ["arm_conflict", "arm_conflict", "before_first_event", "duplicate", "unknown_campaign",
+                       "unknown_customer", "wrong_column_count"]
+    hist = [(r.user_id, r.arm) for r in tables.read(spark, cfg, "contact_history").collect()]
+    assert hist == [("U2", "control")] and s.rows_in == 8
 
 
 def test_the_analysis_by_hand(spark, tmp_path):

@@ -168,6 +168,7 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, Config]]:
     """Every job in order. On the synthetic shop, ``record-sends`` first loads the provider's export of the
     campaign planted 30 days ago (written under ``<warehouse>/landing``), then records today's audiences,
     so that ``analyze-experiment`` has a finished experiment to analyse."""
+    from tailor import csvfile
     from tailor.ingest import synthetic
     from tailor.ingest.sources import synthetic_spec
     from tailor.jobs import JOBS
@@ -176,9 +177,10 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, Config]]:
     for name in JOBS:
         if name == "record-sends" and cfg.ingest.source == "synthetic":
             export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
-            (synthetic.campaign_sends(spark, synthetic_spec(cfg, run_date))
-             .write.mode("overwrite").option("header", True).csv(export))
-            planted = cfg.model_copy(update={"campaigns": cfg.campaigns.model_copy(update={"sends_file": export})})
+            csvfile.write(synthetic.campaign_sends(spark, synthetic_spec(cfg, run_date)), export)
+            external = [*cfg.campaigns.external, synthetic.PLANTED_CAMPAIGN]
+            planted = cfg.model_copy(update={"campaigns": cfg.campaigns.model_copy(
+                update={"sends_file": export, "external": external})})
             steps.append((name, planted))
         steps.append((name, cfg))
     return steps

@@ -430,6 +430,10 @@ class CampaignSettings(_Strict):
     sends_file: str | None = None
     """``record-sends``: an export of what was sent (CSV with a header: campaign, user_id, sent_at, and
     optionally arm and channel). Null: record the run date's ``campaign_audiences``."""
+    external: list[str] = Field(default_factory=list)
+    """Campaigns sent outside Tailor's audiences whose sends ``record-sends --file`` may record (sends of a
+    campaign that is neither configured, built by ``tailor campaign``, nor listed here are quarantined as
+    ``unknown_campaign``)."""
     window_days: int = Field(14, ge=1)
     """``analyze-experiment``: conversions and revenue in the days after each customer's first send."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)

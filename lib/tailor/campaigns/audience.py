@@ -37,6 +37,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from tailor import csvfile
 from tailor import schemas as S
 from tailor.campaigns import experiment as X
 from tailor.config import CampaignDefinition, CampaignSettings
@@ -97,10 +98,8 @@ def suppressed_ids(spark: SparkSession, files: list[str]) -> DataFrame | None:
     """
     frames = []
     for path in files:
-        try:
-            df = spark.read.option("header", True).csv(path)
-        except AnalysisException as e:
-            raise SourceError(f"suppression file {path}: {str(e).splitlines()[0]}") from None
+        # a ragged row still suppresses the id it holds: contacting someone who asked not to be is the worse error
+        df = csvfile.read(spark, path, what="suppression file")
         col = next((c for c in (S.USER_ID, S.CUSTOMER_ID) if c in df.columns), None)
         if col is None:
             raise SourceError(f"suppression file {path} needs a user_id or customer_id column; it has {df.columns}")

@@ -314,10 +314,9 @@ def _csv_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, Dat
         e: CsvEntity = getattr(cfg.sources.csv, entity)
         cols: dict[str, Column] = {k: F.lit(v) for k, v in e.constants.items()}
         cols.update({k: F.col(f"`{v}`") for k, v in e.mapping.items()})
-        if entity == "events":
-            if S.TS in cols and e.timestamp_format:
-                raw = clean_str(cols[S.TS])
-                cols[S.TS] = F.coalesce(F.try_to_timestamp(raw, F.lit(e.timestamp_format)).cast("string"), raw)
+        if entity == "events" and S.TS in cols and e.timestamp_format:
+            raw = clean_str(cols[S.TS])
+            cols[S.TS] = F.coalesce(F.try_to_timestamp(raw, F.lit(e.timestamp_format)).cast("string"), raw)
         out[entity] = _standard(df, entity, cols)
     return out
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 from datetime import date
 
 from pyspark import StorageLevel
-from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from tailor import csvfile, tables
 from tailor import schemas as S
-from tailor import tables
 from tailor.campaigns import sends
 from tailor.config import Config
-from tailor.errors import SourceError
 from tailor.ingest.validate import REASON, rejected
 from tailor.jobs.base import JobSummary
 
@@ -37,11 +35,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_in = audiences.count()
         _merge(sends.from_audiences(audiences, channels, cs.channel, run_date), cfg, summary)
         return summary
-    try:
-        raw = spark.read.option("header", True).csv(cs.sends_file)
-    except AnalysisException as e:
-        raise SourceError(f"sends file {cs.sends_file}: {str(e).splitlines()[0]}") from None
-    flagged = sends.flagged_export(raw, cs.channel, run_date).persist(StorageLevel.MEMORY_AND_DISK)
+    raw = csvfile.read(spark, cs.sends_file, what="sends file")
+    flagged = sends.flagged_export(raw, cs.channel, run_date, **_known(spark, cfg)).persist(
+        StorageLevel.MEMORY_AND_DISK)
     try:
         by_reason = {r[REASON]: r["count"] for r in flagged.groupBy(REASON).count().collect()}  # a few rows
         summary.rows_in = sum(by_reason.values())
@@ -56,6 +52,21 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         flagged.unpersist()
     summary.tables.append("quarantine")
     return summary
+
+
+def _known(spark: SparkSession, cfg: Config) -> dict:
+    """What a provider's export is checked against: the campaigns Tailor knows (configured, built on some
+    day, or declared external), silver customers, and the day of the shop's first event."""
+    cs = cfg.campaigns
+    names = {d.name for d in cs.definitions} | set(cs.external)
+    if tables.exists(spark, cfg, "campaign_audiences"):  # one row per campaign name: a handful
+        names |= {r[0] for r in tables.read(spark, cfg, "campaign_audiences").select(S.CAMPAIGN).distinct().collect()}
+    customers = tables.read(spark, cfg, "customers") if tables.exists(spark, cfg, "customers") else None
+    first = None
+    if tables.exists(spark, cfg, "events"):
+        first = tables.read(spark, cfg, "events").agg(F.min(F.to_date(S.TS))).first()[0]
+    return {"campaigns": sorted(names), "prefixes": [f"{d.name}-" for d in cs.definitions if d.per_segment],
+            "customers": customers, "first_day": first}
 
 
 def _merge(rows, cfg: Config, summary: JobSummary) -> None:

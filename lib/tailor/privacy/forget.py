@@ -25,8 +25,8 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from tailor import csvfile, tables
 from tailor import schemas as S
-from tailor import tables
 from tailor.config import Config
 from tailor.errors import SourceError
 
@@ -61,7 +61,7 @@ def read_ids(spark: SparkSession, ids: list[str], file: str | None) -> DataFrame
             raise SourceError(f"ids file {file}: {str(e).splitlines()[0]}") from None
         header = (first[0] if first else "").strip().lower()
         if "," in header or header in ("user_id", "customer_id"):
-            csv = spark.read.option("header", True).csv(file)
+            csv = csvfile.read(spark, file, what="ids file")
             col = next((c for c in csv.columns if c.strip().lower() in ("user_id", "customer_id")), None)
             if col is None:
                 raise SourceError(f"ids file {file} has a header without a user_id or customer_id column")
