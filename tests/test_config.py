@@ -83,3 +83,15 @@ def test_segment_features_must_be_numeric_feature_columns():
         load_config([], ["segments.features=[frequency, country]"])
     with pytest.raises(ConfigError, match="k_min must not exceed k_max"):
         load_config([], ["segments.k_min=5", "segments.k_max=3"])
+
+
+def test_error_text_is_one_line_and_scrubbed_of_secrets(monkeypatch):
+    from tailor.errors import REDACTED, first_line, register_secret
+
+    monkeypatch.setenv("SHOP_API_TOKEN", "tok-1234")
+    register_secret("the-pseudonym-key-value")
+    text = ("java.lang.NumberFormatException: For input string: 'the-pseudonym-key-value' via tok-1234\n"
+            "\tat java.base/java.lang.Integer.parseInt(Integer.java:652)\n" * 40)
+    line = first_line(text)
+    assert "\n" not in line and "the-pseudonym-key-value" not in line and "tok-1234" not in line
+    assert line.count(REDACTED) == 2 and line.startswith("java.lang.NumberFormatException")

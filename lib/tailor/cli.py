@@ -215,10 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except ConfigError as e:
-        print(f"tailor: config error: {e}", file=sys.stderr)
+        logger.debug("configuration error", exc_info=True)
+        print(f"tailor: config error: {first_line(e, 2000)}", file=sys.stderr)
         return EXIT_USAGE
     except TailorError as e:
-        print(f"tailor: {args.command} failed: {e}", file=sys.stderr)
+        logger.debug("job error", exc_info=True)
+        print(f"tailor: {args.command} failed: {first_line(e, 2000)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as e:
         logger.debug("unexpected error", exc_info=True)

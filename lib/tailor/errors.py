@@ -6,6 +6,9 @@ Each one carries a message that tells the user what to do. The CLI maps them to 
 
 from __future__ import annotations
 
+import os
+import re
+
 
 class TailorError(Exception):
     """Base of every error Tailor raises on purpose."""
@@ -47,6 +50,33 @@ class IdRangeError(TailorError):
     """More distinct ids than a 32-bit integer index can hold (ALS needs int ids)."""
 
 
-def first_line(error: BaseException, limit: int = 500) -> str:
-    """The first line of an error's message, at most ``limit`` characters (Spark errors carry whole plans)."""
-    return (str(error).strip().splitlines() or [""])[0][:limit]
+_SECRETS: set[str] = set()
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASS|CRED|AUTH|PRIVATE", re.IGNORECASE)
+_TOKEN_LIKE = re.compile(r"^[^\s/]{16,}$")
+REDACTED = "<redacted>"
+
+
+def register_secret(value: str) -> None:
+    """Never print ``value``: :func:`scrub` replaces it (the pseudonymisation key registers itself)."""
+    if value:
+        _SECRETS.add(value)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every secret replaced by ``<redacted>``: registered secrets, the values of environment
+    variables whose names say key, secret, token, password, credential or auth, and any environment value
+    that looks like a token (16 or more characters, no white space or slash)."""
+    values = set(_SECRETS)
+    for name, value in os.environ.items():
+        if len(value) >= 4 and (_SECRET_NAME.search(name) or _TOKEN_LIKE.match(value)):
+            values.add(value)
+    for v in sorted(values, key=len, reverse=True):  # longest first: a secret may contain a shorter one
+        text = text.replace(v, REDACTED)
+    return text
+
+
+def first_line(error: BaseException | str, limit: int = 500) -> str:
+    """The first non-blank line of an error's message, scrubbed of secrets (:func:`scrub`), at most ``limit``
+    characters (Spark errors carry whole plans and Java traces)."""
+    lines = [line.strip() for line in scrub(str(error)).splitlines() if line.strip()]
+    return (lines or [""])[0][:limit]

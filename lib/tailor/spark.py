@@ -70,7 +70,8 @@ def _local_builder(cfg: Config) -> SparkSession.Builder:
         .config("spark.sql.warehouse.dir", f"{cfg.warehouse_uri}/_metastore")
         # the throughput collector: a local driver is a batch process, and with G1 the light pipeline took
         # 10-15 % longer on 2 cores (G1's concurrent threads and write barriers compete with the tasks)
-        .config("spark.driver.extraJavaOptions", f"-Xss16m -XX:+UseParallelGC -Dlog4j2.configurationFile={_LOG4J}")
+        .config("spark.driver.extraJavaOptions", f"-Xss16m -XX:+UseParallelGC -Dlog4j2.configurationFile={_LOG4J}"
+                f" -Dtailor.trace={'full' if logging.getLogger('tailor').isEnabledFor(logging.DEBUG) else 'short'}")
     )
     jars = delta_jars(s.jars_dir)
     if jars:

@@ -40,6 +40,7 @@ from pyspark.sql import functions as F
 from tailor import csvfile
 from tailor import schemas as S
 from tailor.campaigns import experiment as X
+from tailor.campaigns import sandbox
 from tailor.config import CampaignDefinition, CampaignSettings
 from tailor.errors import ConfigError, MissingTableError, SourceError
 
@@ -143,12 +144,14 @@ def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | Non
 
 
 def _condition(attrs: DataFrame, c: Campaign) -> Column:
-    """The campaign's rule as a column, checked against the attributes.
+    """The campaign's rule as a column, checked by :mod:`tailor.campaigns.sandbox`, then against the attributes.
 
     Raises:
         MissingTableError: the rule uses attributes whose table has no rows for the run date.
-        ConfigError: the rule does not parse, or uses a column no table provides.
+        ConfigError: the rule does not parse, uses a construct outside the rule language, or a column no
+            table provides.
     """
+    sandbox.check(attrs.sparkSession, c.rule, c.name)
     try:
         cond = F.coalesce(F.expr(c.rule).cast("boolean"), F.lit(False))
         attrs.select(cond).schema  # noqa: B018 - analyses the expression now, not in the middle of the build

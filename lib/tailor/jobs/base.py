@@ -15,7 +15,7 @@ from tailor import log as tlog
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config
-from tailor.errors import ConfigError
+from tailor.errors import ConfigError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
         summary = fn(spark, cfg, run_date)
         return summary
     except BaseException as e:
-        error = f"{type(e).__name__}: {e}".splitlines()[0][:2000]
+        error = first_line(f"{type(e).__name__}: {e}", 2000)
         code = exit_code_of(e)
         raise
     finally:

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from tailor import schemas as S
 from tailor import tables
 from tailor.campaigns import audience as A
+from tailor.campaigns import sandbox
 from tailor.config import Config
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
@@ -35,6 +36,8 @@ def _optional(spark: SparkSession, cfg: Config, name: str, run_date: date) -> Da
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     cs = cfg.campaigns
     summary = JobSummary(tables=["campaign_audiences"])
+    for d in cs.definitions:  # before anything is read: a rule outside the language is a config error
+        sandbox.check(spark, d.rule, d.name)
     customers = tables.read(spark, cfg, "customers")
     features = tables.read_run(spark, cfg, "user_features", run_date)
     recs = tables.read_run(spark, cfg, "recommendations", run_date)

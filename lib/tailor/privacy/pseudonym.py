@@ -24,7 +24,7 @@ from pyspark.sql.functions import pandas_udf
 
 from tailor import schemas as S
 from tailor.config import Config
-from tailor.errors import ConfigError
+from tailor.errors import ConfigError, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def key(cfg: Config) -> bytes:
             "privacy.key_env) to a long random secret, e.g. `export "
             f"{name}=$(python -c 'import secrets; print(secrets.token_hex(32))')`. Keep it: another key gives "
             "other pseudonyms")
+    register_secret(value)
     return value.encode()
 
 
