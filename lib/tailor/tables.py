@@ -39,9 +39,10 @@ from delta.exceptions import (
     ProtocolChangedException,
 )
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import DateType, NumericType, StringType, StructType, TimestampType
 
 from tailor import schemas as S
 from tailor.config import Config
@@ -235,6 +236,60 @@ def conform(df: DataFrame, schema: StructType, table: str) -> DataFrame:
     return df.select(*want)
 
 
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+STATS_COUNT = "delta.dataSkippingNumIndexedCols"
+_ATOMIC = (StringType, NumericType, DateType, TimestampType)  # Delta keeps no statistics on booleans
+
+
+def stats_properties(t: TableSpec, schema: StructType) -> dict[str, str]:
+    """Table properties that keep customer ids and personal data out of Delta's column statistics.
+
+    Delta writes each file's min and max per column into ``_delta_log`` (``minValues``/``maxValues``), and
+    log files outlive the data files they describe. So a table holding customers collects statistics only on
+    its other (atomic, non-partition) columns; a bronze table, whose landed columns are anyone's guess, on
+    none. Tables without customers keep Delta's default.
+    """
+    if t.layer == "bronze":
+        return {STATS_COUNT: "0"}
+    if not t.customer_columns:
+        return {}
+    from tailor.privacy.pseudonym import is_personal  # a leaf module: no cycle
+
+    keep = [f.name for f in schema.fields
+            if f.name not in t.customer_columns and f.name not in t.partition_by and not is_personal(f.name)
+            and isinstance(f.dataType, _ATOMIC)]
+    return {STATS_COLUMNS: ",".join(keep)} if keep else {STATS_COUNT: "0"}
+
+
+def properties(spark: SparkSession, cfg: Config, name: str) -> dict[str, str]:
+    """The table's Delta properties."""
+    return dict(DeltaTable.forPath(spark, path(cfg, name)).detail().select("properties").first()[0] or {})
+
+
+def set_properties(spark: SparkSession, cfg: Config, name: str, props: Mapping[str, str | None]) -> None:
+    """Set (a value) or unset (None) table properties, in at most two commits."""
+    target = f"delta.`{path(cfg, name)}`"
+    given = {k: v for k, v in props.items() if v is not None}
+    gone = [k for k, v in props.items() if v is None]
+    if given:
+        pairs = ", ".join(f"'{k}' = '{v}'" for k, v in given.items())
+        on_conflict_retry(cfg, name, lambda: spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({pairs})"))
+    if gone:
+        keys = ", ".join(f"'{k}'" for k in gone)
+        on_conflict_retry(cfg, name, lambda: spark.sql(f"ALTER TABLE {target} UNSET TBLPROPERTIES IF EXISTS ({keys})"))
+
+
+def protect_stats(spark: SparkSession, cfg: Config, name: str) -> bool:
+    """Give an existing table the :func:`stats_properties` it lacks (tables made before they existed);
+    files written from then on carry no customer statistics. Returns whether anything was changed."""
+    want = stats_properties(spec(name), read(spark, cfg, name).schema)
+    have = properties(spark, cfg, name)
+    missing = {k: v for k, v in want.items() if have.get(k) != v}
+    if missing:
+        set_properties(spark, cfg, name, missing)
+    return bool(missing)
+
+
 def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame) -> None:
     """Create the table with its contract (so Delta enforces NOT NULL columns) if it does not exist."""
     if exists(spark, cfg, t.name):
@@ -243,11 +298,28 @@ def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame)
     if cfg.catalog_database:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {cfg.catalog_database}")
         builder = builder.tableName(f"{cfg.catalog_database}.{t.name}")
-    builder.addColumns(t.schema if t.schema is not None else df.schema)
+    schema = t.schema if t.schema is not None else df.schema
+    builder.addColumns(schema)
+    for k, v in stats_properties(t, schema).items():
+        builder = builder.property(k, v)
     if t.partition_by:
         builder = builder.partitionedBy(*t.partition_by)
+
+    def create() -> None:
+        try:
+            builder.execute()
+        except AnalysisException as e:
+            # two writers creating one table: the loser may see the winner's files before its log, and Delta
+            # says DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION; once the table is there, there is nothing to do
+            if "NON_EMPTY_LOCATION" in str(e) or "already exists" in str(e).lower():
+                time.sleep(0.5)
+                if exists(spark, cfg, t.name):
+                    return
+                raise ConcurrentTransactionException(f"creating {t.name} raced another writer") from e
+            raise
+
     # two writers creating the same table race for version 0; the loser retries and finds it there
-    on_conflict_retry(cfg, t.name, builder.execute)
+    on_conflict_retry(cfg, t.name, create)
 
 
 def ensure(spark: SparkSession, cfg: Config, name: str) -> None:
@@ -306,6 +378,8 @@ def replace_partition(
     predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
     before = version(spark, cfg, name)
     writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    if spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
+        writer = writer.option("mergeSchema", "true")
     on_conflict_retry(cfg, name, lambda: writer.save(path(cfg, name)))
     return _metrics_since(spark, cfg, name, before).get("numOutputRows", 0)
 
@@ -416,3 +490,61 @@ def _last_commit(spark: SparkSession, cfg: Config, name: str, with_info: bool = 
     finally:
         stream.close()
     return last, None
+
+
+_LOG_ENTRY = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|\d{20}\.compacted\.json)$")
+
+
+def _fs(spark: SparkSession, where: str):
+    jvm = spark.sparkContext._jvm
+    p = jvm.org.apache.hadoop.fs.Path(where)
+    return p, p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def checkpoint(spark: SparkSession, cfg: Config, name: str) -> int:
+    """Write a Delta checkpoint of the table's current version (its whole state in one file); returns the
+    version. Delta drops from it the tombstones older than ``delta.deletedFileRetentionDuration``."""
+    jvm = spark.sparkContext._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path(cfg, name))
+    snapshot = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+    delta_log.checkpoint(snapshot, jvm.scala.Option.empty())
+    return int(snapshot.version())
+
+
+def expire_log(spark: SparkSession, cfg: Config, name: str, before: int) -> int:
+    """Delete the table's log entries (commits, checksums, checkpoints) of versions below ``before``, which
+    must have a checkpoint: the table then reads from that checkpoint on, and no older version is reachable.
+
+    Delta's own clean-up (``delta.logRetentionDuration``) cuts at a day boundary, so it cannot remove the
+    entries of a purge made today; ``tailor forget --purge`` needs them gone now. Returns how many went."""
+    log_dir, fs = _fs(spark, f"{path(cfg, name)}/_delta_log")
+    if not fs.exists(log_dir):
+        return 0
+    gone = 0
+    for folder in (log_dir, spark.sparkContext._jvm.org.apache.hadoop.fs.Path(log_dir, "_staged_commits")):
+        if not fs.exists(folder):
+            continue
+        for st in fs.listStatus(folder):
+            m = _LOG_ENTRY.match(st.getPath().getName())
+            if m and int(m.group(1)) < before:
+                gone += bool(fs.delete(st.getPath(), False))
+    return gone
+
+
+def files(spark: SparkSession, cfg: Config, name: str, log: bool = False) -> list[str]:
+    """Every file under the table's folder: the data files (of any version, referenced or not), or with
+    ``log`` those of ``_delta_log``. Hidden files (``.crc`` sums, ``_`` folders other than the log) are left out."""
+    root, fs = _fs(spark, path(cfg, name) + ("/_delta_log" if log else ""))
+    if not fs.exists(root):
+        return []
+    out = []
+    it = fs.listFiles(root, True)
+    while it.hasNext():
+        p = it.next().getPath()
+        rel = p.toString()[len(root.toString()):]
+        if p.getName().startswith(".") or (not log and "/_delta_log/" in rel + "/"):
+            continue
+        if not log and any(part.startswith("_") for part in rel.split("/")[:-1] if part):
+            continue
+        out.append(p.toString())
+    return sorted(out)

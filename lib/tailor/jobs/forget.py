@@ -1,17 +1,25 @@
 """``tailor forget``: delete customers from every table that holds customer rows, record the request by
-pseudonym in ``forget_requests``, optionally purge old file versions, and verify that nothing is left.
+pseudonym in ``forget_requests``, optionally purge every older trace, and verify that nothing is left.
 
 Input: ``--user-id ID`` (repeatable; ``privacy.forget_ids``) and/or ``--ids-file FILE``
-(``privacy.forget_file``). The tables and their id columns: :mod:`tailor.privacy.forget`. With ``--purge``
-(``privacy.purge``), each table touched is REORGed (where deletion vectors are on) and VACUUMed with
-``privacy.vacuum_retain_hours``, so that time travel to a version before the request no longer finds the
-customer. The job fails (exit 1) when the verification scan finds a row left. Not in the demo or the
-pipeline: it runs on request.
+(``privacy.forget_file``). The tables and their id columns: :mod:`tailor.privacy.forget`. Before deleting,
+each table holding customers gets the statistics properties that keep ids out of its log
+(:func:`tailor.tables.protect_stats`).
+
+With ``--purge`` (``privacy.purge``), every table that holds customers is purged
+(:func:`tailor.privacy.forget.purge`: files of older versions vacuumed with retention 0, the log cut at a
+new checkpoint), Spark's leftover RDD checkpoints are deleted, and the verification covers every readable
+version, every data file on disk, the tables' logs (no statistics on customer columns, no id, pseudonym or
+raw address anywhere else) and the streaming checkpoints. Without it, only the current versions are
+verified: time travel still reaches the rows until VACUUM. The job fails (exit 1) when anything is left.
+Not in the demo or the pipeline: it runs on request, when no other job runs.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from datetime import date, datetime, timezone
 
 from pyspark import StorageLevel
@@ -22,6 +30,7 @@ from tailor import tables
 from tailor.config import Config
 from tailor.errors import TailorError
 from tailor.jobs.base import JobSummary
+from tailor.jobs.stream import checkpoint as stream_checkpoint
 from tailor.privacy import forget as FG
 from tailor.privacy import pseudonym
 
@@ -29,7 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class ForgetIncompleteError(TailorError):
-    """Rows of a forgotten customer were still found after the deletes."""
+    """Rows or traces of a forgotten customer were still found after the deletes."""
+
+
+def _stream_checkpoints(cfg: Config) -> list[str]:
+    return sorted({stream_checkpoint(cfg.model_copy(update={"stream": cfg.stream.model_copy(update={"source": s})}))
+                   for s in ("events", "landing")})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
@@ -37,23 +51,35 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     secret = pseudonym.key(cfg)
     summary = JobSummary(tables=["forget_requests"])
     ids = FG.read_ids(spark, p.forget_ids, p.forget_file).persist(StorageLevel.MEMORY_AND_DISK)
+    marks = None
     try:
         summary.rows_in = ids.count()
         found = FG.targets(spark, cfg)
-        deleted: dict[str, int] = {}
-        for t in found:
-            deleted[t.table] = deleted.get(t.table, 0) + FG.delete(cfg, t, ids)
-        touched = sorted(deleted)
+        holding = sorted({t.table for t in found})
+        if p.purge:  # what identifies them, read before the deletes remove it
+            marks = FG.needles(spark, cfg, ids, secret).persist(StorageLevel.MEMORY_AND_DISK)
+            summary.metrics["needles"] = marks.count()
+        for name in holding:
+            if tables.protect_stats(spark, cfg, name):
+                log.info("forget: %s now keeps customer columns out of its statistics", name)
+        by_table = {name: [t for t in found if t.table == name] for name in holding}
+
+        def forget_in(name: str) -> tuple[int, int]:  # one table's id columns one after another
+            gone = sum(FG.delete(cfg, t, ids) for t in by_table[name])
+            return gone, sum(FG.remaining(spark, cfg, t, ids) for t in by_table[name])
+
+        done = _each(forget_in, holding, 2 * spark.sparkContext.defaultParallelism)
+        deleted = {name: d for name, (d, _) in zip(holding, done, strict=True)}
+        left = {name: n for name, (_, n) in zip(holding, done, strict=True)}
         if p.purge:
-            for name in touched:
-                FG.purge(spark, cfg, name, p.vacuum_retain_hours)
-        left: dict[str, int] = {}
-        for t in found:
-            left[t.table] = left.get(t.table, 0) + FG.remaining(spark, cfg, t, ids)
+            _purge_and_verify(spark, cfg, found, holding, ids, marks, summary, left)
+        touched = sorted(k for k, v in deleted.items() if v)
+        for name in holding:
+            summary.metrics[f"deleted.{name}"] = deleted.get(name, 0)
+        for name, n in sorted(left.items()):
+            summary.metrics[f"remaining.{name}"] = n
         for name in touched:
-            summary.metrics[f"deleted.{name}"] = deleted[name]
-            summary.metrics[f"remaining.{name}"] = left[name]
-            log.info("forget: %s: %d rows deleted, %d left", name, deleted[name], left[name])
+            log.info("forget: %s: %d rows deleted, %d left", name, deleted[name], left.get(name, 0))
         summary.tables += touched
         total = sum(deleted.values())
         requests = ids.select(
@@ -68,7 +94,45 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_out = total
     finally:
         ids.unpersist()
+        if marks is not None:
+            marks.unpersist()
     still = {k: v for k, v in left.items() if v}
     if still:
-        raise ForgetIncompleteError(f"rows of forgotten customers remain in {still}; re-run tailor forget")
+        raise ForgetIncompleteError(f"traces of forgotten customers remain in {still}; re-run tailor forget"
+                                    + ("" if p.purge else " --purge"))
     return summary
+
+
+def _each(fn, items: list, workers: int) -> list:
+    """``fn`` over ``items`` in a few driver threads (tables are independent: their Delta commits and Spark
+    jobs overlap), results in ``items``' order. Each thread runs in a copy of the caller's context, so its
+    log lines keep the run's ids."""
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        return list(pool.map(lambda item: copy_context().run(fn, item), items))
+
+
+def _purge_and_verify(spark, cfg: Config, found, holding, ids, marks, summary: JobSummary,
+                      left: dict[str, int]) -> None:
+    """Purge every table that holds customers, drop Spark's leftover RDD checkpoints, then look for the
+    customers everywhere a trace could stay; what is found is added to ``left`` under a descriptive key."""
+    workers = 2 * spark.sparkContext.defaultParallelism
+    with FG.purging(spark):
+        purged = _each(lambda name: FG.purge(spark, cfg, name), holding, workers)
+    for name, counts in zip(holding, purged, strict=True):
+        summary.metrics[f"purged.{name}.files"] = counts["vacuumed"]
+        summary.metrics[f"purged.{name}.log_entries"] = counts["log_expired"]
+        # a version from before the purge that time travel could still read
+        left[f"{name}.versions_before_purge"] = sum(v < counts["cut"] for v in FG.versions(spark, cfg, name))
+    streams = _stream_checkpoints(cfg)
+    summary.metrics["purged.rdd_checkpoints"] = FG.delete_paths(spark, FG.leftover_checkpoints(spark, cfg, streams))
+    on_disk = _each(lambda t: FG.remaining_in_files(spark, cfg, t, ids), found, workers)
+    for t, n in zip(found, on_disk, strict=True):
+        key = f"{t.table}.files"
+        left[key] = left.get(key, 0) + n
+    logs = _each(lambda name: FG.traces_in_log(spark, cfg, name, marks), holding, workers)
+    for name, traces in zip(holding, logs, strict=True):
+        left[f"{name}.log_statistics"] = traces["statistics"]
+        left[f"{name}.log"] = traces["needles"]
+    for ck in streams:
+        name = ck.rstrip('/').rsplit('/', 1)[-1]
+        left[f"stream_checkpoint.{name}"] = FG.traces_in_stream_checkpoint(spark, ck, marks)

@@ -17,6 +17,8 @@ so a large request never becomes a nested loop. A scan afterwards counts, table 
 from __future__ import annotations
 
 import logging
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
 
@@ -29,6 +31,7 @@ from tailor import csvfile, tables
 from tailor import schemas as S
 from tailor.config import Config
 from tailor.errors import SourceError
+from tailor.privacy.pseudonym import is_personal, pseudonym_col
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ ID_FIELDS = frozenset({"user_id", "customer_id", "customerid", "user", "userid",
 BRONZE_SOURCES = ("synthetic", "online_retail", "movielens", "csv")
 BRONZE_ENTITIES = ("events", "products", "customers", "lines", "ratings", "movies", "users")
 ID = "_forget_id"
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def normalised(c: Column) -> Column:
@@ -130,33 +134,214 @@ def delete(cfg: Config, target: Target, ids: DataFrame) -> int:
 
 
 def remaining(spark: SparkSession, cfg: Config, target: Target, ids: DataFrame) -> int:
-    """How many of the target's rows still carry one of ``ids``."""
-    df = tables.read(spark, cfg, target.table).alias("t")
-    if target.where:
-        df = df.where(target.where)
-    return df.join(ids.alias("s"), target.id_of("t.") == F.col(f"s.{ID}"), "left_semi").count()
+    """How many of the target's rows (current version) still carry one of ``ids``."""
+    return _matches(tables.read(spark, cfg, target.table), target, ids)
 
 
-def purge(spark: SparkSession, cfg: Config, table: str, retain_hours: int) -> None:
-    """Physically remove the files older versions of ``table`` still read: REORG ... APPLY (PURGE) when
-    deletion vectors are on (a DELETE then only marks rows), then VACUUM with ``retain_hours``."""
-    p = tables.path(cfg, table)
-    props = DeltaTable.forPath(spark, p).detail().select("properties").first()[0] or {}
-    if str(props.get("delta.enableDeletionVectors", "false")).lower() == "true":
-        spark.sql(f"REORG TABLE delta.`{p}` APPLY (PURGE)")
-    check = "spark.databricks.delta.retentionDurationCheck.enabled"
-    # VACUUM lists the table's folders in a job of spark.sql.sources.parallelPartitionDiscovery.parallelism
-    # tasks, 10,000 by default: 20-45 s of empty tasks per small table on 2 cores. A few tasks per core do.
-    listing = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
-    previous = {k: spark.conf.get(k, None) for k in (check, listing)}
-    if retain_hours < 168:  # Delta refuses a short retention unless told; privacy.vacuum_retain_hours says so
-        spark.conf.set(check, "false")
-    spark.conf.set(listing, str(max(4, 4 * spark.sparkContext.defaultParallelism)))
+RETENTION = "delta.deletedFileRetentionDuration"
+_RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+_LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+
+
+@contextmanager
+def purging(spark: SparkSession):
+    """Session settings for a purge, restored afterwards: Delta's check against a VACUUM retention under 7
+    days is lifted, and VACUUM lists folders with a few tasks per core (by default
+    ``parallelPartitionDiscovery.parallelism`` is 10,000 tasks: 20-45 s of empty tasks per small table)."""
+    values = {_RETENTION_CHECK: "false", _LISTING: str(max(4, 4 * spark.sparkContext.defaultParallelism))}
+    previous = {k: spark.conf.get(k, None) for k in values}
+    for k, v in values.items():
+        spark.conf.set(k, v)
     try:
-        DeltaTable.forPath(spark, p).vacuum(float(retain_hours))
+        yield
     finally:
         for k, v in previous.items():
             if v is None:
                 spark.conf.unset(k)
             else:
                 spark.conf.set(k, v)
+
+
+def purge(spark: SparkSession, cfg: Config, table: str) -> dict[str, int]:
+    """Remove every trace older versions of ``table`` keep, so time travel can no longer reach a deleted row.
+    Call it inside :func:`purging`.
+
+    1. ``delta.deletedFileRetentionDuration`` is set to 0 hours, so the checkpoint below keeps no tombstone
+       (the entries of removed files carry those files' statistics);
+    2. REORG ... APPLY (PURGE) where deletion vectors are on, so the deletes rewrite the files rather than
+       mark rows;
+    3. VACUUM with retention 0: every file no longer in the current version is deleted;
+    4. a checkpoint of the current version; the property is restored (one small commit after it), and
+       every log entry before the checkpoint is deleted (:func:`tailor.tables.expire_log`): the history, and
+       with it the commits whose statistics or predicates named the customer, starts at the purge.
+
+    The price: no time travel to before the purge, and a reader or writer still working on an older version
+    of the table fails; run a purge when no other job runs. Returns counts (files vacuumed, log entries
+    expired) and ``cut``, the checkpoint's version, the oldest one left.
+    """
+    props = tables.properties(spark, cfg, table)
+    tables.set_properties(spark, cfg, table, {RETENTION: "interval 0 hours"})
+    try:
+        if str(props.get("delta.enableDeletionVectors", "false")).lower() == "true":
+            spark.sql(f"REORG TABLE delta.`{tables.path(cfg, table)}` APPLY (PURGE)")
+        data_before = len(tables.files(spark, cfg, table))
+        DeltaTable.forPath(spark, tables.path(cfg, table)).vacuum(0.0)
+        vacuumed = data_before - len(tables.files(spark, cfg, table))
+        cut = tables.checkpoint(spark, cfg, table)
+    finally:
+        tables.set_properties(spark, cfg, table, {RETENTION: props.get(RETENTION)})
+    return {"vacuumed": vacuumed, "log_expired": tables.expire_log(spark, cfg, table, cut), "cut": cut}
+
+
+def needles(spark: SparkSession, cfg: Config, ids: DataFrame, secret: bytes) -> DataFrame:
+    """Everything that identifies the request's customers, one string per row (``needle``): their ids, the
+    keyed pseudonyms of their ids and e-mail addresses, and the raw personal values of their bronze customer
+    rows (e-mail, name, phone). Read before the deletes; the purge verification looks for each of them."""
+    parts = [ids.select(F.col(ID).alias("needle")),
+             ids.select(pseudonym_col(secret, F.col(ID)).alias("needle"))]
+    if tables.exists(spark, cfg, "customers"):
+        parts.append(tables.read(spark, cfg, "customers").alias("c")
+                     .join(ids, F.col(f"c.{S.CUSTOMER_ID}") == F.col(ID), "left_semi")
+                     .select(F.col(S.EMAIL_PSEUDONYM).alias("needle")))
+    for source in BRONZE_SOURCES:
+        name = tables.bronze_name(source, "customers")
+        if not tables.exists(spark, cfg, name):
+            continue
+        bronze = tables.read(spark, cfg, name)
+        id_cols = [c for c in bronze.columns if c.lower() in ID_FIELDS]
+        personal = [c for c in bronze.columns if is_personal(c)]
+        if not id_cols or not personal:
+            continue
+        mine = bronze.join(ids, reduce(lambda a, b: a | b, [normalised(F.col(f"`{c}`")) == F.col(ID)
+                                                                for c in id_cols]), "left_semi")
+        for c in personal:
+            parts.append(mine.select(F.trim(F.col(f"`{c}`")).alias("needle")))
+            parts.append(mine.select(pseudonym_col(secret, F.lower(F.trim(F.col(f"`{c}`")))).alias("needle")))
+    out = reduce(DataFrame.unionByName, parts)
+    return out.where(F.col("needle").isNotNull() & (F.length("needle") >= 3)).distinct()
+
+
+def versions(spark: SparkSession, cfg: Config, table: str) -> list[int]:
+    """The versions of ``table`` that time travel may still read: every commit from the newest checkpoint
+    that has all commits before it on (a listing of ``_delta_log``, no Spark job)."""
+    commits, checkpoints = set(), set()
+    for f in tables.files(spark, cfg, table, log=True):
+        name = f.rsplit("/", 1)[-1]
+        if name[:20].isdigit():
+            (commits if name.endswith(".json") and name.count(".") == 1 else checkpoints).add(int(name[:20]))
+    if not commits:
+        return []
+    floor = min(commits)
+    reachable = [c for c in checkpoints if c >= floor - 1] or [floor]
+    start = min(min(reachable), floor)
+    return sorted(v for v in commits if v >= start)
+
+
+def remaining_in_files(spark: SparkSession, cfg: Config, target: Target, ids: DataFrame) -> int:
+    """Rows carrying ``ids`` in any parquet file under the table's folder, referenced by a version or not.
+    Every version time travel can read is made of such files, so this covers them all (and more strictly:
+    a row that a deletion vector hides is still counted)."""
+    found = [f for f in tables.files(spark, cfg, target.table) if f.endswith(".parquet")]
+    if not found:
+        return 0
+    df = (spark.read.option("basePath", tables.path(cfg, target.table)).option("mergeSchema", "true")
+          .parquet(*found))
+    return _matches(df, target, ids)
+
+
+def _matches(df: DataFrame, target: Target, ids: DataFrame) -> int:
+    df = df.alias("t")
+    if target.where:
+        df = df.where(target.where)
+    return df.join(ids.alias("s"), target.id_of("t.") == F.col(f"s.{ID}"), "left_semi").count()
+
+
+_TOKEN_SPLIT = r"[\s\"\\,:{}\[\]()=]+"
+_STATS = r'"stats":"((?:[^"\\]|\\.)*)"'
+
+
+def _log_texts(spark: SparkSession, cfg: Config, table: str) -> DataFrame | None:
+    """Every entry of the table's ``_delta_log`` as JSON text (``_text``), one row per action; checkpoints
+    (Parquet) are turned into JSON."""
+    entries = tables.files(spark, cfg, table, log=True)
+    texts = [f for f in entries if f.endswith((".json", ".crc"))]
+    parquet = [f for f in entries if f.endswith(".parquet")]
+    parts = []
+    if texts:
+        parts.append(spark.read.text(texts).select(F.col("value").alias("_text")))
+    if parquet:
+        cp = spark.read.parquet(*parquet)
+        cols = []
+        for c in cp.columns:  # stats_parsed repeats stats as a struct: the JSON string form is checked
+            drop = [f for f in ("stats_parsed", "partitionValues_parsed")
+                    if c in ("add", "remove") and f in cp.schema[c].dataType.fieldNames()]
+            cols.append((F.col(c).dropFields(*drop) if drop else F.col(c)).alias(c))
+        parts.append(cp.select(F.to_json(F.struct(*cols)).alias("_text")))
+    return reduce(DataFrame.unionByName, parts) if parts else None
+
+
+def traces_in_log(spark: SparkSession, cfg: Config, table: str, needles: DataFrame) -> dict[str, int]:
+    """What the table's ``_delta_log`` (commits, checksums, checkpoints) still tells of customers:
+
+    - ``statistics``: file statistics with a min or max of a customer or personal column (of any column in
+      bronze), each of which would carry someone's id or address;
+    - ``needles``: how many of ``needles`` appear as whole tokens anywhere else (commit predicates, metadata,
+      transaction ids).
+    """
+    texts = _log_texts(spark, cfg, table)
+    if texts is None:
+        return {"statistics": 0, "needles": 0}
+    texts = texts.localCheckpoint()  # read once, scanned twice
+    return {"statistics": _stats_on_customers(texts, table), "needles": _needles_in(texts, needles)}
+
+
+def _stats_on_customers(texts: DataFrame, table: str) -> int:
+    spec = tables.spec(table)
+    stats = texts.select(F.explode(F.regexp_extract_all("_text", F.lit(_STATS), 1)).alias("s"))
+    stats = stats.select(F.regexp_replace(F.regexp_replace("s", r'\\"', '"'), r"\\\\", r"\\").alias("s"))
+    keys = stats.select(F.explode(F.array_union(
+        F.coalesce(F.json_object_keys(F.get_json_object("s", "$.minValues")), F.array().cast("array<string>")),
+        F.coalesce(F.json_object_keys(F.get_json_object("s", "$.maxValues")), F.array().cast("array<string>")),
+    )).alias("column"))
+    if spec.layer == "bronze":
+        return keys.count()
+    forbidden = [*(spec.customer_columns or ()), *[f.name for f in (spec.schema or []) if is_personal(f.name)]]
+    return keys.where(F.col("column").isin(*forbidden)).count() if forbidden else 0
+
+
+def _needles_in(texts: DataFrame, needles: DataFrame) -> int:
+    bare = texts.select(F.regexp_replace("_text", _STATS, "").alias("_text"))
+    tokens = bare.select(F.explode(F.split("_text", _TOKEN_SPLIT)).alias("needle"))
+    return tokens.join(needles, "needle", "left_semi").select("needle").distinct().count()
+
+
+def leftover_checkpoints(spark: SparkSession, cfg: Config, streams: list[str]) -> list[str]:
+    """Folders of Spark's RDD checkpoint directory that a finished job left behind (a killed run does not
+    clean up): scratch copies of intermediate data, user ids included. The streams' checkpoints are kept."""
+    root, fs = tables._fs(spark, cfg.checkpoint_path)
+    if not fs.exists(root):
+        return []
+    keep = {s.rstrip("/") for s in streams}
+    return sorted(st.getPath().toString() for st in fs.listStatus(root)
+                  if st.isDirectory() and _UUID.match(st.getPath().getName())
+                  and st.getPath().toString().rstrip("/") not in keep)
+
+
+def delete_paths(spark: SparkSession, paths: list[str]) -> int:
+    n = 0
+    for p in paths:
+        hp, fs = tables._fs(spark, p)
+        n += bool(fs.delete(hp, True))
+    return n
+
+
+def traces_in_stream_checkpoint(spark: SparkSession, checkpoint: str, needles: DataFrame) -> int:
+    """How many of ``needles`` appear as tokens in a streaming query's checkpoint (offsets, commits, source
+    logs, state files), read as text."""
+    root, fs = tables._fs(spark, checkpoint)
+    if not fs.exists(root):
+        return 0
+    text = (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(checkpoint)
+            .select(F.col("content").cast("string").alias("_text")))
+    tokens = text.select(F.explode(F.split("_text", _TOKEN_SPLIT)).alias("needle"))
+    return tokens.join(needles, "needle", "left_semi").select("needle").distinct().count()
