@@ -248,6 +248,26 @@ def test_record_sends_quarantines_arm_conflicts_unknown_ids_and_placeholder_date
     assert hist == [("U2", "control")] and s.rows_in == 8
 
 
+def test_an_export_keyed_by_email_is_matched_by_pseudonym_and_never_stored_raw(spark, tmp_path):
+    from tailor.privacy.pseudonym import pseudonym
+
+    key = b"tests-only-pseudonym-key"
+    export = tmp_path / "sends.csv"
+    export.write_text("campaign,email,sent_at,first_name\n"
+                      "spring,Ann@Example.com ,2026-10-01,Ann\n"   # case and padding: the same address
+                      "spring,bob@example.com,2026-10-01,Bob\n")   # nobody's address here
+    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}", 'campaigns.external=["spring"]')
+    row = {S.CUSTOMER_ID: "U1", S.SIGNUP_DATE: DAY, S.COUNTRY: None, S.MARKETING_OPT_IN: True,
+           S.EMAIL_PSEUDONYM: pseudonym(key, "ann@example.com"), S.SOURCE: "t", S.INGEST_DATE: DAY}
+    tables.merge_upsert(contract(spark, S.CUSTOMERS, [row]), cfg, "customers", [S.CUSTOMER_ID])
+    execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1))
+    assert [r.user_id for r in tables.read(spark, cfg, "contact_history").collect()] == ["U1"]
+    (q,) = tables.read(spark, cfg, "quarantine").collect()
+    assert q.reason == "unknown_customer"
+    assert json.loads(q.record) == {"campaign": "spring", "email": pseudonym(key, "bob@example.com"),
+                                    "sent_at": "2026-10-01", "first_name": pseudonym(key, "Bob")}
+
+
 def test_the_analysis_by_hand(spark, tmp_path):
     cfg = make_cfg(tmp_path / "w", "campaigns.window_days=7")
     sent = date(2026, 10, 1)

@@ -3,6 +3,7 @@ customer forgotten everywhere after a pipeline run, old versions purged."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -33,10 +34,23 @@ def test_pseudonyms_are_hmac_sha256_stable_per_key_and_different_across_keys(spa
     assert a[0] == hmac.new(b"key-a", b"ann@example.com", hashlib.sha256).hexdigest()
     assert a[0] != a[1] and a[0] != b[0] and a[1] != b[1]
     assert a[0] != hashlib.sha256(b"ann@example.com").hexdigest()  # not a plain, dictionary-attackable hash
-    rec = json.dumps({"customer_id": "C1", "email": "ann@example.com", "Full_Name": "Ann", "country": "FR"})
-    red = json.loads(spark.createDataFrame([(rec,)], "r string")
-                     .select(P.redact_record(b"key-a", F.col("r"))).first()[0])
-    assert red == {"customer_id": "C1", "email": a[0], "Full_Name": P.pseudonym(b"key-a", "Ann"), "country": "FR"}
+
+
+def test_quarantined_records_are_redacted_by_contract_not_by_column_name(spark):
+    pk = functools.partial(P.pseudonym, b"key-a")
+    rec = json.dumps({"customer_id": "C1", "mail": "ann@example.com", "customer_name": "Ann Lee",
+                      "street_address": "1 Main St", "country": "FR", "notes": "call ann@example.com"})
+    rows = [(rec, True), (rec, False), ("U1,ann@example.com,not json", True)]
+    df = spark.createDataFrame(rows, "r string, trusted boolean")
+    # a mapping `email: mail` and `customer_id`/`country` mapped: only the non-personal contract columns are clear
+    clear = frozenset({"customer_id", "country", "mail"})
+    out = [r[0] for r in df.select(P.redact_record(b"key-a", F.col("r"), clear, F.col("trusted"))).collect()]
+    assert json.loads(out[0]) == {"customer_id": "C1", "mail": pk("ann@example.com"), "customer_name": pk("Ann Lee"),
+                                  "street_address": pk("1 Main St"), "country": "FR",
+                                  "notes": pk("call ann@example.com")}
+    # a ragged row trusts no column: its values may sit in the wrong ones
+    assert json.loads(out[1]) == {k: pk(v) for k, v in json.loads(rec).items()}
+    assert out[2] == pk("U1,ann@example.com,not json")  # a line that is not JSON is hashed whole
 
 
 def test_a_missing_key_stops_ingest_with_a_clear_error_and_exit_code_2(spark, tmp_path, monkeypatch, capsys):

@@ -33,6 +33,7 @@ from tailor.ingest.validate import (
     flag_duplicates,
     record_json,
 )
+from tailor.privacy.pseudonym import pseudonym_col
 
 MISSING_CAMPAIGN = "missing_campaign"
 MISSING_USER = "missing_user_id"
@@ -57,26 +58,43 @@ def from_audiences(audiences: DataFrame, channels: dict[str, str], default_chann
                             channel.alias(S.CHANNEL), F.lit(run_date).alias("recorded_on"))
 
 
+CLEAR = frozenset({S.CAMPAIGN, S.USER_ID, S.CUSTOMER_ID, "sent_at", S.ARM, S.CHANNEL})
+"""The export's columns a quarantined row keeps readable; every other value is pseudonymised."""
+
+
 def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, campaigns: list[str],
                    prefixes: list[str] = (), customers: DataFrame | None = None,
-                   first_day: date | None = None) -> DataFrame:
+                   first_day: date | None = None, secret: bytes = b"") -> DataFrame:
     """The export's rows typed (contract columns less ``recorded_on``), with ``_record`` and ``reason``.
 
     Args:
         raw: the export as read by :func:`tailor.csvfile.read` (strings, and its ragged-record column).
         campaigns: the campaign names that may be recorded.
         prefixes: name prefixes that may be recorded too (``<name>-`` of a per-segment campaign).
-        customers: ``customer_id`` of every known customer; None: not checked.
+        customers: silver customers (``customer_id``, ``email_pseudonym``); None: not checked.
         first_day: the day of the shop's first event; None: not checked.
+        secret: the pseudonymisation key, for an export that names customers by ``email``: each address is
+            pseudonymised at load and matched to a customer's ``email_pseudonym``; it is never kept.
 
     Raises:
         SourceError: a required column is missing.
     """
     cols = set(raw.columns) - {csvfile.CORRUPT}
-    user_col = next((c for c in (S.USER_ID, S.CUSTOMER_ID) if c in cols), None)
+    user_col = next((c for c in (S.USER_ID, S.CUSTOMER_ID, S.EMAIL) if c in cols), None)
     missing = [c for c in (S.CAMPAIGN, "sent_at") if c not in cols] + ([] if user_col else ["user_id"])
     if missing:
-        raise SourceError(f"the sends export needs columns {missing}; it has {sorted(cols)}")
+        raise SourceError(f"the sends export needs columns {missing} (user_id, customer_id or email); "
+                          f"it has {sorted(cols)}")
+    named = clean_str(F.col(user_col)).isNotNull()  # the row names a customer, known or not
+    if user_col == S.EMAIL:
+        if customers is None:
+            raise SourceError("the sends export names customers by email, and silver customers does not exist "
+                              "to match them: run `tailor ingest` first")
+        hashed = pseudonym_col(secret, F.lower(clean_str(F.col(S.EMAIL)))).alias("_email_pseudonym")
+        lookup = (customers.where(F.col(S.EMAIL_PSEUDONYM).isNotNull())
+                  .select(F.col(S.EMAIL_PSEUDONYM).alias("_email_pseudonym"), F.col(S.CUSTOMER_ID).alias("_by_email")))
+        raw = raw.select("*", hashed).join(lookup, "_email_pseudonym", "left").drop("_email_pseudonym")
+        user_col = "_by_email"
     sent_raw = clean_str(F.col("sent_at"))
     sent = F.coalesce(F.to_date(F.try_to_timestamp(sent_raw)), F.try_to_date(sent_raw))
     arm = F.lower(clean_str(F.col(S.ARM))) if S.ARM in cols else F.lit(None).cast("string")
@@ -88,7 +106,8 @@ def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, camp
         F.coalesce(arm, F.lit(S.TREATMENT)).alias(S.ARM),
         F.coalesce(channel, F.lit(default_channel)).alias(S.CHANNEL),
         sent_raw.alias("_sent_raw"),
-        record_json(raw.drop(csvfile.CORRUPT)).alias(RECORD),
+        record_json(raw.drop(csvfile.CORRUPT, "_by_email")).alias(RECORD),
+        named.alias("_named"),
         (F.col(csvfile.CORRUPT).isNotNull() if csvfile.CORRUPT in raw.columns else F.lit(False)).alias("_ragged"),
     )
     known = F.col(S.CAMPAIGN).isin(*campaigns) if campaigns else F.lit(False)
@@ -103,7 +122,7 @@ def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, camp
     rules = [
         (WRONG_COLUMN_COUNT, F.col("_ragged")),
         (MISSING_CAMPAIGN, F.col(S.CAMPAIGN).isNull()),
-        (MISSING_USER, F.col(S.USER_ID).isNull()),
+        (MISSING_USER, ~F.col("_named")),
         (BAD_SENT_AT, F.col(S.SENT_DATE).isNull()),
         (FUTURE_SENT_AT, F.col(S.SENT_DATE) > F.lit(run_date)),
         (BEFORE_FIRST_EVENT, F.col(S.SENT_DATE) < F.lit(first_day) if first_day else F.lit(False)),
@@ -111,7 +130,7 @@ def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, camp
         (UNKNOWN_CAMPAIGN, ~known),
         (UNKNOWN_CUSTOMER, unknown_user),
     ]
-    out = flag(typed, rules).drop("_sent_raw", "_ragged", "_known_user")
+    out = flag(typed, rules).drop("_sent_raw", "_ragged", "_known_user", "_named")
     key = F.concat_ws("\u0001", *[F.col(k).cast("string") for k in KEY])
     live = F.col("reason").isNull()
     arms = F.size(F.collect_set(F.when(live, F.col(S.ARM))).over(Window.partitionBy("_key")))

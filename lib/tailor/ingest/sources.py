@@ -42,9 +42,16 @@ class Adapter:
     name: str
     land: Callable[[SparkSession, Config, date], dict[str, DataFrame]]
     standardize: Callable[[dict[str, DataFrame], Config], dict[str, DataFrame]]
+    clear: Callable[[Config, str], frozenset[str]]
+    """(config, entity) -> the landed columns known to hold a non-personal contract value. A quarantined
+    row keeps these as they are; every other landed value is pseudonymised, whatever its column is called."""
     derive: Callable[[DataFrame], dict[str, DataFrame]] | None = None
     """accepted events (with their ``_x_`` extras) -> standard products/customers frames."""
     entities: tuple[str, ...] = field(default=("events", "products", "customers"))
+
+
+def _fixed(columns: dict[str, tuple[str, ...]]) -> Callable[[Config, str], frozenset[str]]:
+    return lambda cfg, entity: frozenset(columns.get(entity, ()))
 
 
 def _standard(df: DataFrame, entity: str, cols: dict[str, Column], extras: dict[str, Column] | None = None,
@@ -321,10 +328,25 @@ def _csv_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, Dat
     return out
 
 
+def _csv_clear(cfg: Config, entity: str) -> frozenset[str]:
+    """The file's columns that the mapping sends to a non-personal contract column."""
+    e: CsvEntity | None = getattr(cfg.sources.csv, entity, None)
+    if e is None:
+        return frozenset()
+    return frozenset(v for k, v in e.mapping.items() if k not in S.PII_COLUMNS)
+
+
 ADAPTERS: dict[str, Adapter] = {
-    "synthetic": Adapter("synthetic", _synthetic_land, _synthetic_standardize),
+    "synthetic": Adapter("synthetic", _synthetic_land, _synthetic_standardize, _fixed({
+        "events": ("event_id", "user_id", "product_id", "event_type", "event_time", "session_id", "order_id",
+                   "quantity", "unit_price", "rating"),
+        "products": _PRODUCT_COLS,
+        "customers": (S.CUSTOMER_ID, S.SIGNUP_DATE, S.COUNTRY, S.MARKETING_OPT_IN)})),
     "online_retail": Adapter("online_retail", _online_retail_land, _online_retail_standardize,
-                             _online_retail_derive, ("events",)),
-    "movielens": Adapter("movielens", _movielens_land, _movielens_standardize),
-    "csv": Adapter("csv", _csv_land, _csv_standardize),
+                             _fixed({"events": tuple(OR_COLUMNS)}), _online_retail_derive, ("events",)),
+    "movielens": Adapter("movielens", _movielens_land, _movielens_standardize, _fixed({
+        # age, gender, occupation and zip code together re-identify people: hashed in quarantine
+        "events": ("user", "item", "rating", "unix_ts"), "products": ("item", "title", "release", *ML_GENRES),
+        "customers": ("user",)})),
+    "csv": Adapter("csv", _csv_land, _csv_standardize, _csv_clear),
 }

@@ -119,7 +119,12 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
                  {k: v for k, v in counts.items() if k is not None})
         if ratio > cfg.ingest.max_reject_ratio:
             over.append(f"{entity} {ratio:.1%}")
-        q = V.rejected(df, source, entity).withColumn("record", pseudonym.redact_record(secret, F.col("record")))
+        # redacted by contract: only the landed columns the adapter maps to non-personal contract columns stay
+        # readable, and none of a ragged row (its values may sit in the wrong columns)
+        clear = adapter.clear(cfg, entity)
+        q = (V.rejected(df, source, entity)
+             .withColumn("record", pseudonym.redact_record(secret, F.col("record"), clear,
+                                                           F.col("reason") != V.WRONG_COLUMN_COUNT)))
         quarantine = q if quarantine is None else quarantine.unionByName(q)
     summary.rows_in = int(sum(v for k, v in summary.metrics.items() if k.startswith("input.")))
     summary.metrics["quarantined"] = tables.replace_partition(

@@ -19,8 +19,9 @@ from tailor import csvfile, tables
 from tailor import schemas as S
 from tailor.campaigns import sends
 from tailor.config import Config
-from tailor.ingest.validate import REASON, rejected
+from tailor.ingest.validate import REASON, WRONG_COLUMN_COUNT, rejected
 from tailor.jobs.base import JobSummary
+from tailor.privacy import pseudonym
 
 QUARANTINE_SOURCE = "sends"
 
@@ -35,14 +36,17 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_in = audiences.count()
         _merge(sends.from_audiences(audiences, channels, cs.channel, run_date), cfg, summary)
         return summary
+    secret = pseudonym.key(cfg)  # quarantined rows are redacted; an export may name customers by e-mail
     raw = csvfile.read(spark, cs.sends_file, what="sends file")
-    flagged = sends.flagged_export(raw, cs.channel, run_date, **_known(spark, cfg)).persist(
+    flagged = sends.flagged_export(raw, cs.channel, run_date, secret=secret, **_known(spark, cfg)).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:
         by_reason = {r[REASON]: r["count"] for r in flagged.groupBy(REASON).count().collect()}  # a few rows
         summary.rows_in = sum(by_reason.values())
         summary.metrics.update({f"quarantined.{k}": v for k, v in by_reason.items() if k is not None})
-        bad = rejected(flagged, QUARANTINE_SOURCE, "contact_history")
+        bad = rejected(flagged, QUARANTINE_SOURCE, "contact_history").withColumn(
+            "record", pseudonym.redact_record(secret, F.col("record"), sends.CLEAR,
+                                              F.col("reason") != WRONG_COLUMN_COUNT))
         summary.metrics["quarantined"] = tables.replace_partition(
             bad, cfg, "quarantine", run_date, extra_keys={S.SOURCE: QUARANTINE_SOURCE})
         good = (flagged.where(F.col(REASON).isNull()).withColumn("recorded_on", F.lit(run_date))

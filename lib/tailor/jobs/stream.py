@@ -27,6 +27,7 @@ from tailor.config import Config
 from tailor.errors import SourceError
 from tailor.ingest import validate as V
 from tailor.jobs.base import JobSummary
+from tailor.privacy import pseudonym
 from tailor.streaming import realtime as R
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     st = cfg.stream
     ck = checkpoint(cfg)
     app_id = f"tailor-stream:{ck}"
+    secret = pseudonym.key(cfg) if st.source == "landing" else b""  # quarantined landing rows are redacted
     counts = {"batches": 0, "events": 0, "quarantined": 0, "users": 0}
 
     def each(batch: DataFrame, batch_id: int) -> None:
@@ -69,6 +71,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             events, quarantined = n.get(True, 0), n.get(False, 0)
             if quarantined:
                 bad = (V.rejected(flagged, R.QUARANTINE_SOURCE, "events")
+                       .withColumn("record", pseudonym.redact_record(secret, F.col("record"),
+                                                                     frozenset(R.LANDING_COLUMNS)))
                        .withColumn(S.RUN_DATE, F.lit(started.date())))
                 tables.append_idempotent(bad, cfg, "quarantine", f"{app_id}:quarantine", batch_id)
             good = flagged.where(F.col(V.REASON).isNull()).select(*R.LANDING_COLUMNS)

@@ -17,9 +17,11 @@ import hmac
 import json
 import logging
 import os
+import re
 
 import pandas as pd
 from pyspark.sql import Column
+from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
 from tailor import schemas as S
@@ -76,25 +78,45 @@ def is_personal(column: str) -> bool:
         "first_name", "last_name", "full_name", "firstname", "lastname", "fullname", "surname"}
 
 
-def redact_record(secret: bytes, record: Column) -> Column:
-    """A landed row as JSON with every personal field replaced by its pseudonym (for quarantine)."""
+EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+"""A value that looks like an e-mail address, in whatever column it sits."""
+
+
+def redact_value(secret: bytes, key: str, value: object, clear: frozenset[str]) -> object:
+    """One field of a quarantined record: kept when its column is in ``clear`` and it does not look like an
+    e-mail address; otherwise its pseudonym. Nulls stay null."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value)
+    if key in clear and not is_personal(key) and not EMAIL_LIKE.search(text):
+        return value
+    return pseudonym(secret, text)
+
+
+def redact_record(secret: bytes, record: Column, clear: frozenset[str] = frozenset(),
+                  trusted: Column | None = None) -> Column:
+    """A quarantined row's JSON (``record``) redacted by contract: the fields of ``clear`` (the landed columns
+    known to hold a non-personal contract value) stay as they are where ``trusted`` is true (default: always),
+    every other field becomes its keyed pseudonym; column names are never trusted. A record that is not a JSON
+    object (a malformed line) becomes the pseudonym of its whole text."""
 
     @pandas_udf("string")
-    def _redact(v: pd.Series) -> pd.Series:
-        def one(text):
+    def _redact(v: pd.Series, ok: pd.Series) -> pd.Series:
+        def one(text, trust):
             if text is None:
                 return None
             try:
                 row = json.loads(text)
             except ValueError:
-                return text
+                row = None
             if not isinstance(row, dict):
-                return text
-            return json.dumps({k: (pseudonym(secret, str(x)) if is_personal(k) and x is not None else x)
-                               for k, x in row.items()}, ensure_ascii=False, separators=(",", ":"))
-        return v.map(one)
+                return pseudonym(secret, text)
+            keep = clear if trust else frozenset()
+            return json.dumps({k: redact_value(secret, k, x, keep) for k, x in row.items()},
+                              ensure_ascii=False, separators=(",", ":"))
+        return pd.Series([one(t, bool(k)) for t, k in zip(v, ok, strict=True)], index=v.index, dtype=object)
 
-    return _redact(record)
+    return _redact(record, F.lit(True) if trusted is None else F.coalesce(trusted, F.lit(False)))
 
 
 def demo_key_if_unset(cfg: Config) -> None:
