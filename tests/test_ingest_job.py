@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 
 from conftest import make_cfg
 from tailor import tables
-from tailor.cli import EXIT_FAILED, main
+from tailor.cli import EXIT_USAGE, main
 from tailor.errors import RejectRatioExceededError
 from tailor.jobs import ingest
 from tailor.jobs.base import execute
@@ -76,9 +76,24 @@ def test_too_many_rejects_fail_before_silver(spark, tmp_path):
     assert [(r.status, r.error.split(":")[0]) for r in failed] == [("failed", "RejectRatioExceededError")]
 
 
-def test_cli_missing_source_is_one_line_and_exit_1(spark, tmp_path, capsys):
+def test_cli_missing_source_is_one_line_and_a_config_error_before_spark(spark, tmp_path, capsys):
     code = main(["ingest", "--source", "online_retail", "--path", str(tmp_path / "absent.csv"),
                  "--set", f"warehouse={tmp_path / 'wh'}", "--run-date", "2026-11-23"])
-    assert code == EXIT_FAILED
+    assert code == EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == f"tailor: ingest failed: online_retail source not found: {tmp_path / 'absent.csv'}"
+    assert err == [f"tailor: config error: online_retail source not found: {tmp_path / 'absent.csv'}"]
+
+
+def test_two_ingests_at_once_on_a_fresh_warehouse_both_succeed_without_duplicates(spark, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
+
+    cfg = make_cfg(tmp_path / "w", "synthetic.users=40", "synthetic.items=24", "synthetic.days=30",
+                   "synthetic.dirty_fraction=0", "delta.retry_backoff_seconds=0.2")
+    with ThreadPoolExecutor(2) as pool:  # each thread commits its own transactions: they race for every table
+        runs = [pool.submit(copy_context().run, execute, "ingest", ingest.run, spark, cfg, RUN) for _ in range(2)]
+        summaries = [r.result() for r in runs]
+    assert all(s.metrics["accepted.events"] > 0 for s in summaries)
+    events = tables.read(spark, cfg, "events")
+    assert events.count() == events.select("event_id").distinct().count() == summaries[0].metrics["accepted.events"]
+    assert sum(s.metrics["events.inserted"] for s in summaries) == events.count()  # each event inserted once

@@ -29,17 +29,32 @@ logger = logging.getLogger("tailor.cli")
 _SOURCE_PATH_KEY = {"online_retail": "sources.online_retail.path", "movielens": "sources.movielens.path"}
 
 
+FIRST_RUN_DATE, LAST_RUN_DATE = date(1970, 1, 1), date(2100, 12, 31)
+
+
 def _run_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        d = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--run-date must be YYYY-MM-DD, got {text!r}") from None
+    if not FIRST_RUN_DATE <= d <= LAST_RUN_DATE:
+        raise argparse.ArgumentTypeError(f"--run-date must be between {FIRST_RUN_DATE} and {LAST_RUN_DATE}, "
+                                         f"got {text}")
+    return d
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (``tailor: usage error: ...``, exit 2); ``--help`` as usual."""
+
+    def error(self, message: str):
+        print(f"tailor: usage error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def _parser() -> argparse.ArgumentParser:
     from tailor.jobs import JOBS
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--conf", action="append", default=[], metavar="FILE",
                         help="YAML overlay on the defaults (repeatable, applied in order)")
     common.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
@@ -48,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="the logical date of the run (default: today, UTC)")
     common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
-    p = argparse.ArgumentParser(prog="tailor", description="Personalised marketing on Spark and Delta Lake.")
+    p = _Parser(prog="tailor", description="Personalised marketing on Spark and Delta Lake.")
     sub = p.add_subparsers(dest="command", required=True, metavar="<command>")
     for name in [*JOBS, "pipeline"]:
         sp = sub.add_parser(name, parents=[common],
@@ -138,10 +153,12 @@ def _run(args: argparse.Namespace) -> int:
 
         only = [j.strip() for part in args.only for j in part.split(",") if j.strip()]
         jobs = pipeline.select(args.start, only, available=JOBS)
+        _preflight(jobs, cfg)  # configuration and key mistakes, before a minute of Spark start-up
         code = pipeline.run(get_spark(cfg), cfg, run_date, jobs)
         print(f"pipeline {'succeeded' if code == 0 else 'failed'} for run date {run_date}: {len(jobs)} jobs "
               f"in {time.perf_counter() - t0:.0f}s (see the runs table)")
         return code
+    _preflight([args.command], cfg)
     spark = get_spark(cfg)
     if args.command == "tables":
         _print_tables(_table_summary(spark, cfg), cfg)
@@ -162,6 +179,24 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nreport: {output_path(cfg, run_date)}")
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f}s for run date {run_date}")
     return EXIT_OK
+
+
+def _preflight(commands: list[str], cfg: Config) -> None:
+    """What can be checked without Spark, for the jobs about to run: the pseudonymisation key of those that
+    need it, and the source's mapping and local paths for an ingest.
+
+    Raises:
+        ConfigError: a key, mapping or path is missing.
+    """
+    from tailor.ingest.sources import check_paths
+    from tailor.privacy import pseudonym
+
+    needs_key = {"ingest", "forget"} | ({"record-sends"} if cfg.campaigns.sends_file else set()) | (
+        {"stream"} if cfg.stream.source == "landing" else set())
+    if needs_key & set(commands):
+        pseudonym.key(cfg)
+    if "ingest" in commands:
+        check_paths(cfg)
 
 
 def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, Config]]:

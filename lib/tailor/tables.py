@@ -355,6 +355,20 @@ def _metrics_since(spark: SparkSession, cfg: Config, name: str, before: int) -> 
     return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
 
 
+def _commit(spark: SparkSession, cfg: Config, name: str, write: Callable[[], object]) -> dict[str, int]:
+    """Run one write to ``name`` (retried on a lost commit race) and return its commit's operation metrics.
+    The version is read at the start of each attempt: after a lost race, the winner's commit is not ours,
+    and a retry that has nothing left to do commits nothing (empty metrics)."""
+    start: dict[str, int] = {}
+
+    def attempt() -> object:
+        start["version"] = version(spark, cfg, name)
+        return write()
+
+    on_conflict_retry(cfg, name, attempt)
+    return _metrics_since(spark, cfg, name, start["version"])
+
+
 def replace_partition(
     df: DataFrame,
     cfg: Config,
@@ -376,12 +390,10 @@ def replace_partition(
         df = df.withColumn(k, F.lit(v))
     _, df = _prepare(spark, cfg, name, df)
     predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
-    before = version(spark, cfg, name)
     writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
     if spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
         writer = writer.option("mergeSchema", "true")
-    on_conflict_retry(cfg, name, lambda: writer.save(path(cfg, name)))
-    return _metrics_since(spark, cfg, name, before).get("numOutputRows", 0)
+    return _commit(spark, cfg, name, lambda: writer.save(path(cfg, name))).get("numOutputRows", 0)
 
 
 def _key_condition(keys: Iterable[str]) -> Column:
@@ -412,7 +424,6 @@ def merge_upsert(
         raise MissingColumnsError(f"merge keys {missing} are not columns of the data for '{name}'")
     spark = df.sparkSession
     _, df = _prepare(spark, cfg, name, df)
-    before = version(spark, cfg, name)
     compared = [c for c in df.columns if c not in keys and c not in ignore_in_compare] if update else []
 
     def merge() -> None:
@@ -424,8 +435,7 @@ def merge_upsert(
             merger = merger.whenMatchedUpdateAll(condition=changed)
         merger.whenNotMatchedInsertAll().execute()
 
-    on_conflict_retry(cfg, name, merge)
-    m = _metrics_since(spark, cfg, name, before)
+    m = _commit(spark, cfg, name, merge)
     return {
         "inserted": m.get("numTargetRowsInserted", 0),
         "updated": m.get("numTargetRowsUpdated", 0),
@@ -444,19 +454,16 @@ def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column)
     """Delete the rows of ``name`` matching ``condition``; returns how many (0 when the table is absent)."""
     if not exists(spark, cfg, name):
         return 0
-    before = version(spark, cfg, name)
-    on_conflict_retry(cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).delete(condition))
-    return _metrics_since(spark, cfg, name, before).get("numDeletedRows", 0)
+    return _commit(spark, cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).delete(condition)).get(
+        "numDeletedRows", 0)
 
 
 def merge_delete(df: DataFrame, cfg: Config, name: str, condition: Column) -> int:
     """Delete the rows of ``name`` (alias ``t``) that match a row of ``df`` (alias ``s``) on ``condition``, by
     MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
     spark = df.sparkSession
-    before = version(spark, cfg, name)
-    on_conflict_retry(cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).alias("t")
-                      .merge(df.alias("s"), condition).whenMatchedDelete().execute())
-    return _metrics_since(spark, cfg, name, before).get("numTargetRowsDeleted", 0)
+    return _commit(spark, cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).alias("t")
+                   .merge(df.alias("s"), condition).whenMatchedDelete().execute()).get("numTargetRowsDeleted", 0)
 
 
 def version(spark: SparkSession, cfg: Config, name: str) -> int:

@@ -84,6 +84,29 @@ def _check_path(p: str | None, what: str) -> Path:
     return path
 
 
+def check_paths(cfg: Config) -> None:
+    """The configured source's settings and local paths, checked before Spark starts (a URI such as
+    ``s3a://`` is left to the read).
+
+    Raises:
+        ConfigError: no path, a local path that does not exist, or a csv mapping that misses a column.
+    """
+    source = cfg.ingest.source
+    if source == "csv":
+        check_csv(cfg)
+        paths = {f"csv.{e}": getattr(cfg.sources.csv, e).path for e in ENTITY_COLUMNS
+                 if getattr(cfg.sources.csv, e) is not None}
+    elif source in ("online_retail", "movielens"):
+        paths = {source: getattr(cfg.sources, source).path}
+    else:
+        return
+    for what, p in paths.items():
+        if not p:
+            raise ConfigError(f"no path configured for {what}: set sources.{what}.path (or pass --path)")
+        if "://" not in p and not any(ch in p for ch in "*?[") and not Path(p).exists():
+            raise ConfigError(f"{what} source not found: {p}")
+
+
 # --- synthetic ----------------------------------------------------------------------------------------
 
 

@@ -43,4 +43,5 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     metrics.update({f"rfm.{k.lower().replace(' ', '_')}": v for k, v in by_segment.items()})
     for col, t in cuts.items():
         metrics.update({f"threshold.{col}.p{int(p * 100)}": v for p, v in zip(rfm.PROBABILITIES, t, strict=True)})
-    return JobSummary(rows_in=None, rows_out=n, metrics=metrics, tables=["user_features"])
+    rows_in = events.count()  # order lines are events too
+    return JobSummary(rows_in=rows_in, rows_out=n, metrics=metrics, tables=["user_features"])

@@ -165,12 +165,15 @@ def segment(
 def profiles(
     assigned: DataFrame, features_df: DataFrame, features: Sequence[str], id_col: str = S.USER_ID
 ) -> DataFrame:
-    """One row per segment: size, customer and revenue shares, and the mean of each feature (raw units)."""
+    """One row per segment: size, customer and revenue shares, and the mean of each feature (raw units).
+
+    Revenue shares count each customer's net revenue from 0 up: a customer whose returns exceed their
+    purchases (net negative) brings no revenue, so no segment has a negative share and the shares sum to 1."""
     joined = assigned.join(features_df, id_col)
     means = F.create_map(*[x for c in features for x in (F.lit(c), F.avg(F.col(c).cast("double")))])
     per = joined.groupBy(S.SEGMENT_ID, S.SEGMENT).agg(
         F.count(F.lit(1)).alias("size"),
-        F.sum("monetary_total").alias("revenue"),
+        F.sum(F.greatest(F.col("monetary_total"), F.lit(0.0))).alias("revenue"),
         means.alias("feature_means"),
     )
     totals = per.agg(F.sum("size").alias("n"), F.sum("revenue").alias("rev"))
