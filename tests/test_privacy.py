@@ -104,8 +104,7 @@ def _on_disk(root, *needles: str) -> dict[str, list[str]]:
 def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spark, tmp_path):
     cfg = make_cfg(tmp_path / "w", "synthetic.users=80", "synthetic.items=36", "synthetic.days=60",
                    "synthetic.dirty_fraction=0.03", 'hybrid.sources=["popular", "trending"]',
-                   'campaigns.definitions=[{"name": "all", "rule": "true"}]', "campaigns.holdout_fraction=0",
-                   "privacy.vacuum_retain_hours=0")
+                   'campaigns.definitions=[{"name": "all", "rule": "true"}]', "campaigns.holdout_fraction=0")
     for job in ("ingest", "features", "similarity", "popularity", "recommend", "campaign", "record-sends", "stream"):
         execute(job, JOBS[job], spark, cfg, RUN)
     # the victim: in an audience, and with a quarantined event, so every kind of table holds them
@@ -123,8 +122,7 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
     other = tables.read(spark, cfg, "events").where(F.col(S.USER_ID) != victim).count()
 
     forgot = execute("forget", TOOLS["forget"], spark,
-                     make_cfg(tmp_path / "w", f'privacy.forget_ids=["{victim}"]', "privacy.purge=true",
-                              "privacy.vacuum_retain_hours=0"), RUN)
+                     make_cfg(tmp_path / "w", f'privacy.forget_ids=["{victim}"]', "privacy.purge=true"), RUN)
     assert forgot.rows_out > 0 and all(v == 0 for k, v in forgot.metrics.items() if k.startswith("remaining."))
     assert all(forgot.metrics[f"deleted.{n}"] > 0 for n in holding)  # each kind of table held the victim
     assert {n for n in names if _rows_with(spark, cfg, n, victim)} == set()  # scanned independently

@@ -464,10 +464,9 @@ class PrivacySettings(_Strict):
     """``tailor forget``: a file of ids, one per line, or a CSV with a ``user_id``/``customer_id`` header
     (``--ids-file``)."""
     purge: bool = False
-    """``tailor forget --purge``: also remove the old file versions (REORG ... APPLY (PURGE), VACUUM)."""
-    vacuum_retain_hours: int = Field(168, ge=0)
-    """VACUUM's retention for ``--purge``. Under 168 hours, time travel and concurrent readers of older
-    versions break; 0 removes every older version at once."""
+    """``tailor forget --purge``: also remove every older trace of the tables holding customers: their old
+    file versions (VACUUM with retention 0), their history before the purge (the log is cut at a new
+    checkpoint) and Spark's leftover checkpoint files. Time travel to before the purge is gone."""
 
 
 class DeltaSettings(_Strict):
