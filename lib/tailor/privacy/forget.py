@@ -317,11 +317,15 @@ def _needles_in(texts: DataFrame, needles: DataFrame) -> int:
 
 def leftover_checkpoints(spark: SparkSession, cfg: Config, streams: list[str]) -> list[str]:
     """Folders of Spark's RDD checkpoint directory that a finished job left behind (a killed run does not
-    clean up): scratch copies of intermediate data, user ids included. The streams' checkpoints are kept."""
+    clean up): scratch copies of intermediate data, user ids included. The streams' checkpoints, and the
+    folder of this session's own context, are kept."""
     root, fs = tables._fs(spark, cfg.checkpoint_path)
     if not fs.exists(root):
         return []
     keep = {s.rstrip("/") for s in streams}
+    own = spark.sparkContext._jsc.sc().getCheckpointDir()
+    if own.isDefined():
+        keep.add(tables._fs(spark, own.get())[0].toString().rstrip("/"))
     return sorted(st.getPath().toString() for st in fs.listStatus(root)
                   if st.isDirectory() and _UUID.match(st.getPath().getName())
                   and st.getPath().toString().rstrip("/") not in keep)
