@@ -99,15 +99,3 @@ def test_a_messy_file_through_the_csv_source_loses_nothing_and_names_each_reason
     assert m["unmapped_columns.events"] == 1  # "note" is in the file and in no mapping
     for r in tables.read(spark, cfg, "orders").collect():
         assert r.amount == 2.5  # no NaN or infinite amount reaches silver
-
-
-def test_case_folding_merges_ids_only_when_configured(spark, tmp_path):
-    f = tmp_path / "case.csv"
-    f.write_text("user,sku,when,kind\nAnn,P1,2026-11-20 10:00:00,view\nann,P1,2026-11-20 10:00:00,view\n")
-    base = ("ingest.source=csv", "ingest.max_reject_ratio=1",
-            f"sources.csv.events={{path: '{f}', mapping: {{user_id: user, item_id: sku, ts: when, "
-            "event_type: kind}}")
-    plain = ingest.run(spark, make_cfg(tmp_path / "w1", *base), RUN)
-    folded = ingest.run(spark, make_cfg(tmp_path / "w2", *base, 'ingest.fold_case=["users"]'), RUN)
-    assert plain.metrics["accepted.events"] == 2
-    assert folded.metrics["accepted.events"] == 1 and folded.metrics["quarantined.events.duplicate"] == 1

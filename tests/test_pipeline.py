@@ -60,9 +60,11 @@ def test_a_failed_job_stops_its_dependents_and_the_runs_table_keeps_the_exit_cod
     wh = tmp_path / "wh"
     common = ["--conf", str(ROOT / "conf" / "local.yaml"), "--set", f"warehouse={wh}",
               "--set", "spark.shuffle_partitions=2", "--run-date", RUN.isoformat()]
-    # ingest without its pseudonym key is a configuration error (exit 2); features, which needs it, is skipped
+    # ingest without its pseudonym key is a configuration error (exit 2), found before Spark starts: no job
+    # runs, and nothing is recorded
     code = main(["pipeline", "--only", "ingest,features", *common, "--set", "privacy.key_env=TAILOR_NO_SUCH_KEY"])
-    assert code == 2
+    assert code == 2 and "TAILOR_NO_SUCH_KEY" in capsys.readouterr().err
+    assert not wh.exists()
     # on an empty warehouse features and similarity fail (exit 1); segments needs features and is skipped;
     # similarity does not need features, so it still ran
     code = main(["pipeline", "--only", "features", "--only", "segments,similarity", *common])
@@ -72,12 +74,11 @@ def test_a_failed_job_stops_its_dependents_and_the_runs_table_keeps_the_exit_cod
 
     runs = tables.read(spark, make_cfg(wh), "runs").orderBy("started_at")
     got = [(r.job, r.status, r.exit_code) for r in runs.collect()]
-    assert got == [("ingest", "failed", 2), ("features", "skipped", None),
-                   ("features", "failed", 1), ("segments", "skipped", None), ("similarity", "failed", 1)]
+    assert got == [("features", "failed", 1), ("segments", "skipped", None), ("similarity", "failed", 1)]
     rows = runs.collect()
-    assert rows[1].error == "not run: needs ingest, which did not succeed"
-    assert rows[0].error.startswith("ConfigError: ") and "TAILOR_NO_SUCH_KEY" in rows[0].error
-    assert len({r.pipeline_run_id for r in rows[:2]}) == 1 and rows[0].pipeline_run_id != rows[2].pipeline_run_id
+    assert rows[1].error == "not run: needs features, which did not succeed"
+    assert rows[0].error.startswith("MissingTableError: ") and "\n" not in rows[0].error
+    assert len({r.pipeline_run_id for r in rows}) == 1
 
 
 def test_an_unknown_job_is_a_usage_error_before_anything_runs(tmp_path, capsys):

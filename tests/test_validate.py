@@ -136,3 +136,26 @@ def test_products_rules(spark):
     got = sorted((r.product_id or "", r.reason or "") for r in df.transform(V.validate_products()).collect())
     assert got == [("", "missing_product_id"), ("p1", ""), ("p1", "duplicate_id"),
                    ("p3", "bad_number"), ("p4", "non_positive_price")]
+
+
+def test_case_folding_merges_ids_only_when_configured(spark):
+    rows = [_ok(event_id=None, user_id="Ann", event_type="view", order_id=None, quantity=None, price=None),
+            _ok(event_id=None, user_id=" ann", event_type="VIEW", order_id=None, quantity=None, price=None)]
+    plain = _events(spark, rows).transform(V.validate_events(RUN, 24, 1.0, 5.0)).collect()
+    folded = _events(spark, rows).transform(
+        V.validate_events(RUN, 24, 1.0, 5.0, limits=V.Limits(fold_case=("users",)))).collect()
+    assert sorted((r.user_id, r.reason or "") for r in plain) == [("Ann", ""), ("ann", "")]
+    assert sorted((r.user_id, r.reason or "") for r in folded) == [("ann", ""), ("ann", "duplicate")]
+    assert len({r.event_id for r in folded}) == 1  # the id is hashed over the folded, trimmed values
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    (_ok(price="NaN"), "bad_number"),
+    (_ok(price="-Infinity"), "bad_number"),
+    (_ok(price="1e308"), "bad_number"),  # finite, but past ingest.max_abs_number: quantity x price overflows
+    (_ok(user_id="u\u00001"), "bad_text"),
+    (_ok(item_id="i\ufffd"), "bad_text"),
+    (_ok(order_id="o" * 257), "too_long"),
+])
+def test_numbers_and_text_that_would_poison_silver_are_rejected(spark, row, reason):
+    assert _check(spark, [row])["e1"].reason == reason
