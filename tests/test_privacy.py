@@ -53,6 +53,16 @@ def test_quarantined_records_are_redacted_by_contract_not_by_column_name(spark):
     assert out[2] == pk("U1,ann@example.com,not json")  # a line that is not JSON is hashed whole
 
 
+def test_email_detection_is_linear_on_huge_values():
+    import time
+
+    t0 = time.perf_counter()
+    assert not P.looks_like_email("U" * 1_000_000)
+    assert not P.looks_like_email("@" + "a" * 1_000_000)  # an '@' and no dot: still no backtracking blow-up
+    assert P.looks_like_email("x" * 500_000 + " ann@example.com")
+    assert time.perf_counter() - t0 < 5  # quadratic backtracking took minutes here
+
+
 def test_a_missing_key_stops_ingest_with_a_clear_error_and_exit_code_2(spark, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("TAILOR_PSEUDONYM_KEY")
     cfg = make_cfg(tmp_path / "w")
