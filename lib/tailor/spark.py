@@ -71,7 +71,7 @@ def _local_builder(cfg: Config) -> SparkSession.Builder:
         # the throughput collector: a local driver is a batch process, and with G1 the light pipeline took
         # 10-15 % longer on 2 cores (G1's concurrent threads and write barriers compete with the tasks)
         .config("spark.driver.extraJavaOptions", f"-Xss16m -XX:+UseParallelGC -Dlog4j2.configurationFile={_LOG4J}"
-                f" -Dtailor.trace={'full' if logging.getLogger('tailor').isEnabledFor(logging.DEBUG) else 'short'}")
+                f" -D{_trace_options()}")
     )
     jars = delta_jars(s.jars_dir)
     if jars:
@@ -80,6 +80,13 @@ def _local_builder(cfg: Config) -> SparkSession.Builder:
     from delta import configure_spark_with_delta_pip
 
     return configure_spark_with_delta_pip(builder)
+
+
+def _trace_options() -> str:
+    """log4j switches (see log4j2.properties): whole Java traces and Spark's task-failure logs only when
+    Tailor logs at DEBUG; otherwise the one-line error Tailor prints says it all."""
+    debug = logging.getLogger("tailor").isEnabledFor(logging.DEBUG)
+    return f"tailor.trace={'full' if debug else 'short'} -Dtailor.tasklog={'warn' if debug else 'off'}"
 
 
 def native_blas(spark: SparkSession) -> str:
