@@ -502,7 +502,8 @@ def _last_commit(spark: SparkSession, cfg: Config, name: str, with_info: bool = 
 _LOG_ENTRY = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|\d{20}\.compacted\.json)$")
 
 
-def _fs(spark: SparkSession, where: str):
+def hadoop_path(spark: SparkSession, where: str):
+    """(Hadoop ``Path``, its ``FileSystem``) for a folder or file URI: listings and deletes without a Spark job."""
     jvm = spark.sparkContext._jvm
     p = jvm.org.apache.hadoop.fs.Path(where)
     return p, p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
@@ -524,7 +525,7 @@ def expire_log(spark: SparkSession, cfg: Config, name: str, before: int) -> int:
 
     Delta's own clean-up (``delta.logRetentionDuration``) cuts at a day boundary, so it cannot remove the
     entries of a purge made today; ``tailor forget --purge`` needs them gone now. Returns how many went."""
-    log_dir, fs = _fs(spark, f"{path(cfg, name)}/_delta_log")
+    log_dir, fs = hadoop_path(spark, f"{path(cfg, name)}/_delta_log")
     if not fs.exists(log_dir):
         return 0
     gone = 0
@@ -541,7 +542,7 @@ def expire_log(spark: SparkSession, cfg: Config, name: str, before: int) -> int:
 def files(spark: SparkSession, cfg: Config, name: str, log: bool = False) -> list[str]:
     """Every file under the table's folder: the data files (of any version, referenced or not), or with
     ``log`` those of ``_delta_log``. Hidden files (``.crc`` sums, ``_`` folders other than the log) are left out."""
-    root, fs = _fs(spark, path(cfg, name) + ("/_delta_log" if log else ""))
+    root, fs = hadoop_path(spark, path(cfg, name) + ("/_delta_log" if log else ""))
     if not fs.exists(root):
         return []
     out = []

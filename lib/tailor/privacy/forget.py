@@ -319,13 +319,13 @@ def leftover_checkpoints(spark: SparkSession, cfg: Config, streams: list[str]) -
     """Folders of Spark's RDD checkpoint directory that a finished job left behind (a killed run does not
     clean up): scratch copies of intermediate data, user ids included. The streams' checkpoints, and the
     folder of this session's own context, are kept."""
-    root, fs = tables._fs(spark, cfg.checkpoint_path)
+    root, fs = tables.hadoop_path(spark, cfg.checkpoint_path)
     if not fs.exists(root):
         return []
     keep = {s.rstrip("/") for s in streams}
     own = spark.sparkContext._jsc.sc().getCheckpointDir()
     if own.isDefined():
-        keep.add(tables._fs(spark, own.get())[0].toString().rstrip("/"))
+        keep.add(tables.hadoop_path(spark, own.get())[0].toString().rstrip("/"))
     return sorted(st.getPath().toString() for st in fs.listStatus(root)
                   if st.isDirectory() and _UUID.match(st.getPath().getName())
                   and st.getPath().toString().rstrip("/") not in keep)
@@ -334,7 +334,7 @@ def leftover_checkpoints(spark: SparkSession, cfg: Config, streams: list[str]) -
 def delete_paths(spark: SparkSession, paths: list[str]) -> int:
     n = 0
     for p in paths:
-        hp, fs = tables._fs(spark, p)
+        hp, fs = tables.hadoop_path(spark, p)
         n += bool(fs.delete(hp, True))
     return n
 
@@ -342,10 +342,9 @@ def delete_paths(spark: SparkSession, paths: list[str]) -> int:
 def traces_in_stream_checkpoint(spark: SparkSession, checkpoint: str, needles: DataFrame) -> int:
     """How many of ``needles`` appear as tokens in a streaming query's checkpoint (offsets, commits, source
     logs, state files), read as text."""
-    root, fs = tables._fs(spark, checkpoint)
+    root, fs = tables.hadoop_path(spark, checkpoint)
     if not fs.exists(root):
         return 0
     text = (spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(checkpoint)
             .select(F.col("content").cast("string").alias("_text")))
-    tokens = text.select(F.explode(F.split("_text", _TOKEN_SPLIT)).alias("needle"))
-    return tokens.join(needles, "needle", "left_semi").select("needle").distinct().count()
+    return _needles_in(text, needles)
