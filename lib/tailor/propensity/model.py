@@ -138,9 +138,17 @@ def tune(rows: DataFrame, algo: str, numeric: Sequence[str], categorical: Sequen
     return fitted.bestModel, tried[best][0], tried
 
 
+SCORE_DECIMALS = 10
+"""Scores are rounded to this many decimals. Spark's tree and LBFGS fits merge partition sums in the order
+tasks finish, so two fits on the same rows can differ in the last bit of a leaf value; a re-run for the same
+date must write the same table (a 1e-16 wobble crosses a 1e-10 rounding boundary about once in a million
+scores)."""
+
+
 def scored(model: PipelineModel, rows: DataFrame) -> DataFrame:
-    """``rows`` with ``score`` = the predicted probability of the positive class."""
-    return model.transform(rows).withColumn(SCORE, vector_to_array("probability")[1])
+    """``rows`` with ``score`` = the predicted probability of the positive class, rounded to
+    :data:`SCORE_DECIMALS`."""
+    return model.transform(rows).withColumn(SCORE, F.round(vector_to_array("probability")[1], SCORE_DECIMALS))
 
 
 def deciles(scores: DataFrame, relative_error: float = 0.0001, cuts: list[float] | None = None) -> DataFrame:
