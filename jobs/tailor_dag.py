@@ -1,8 +1,10 @@
 """Airflow DAG ``tailor_daily``: one ``SparkSubmitOperator`` per pipeline job, wired from
-``tailor.pipeline.NEEDS`` (the same definition ``tailor pipeline`` runs), so the order is written once.
+``tailor.pipeline.needs()`` (the same graph ``tailor pipeline`` runs, derived from the tables each job declares
+it reads and writes), so the order is written once.
 
 Install: ``pip install 'tailor[airflow]'`` in the Airflow environment (or put this repository's ``lib/`` on
-its path: the DAG imports only ``tailor.pipeline``, which needs no Spark), copy or link this file into the
+its path: the DAG imports ``tailor.pipeline`` and the job declarations, which import pyspark but start no
+Spark), copy or link this file into the
 DAGs folder, build the artifact with ``make dist``, and set an Airflow connection (default ``spark_default``)
 to the cluster's master. The environment variables below override the defaults.
 
@@ -32,11 +34,11 @@ from pathlib import Path
 HOME = Path(os.environ.get("TAILOR_HOME", Path(__file__).resolve().parents[1]))
 try:
     from tailor import DELTA_ARTIFACT
-    from tailor.pipeline import NEEDS, order
+    from tailor.pipeline import needs, order
 except ImportError:  # tailor is not installed in the Airflow environment: use the checkout's sources
     sys.path.insert(0, str(HOME / "lib"))
     from tailor import DELTA_ARTIFACT
-    from tailor.pipeline import NEEDS, order
+    from tailor.pipeline import needs, order
 
 RUN_DATE = "{{ (data_interval_end or logical_date) | ds }}"
 """The Jinja template of ``--run-date``."""
@@ -56,11 +58,12 @@ def task_specs(home: Path = HOME, conf_files: str | None = None) -> list[TaskSpe
     """One spec per pipeline job whose entry point exists under ``home/jobs``, in run order."""
     confs = (conf_files or os.environ.get("TAILOR_CONF") or str(home / "conf" / "cluster.yaml")).split(",")
     conf_args = tuple(a for c in confs if c.strip() for a in ("--conf", c.strip()))
-    present = [j for j in order() if (home / "jobs" / f"{j.replace('-', '_')}.py").is_file()]
+    graph = needs()
+    present = [j for j in order(graph) if (home / "jobs" / f"{j.replace('-', '_')}.py").is_file()]
     return [
         TaskSpec(task_id=job, application=str(home / "jobs" / f"{job.replace('-', '_')}.py"),
                  application_args=(*conf_args, "--run-date", RUN_DATE),
-                 upstream=tuple(n for n in NEEDS[job] if n in present))
+                 upstream=tuple(n for n in graph[job] if n in present))
         for job in present
     ]
 

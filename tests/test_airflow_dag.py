@@ -28,7 +28,7 @@ def test_the_dag_has_one_task_per_pipeline_job_with_the_runner_edges():
     expected = pipeline.select(available=JOBS)
     assert [s.task_id for s in specs] == expected
     for s in specs:
-        assert set(s.upstream) == set(pipeline.NEEDS[s.task_id]) & set(expected)
+        assert set(s.upstream) == set(pipeline.needs()[s.task_id]) & set(expected)
         assert s.application == str(ROOT / "jobs" / f"{s.task_id.replace('-', '_')}.py")
         assert (ROOT / "jobs" / f"{s.task_id.replace('-', '_')}.py").is_file()
         assert s.application_args == ("--conf", "conf/cluster.yaml", "--conf", "conf/shop.yaml",
@@ -56,7 +56,7 @@ def test_airflow_loads_the_dag_with_the_same_graph():
     assert sorted(dag.task_ids) == sorted(expected)
     for job in expected:
         task = dag.get_task(job)
-        assert task.upstream_task_ids == set(pipeline.NEEDS[job]) & set(expected)
+        assert task.upstream_task_ids == set(pipeline.needs()[job]) & set(expected)
         assert task.retries >= 1
         assert task.packages == DELTA_ARTIFACT
         assert task.py_files.endswith("dist/tailor.zip")

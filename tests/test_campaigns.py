@@ -19,7 +19,9 @@ from tailor.campaigns import experiment as X
 from tailor.config import CampaignDefinition, load_config
 from tailor.errors import ConfigError, MissingTableError
 from tailor.jobs import JOBS
+from tailor.jobs.analyze_experiment import Args as ExperimentArgs
 from tailor.jobs.base import execute
+from tailor.jobs.record_sends import Args as SendsArgs
 
 DAY = date(2026, 11, 1)
 
@@ -205,9 +207,10 @@ def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_on
         "spring,U6,2026-10-01,variant-b,email",
         ",U7,2026-10-01,treatment,email",
     ]) + "\n")
-    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}", 'campaigns.external=["spring"]')
+    cfg = make_cfg(tmp_path / "w", 'campaigns.external=["spring"]')
+    sent = SendsArgs(file=str(export))
     run = date(2026, 11, 1)
-    s = execute("record-sends", JOBS["record-sends"], spark, cfg, run)
+    s = execute("record-sends", JOBS["record-sends"], spark, cfg, run, args=sent)
     assert s.rows_in == 9 and s.rows_out == 3
     reasons = sorted(r.reason for r in tables.read(spark, cfg, "quarantine").collect())
     assert reasons == ["bad_sent_at", "duplicate", "future_sent_at", "missing_campaign", "missing_user_id",
@@ -215,7 +218,7 @@ def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_on
     hist = {r.user_id: r for r in tables.read(spark, cfg, "contact_history").collect()}
     assert (hist["U2"].arm, hist["U2"].channel, hist["U2"].sent_date) == ("control", "email", date(2026, 10, 1))
     assert (hist["U3"].arm, hist["U3"].channel) == ("treatment", "push")
-    again = execute("record-sends", JOBS["record-sends"], spark, cfg, run + timedelta(days=1))
+    again = execute("record-sends", JOBS["record-sends"], spark, cfg, run + timedelta(days=1), args=sent)
     assert again.rows_out == 0 and tables.read(spark, cfg, "contact_history").count() == 3
 
 
@@ -232,7 +235,8 @@ def test_record_sends_quarantines_arm_conflicts_unknown_ids_and_placeholder_date
         "spring,U4,0001-01-01,treatment",
         'spring,"U5,extra",2026-10-01,treatment,surplus',  # a quoted comma is one field; the surplus is not
     ]) + "\n")
-    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}", 'campaigns.external=["spring"]')
+    cfg = make_cfg(tmp_path / "w", 'campaigns.external=["spring"]')
+    sent = SendsArgs(file=str(export))
     customers = [{S.CUSTOMER_ID: f"U{i}", S.SIGNUP_DATE: DAY, S.COUNTRY: None, S.MARKETING_OPT_IN: True,
                   S.EMAIL_PSEUDONYM: None, S.SOURCE: "t", S.INGEST_DATE: DAY} for i in range(1, 6)]
     tables.merge_upsert(contract(spark, S.CUSTOMERS, customers), cfg, "customers", [S.CUSTOMER_ID])
@@ -240,7 +244,7 @@ def test_record_sends_quarantines_arm_conflicts_unknown_ids_and_placeholder_date
              S.SESSION_ID: None, S.ORDER_ID: None, S.QUANTITY: None, S.PRICE: None, S.RATING: None,
              S.SOURCE: "t", S.INGEST_DATE: DAY}
     tables.merge_upsert(contract(spark, S.EVENTS, [first]), cfg, "events", [S.EVENT_ID])
-    s = execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1))
+    s = execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1), args=sent)
     reasons = sorted(r.reason for r in tables.read(spark, cfg, "quarantine").collect())
     assert reasons == ["arm_conflict", "arm_conflict", "before_first_event", "duplicate", "unknown_campaign",
                        "unknown_customer", "wrong_column_count"]
@@ -256,11 +260,12 @@ def test_an_export_keyed_by_email_is_matched_by_pseudonym_and_never_stored_raw(s
     export.write_text("campaign,email,sent_at,first_name\n"
                       "spring,Ann@Example.com ,2026-10-01,Ann\n"   # case and padding: the same address
                       "spring,bob@example.com,2026-10-01,Bob\n")   # nobody's address here
-    cfg = make_cfg(tmp_path / "w", f"campaigns.sends_file={json.dumps(str(export))}", 'campaigns.external=["spring"]')
+    cfg = make_cfg(tmp_path / "w", 'campaigns.external=["spring"]')
+    sent = SendsArgs(file=str(export))
     row = {S.CUSTOMER_ID: "U1", S.SIGNUP_DATE: DAY, S.COUNTRY: None, S.MARKETING_OPT_IN: True,
            S.EMAIL_PSEUDONYM: pseudonym(key, "ann@example.com"), S.SOURCE: "t", S.INGEST_DATE: DAY}
     tables.merge_upsert(contract(spark, S.CUSTOMERS, [row]), cfg, "customers", [S.CUSTOMER_ID])
-    execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1))
+    execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1), args=sent)
     assert [r.user_id for r in tables.read(spark, cfg, "contact_history").collect()] == ["U1"]
     (q,) = tables.read(spark, cfg, "quarantine").collect()
     assert q.reason == "unknown_customer"
@@ -301,9 +306,9 @@ def test_the_analysis_by_hand(spark, tmp_path):
     assert r.revenue_per_user_treatment == pytest.approx(6.5) and r.significant is False
     execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run)
     assert tables.read_run(spark, cfg, "experiment_results", run).count() == 1
-    named = make_cfg(tmp_path / "w", "campaigns.analyze=[\"nope\"]")
     with pytest.raises(MissingTableError, match="nope"):
-        execute("analyze-experiment", JOBS["analyze-experiment"], spark, named, run)
+        execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run,
+                args=ExperimentArgs(campaigns=("nope",)))
 
 
 def test_the_planted_campaign_follows_tailors_assignment(spark):

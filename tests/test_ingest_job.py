@@ -9,7 +9,7 @@ from conftest import make_cfg
 from tailor import tables
 from tailor.cli import EXIT_USAGE, main
 from tailor.errors import RejectRatioExceededError
-from tailor.jobs import ingest
+from tailor.jobs import JOBS, ingest
 from tailor.jobs.base import execute
 
 RUN = date(2026, 11, 23)
@@ -26,9 +26,9 @@ def _snapshot(spark, cfg):
 @pytest.fixture(scope="module")
 def twice(spark, tmp_path_factory):
     cfg = make_cfg(tmp_path_factory.mktemp("ingest") / "warehouse", *SMALL)
-    first_summary = execute("ingest", ingest.run, spark, cfg, RUN)
+    first_summary = execute("ingest", JOBS["ingest"], spark, cfg, RUN)
     first = _snapshot(spark, cfg)
-    second_summary = execute("ingest", ingest.run, spark, cfg, RUN)
+    second_summary = execute("ingest", JOBS["ingest"], spark, cfg, RUN)
     return cfg, first_summary, first, second_summary, _snapshot(spark, cfg)
 
 
@@ -69,7 +69,7 @@ def test_runs_table_records_each_attempt(spark, twice):
 def test_too_many_rejects_fail_before_silver(spark, tmp_path):
     cfg = make_cfg(tmp_path / "wh", *SMALL[:-1], "synthetic.dirty_fraction=0.2", "ingest.max_reject_ratio=0.05")
     with pytest.raises(RejectRatioExceededError, match=r"events .*% > max_reject_ratio 5.0%"):
-        execute("ingest", ingest.run, spark, cfg, RUN)
+        execute("ingest", JOBS["ingest"], spark, cfg, RUN)
     assert tables.read(spark, cfg, "quarantine").count() > 0
     assert not tables.exists(spark, cfg, "events")
     failed = tables.read(spark, cfg, "runs").collect()
@@ -91,7 +91,7 @@ def test_two_ingests_at_once_on_a_fresh_warehouse_both_succeed_without_duplicate
     cfg = make_cfg(tmp_path / "w", "synthetic.users=40", "synthetic.items=24", "synthetic.days=30",
                    "synthetic.dirty_fraction=0", "delta.retry_backoff_seconds=0.2")
     with ThreadPoolExecutor(2) as pool:  # each thread commits its own transactions: they race for every table
-        runs = [pool.submit(copy_context().run, execute, "ingest", ingest.run, spark, cfg, RUN) for _ in range(2)]
+        runs = [pool.submit(copy_context().run, execute, "ingest", JOBS["ingest"], spark, cfg, RUN) for _ in range(2)]
         summaries = [r.result() for r in runs]
     assert all(s.metrics["accepted.events"] > 0 for s in summaries)
     events = tables.read(spark, cfg, "events")

@@ -15,30 +15,97 @@ from tailor.jobs import JOBS
 RUN = date(2026, 11, 23)
 
 
+EXPECTED_NEEDS = {  # worked out by hand from each job's READS/SOFT_READS and the others' WRITES
+    "ingest": (),
+    "features": ("ingest",),                      # orders, events, products, customers
+    "segments": ("features",),                    # user_features
+    "similarity": ("ingest",),
+    "content": ("ingest",),
+    "cf": ("ingest", "similarity", "content"),    # item_similarity: similarity and content (tfidf) write it
+    "als": ("ingest",),
+    "popularity": ("ingest", "segments"),         # user_segments is soft
+    "rules": ("ingest",),
+    "train-propensity": ("ingest",),
+    "score-propensity": ("ingest", "train-propensity"),
+    "evaluate": ("ingest",),
+    # candidate_recs from five sources; tuning_results (soft) from als, train-propensity and evaluate
+    "recommend": ("ingest", "content", "cf", "als", "popularity", "rules", "train-propensity", "evaluate"),
+    # contact_history is HISTORY (earlier days' sends), so record-sends does not come first
+    "campaign": ("ingest", "features", "segments", "score-propensity", "recommend"),
+    "record-sends": ("ingest", "campaign"),
+    "analyze-experiment": ("ingest", "record-sends"),
+    "report": ("ingest", "segments", "rules", "train-propensity", "evaluate", "campaign", "record-sends",
+               "analyze-experiment"),
+}
+
+
+def test_the_graph_is_derived_from_what_the_jobs_read_and_write():
+    assert pipeline.needs() == EXPECTED_NEEDS
+    assert set(JOBS) - set(pipeline.needs()) == {"stream"}          # a long-running query, scheduled apart
+    assert pipeline.writers("candidate_recs") == ["content", "cf", "als", "popularity", "rules"]
+
+
 def test_every_job_runs_after_what_it_needs():
+    graph = pipeline.needs()
     done = pipeline.order()
-    assert set(done) == set(pipeline.NEEDS)
-    for job, needs in pipeline.NEEDS.items():
+    assert set(done) == set(graph)
+    for job, needs in graph.items():
         assert all(done.index(n) < done.index(job) for n in needs), job
     # the demo runs JOBS in registry order: that order must be a valid run order too
-    registry = [j for j in JOBS if j in pipeline.NEEDS]
+    registry = [j for j in JOBS if j in graph]
     for job in registry:
-        assert all(registry.index(n) < registry.index(job) for n in pipeline.NEEDS[job]), job
+        assert all(registry.index(n) < registry.index(job) for n in graph[job]), job
 
 
-def test_the_pipeline_covers_every_scheduled_job():
-    assert set(JOBS) - set(pipeline.NEEDS) == {"stream"}          # a long-running query, scheduled apart
-    assert set(pipeline.NEEDS) <= set(JOBS)
+def test_a_job_is_skipped_only_when_every_writer_of_a_table_it_cannot_do_without_failed():
+    every = pipeline.select()
+    assert pipeline.blocked_by("segments", every, {"features"}) == ["user_features (features did not succeed)"]
+    # user_segments is a soft read of popularity and campaign: they run on their fallbacks
+    assert pipeline.blocked_by("popularity", every, {"segments"}) == []
+    assert pipeline.blocked_by("campaign", every, {"segments", "score-propensity"}) == []
+    # recommend runs while any source of candidates succeeded, and on equal weights without evaluate
+    assert pipeline.blocked_by("recommend", every, {"cf", "als", "rules", "evaluate"}) == []
+    assert pipeline.blocked_by("recommend", every, {"content", "cf", "als", "popularity", "rules"}) == [
+        "candidate_recs (content, cf, als, popularity, rules did not succeed)"]
+    # a writer that is not part of this run blocks nothing: the table may be there from an earlier run
+    assert pipeline.blocked_by("cf", ["cf"], {"similarity"}) == []
+
+
+def test_a_job_that_touches_a_table_it_does_not_declare_fails():
+    from tailor.errors import UndeclaredTableError
+
+    cfg = make_cfg(ROOT / "no-such-warehouse")
+    with tables.declared("cf", {"events"}, {"candidate_recs"}):
+        with pytest.raises(UndeclaredTableError, match="job cf reads table 'orders' but does not declare it"):
+            tables.read(None, cfg, "orders")
+        with pytest.raises(UndeclaredTableError, match="writes table 'events' but does not declare it in its WRITES"):
+            tables.delete_where(None, cfg, "events", None)
+        assert tables.path(cfg, "candidate_recs").endswith("/gold/candidate_recs")  # its own output: allowed
+    assert tables.path(cfg, "orders")  # outside a job: no declarations to check
+
+
+def test_help_prints_what_a_job_reads_and_writes(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["cf", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "reads:      events, item_similarity, user_similarity" in out
+    assert "writes:     candidate_recs" in out
+    with pytest.raises(SystemExit):
+        main(["campaign", "--help"])
+    out = capsys.readouterr().out
+    assert "reads if present: propensity_scores (else: propensity rules and ordering see no score)" in out
+    assert "reads earlier dates of: contact_history" in out
 
 
 def test_from_runs_the_job_and_everything_downstream():
     assert pipeline.select("similarity") == ["similarity", "cf", "recommend", "campaign", "record-sends",
                                              "analyze-experiment", "report"]
-    assert pipeline.select("train-propensity") == ["train-propensity", "score-propensity", "campaign",
-                                                   "record-sends", "analyze-experiment", "report"]
+    assert pipeline.select("train-propensity") == ["train-propensity", "score-propensity", "recommend",
+                                                   "campaign", "record-sends", "analyze-experiment", "report"]
     assert pipeline.select(only=["rules", "ingest"]) == ["ingest", "rules"]
     assert pipeline.select(available=["ingest", "features", "cf"]) == ["ingest", "features", "cf"]
-    assert pipeline.select()[0] == "ingest" and len(pipeline.select()) == len(pipeline.NEEDS)
+    assert pipeline.select()[0] == "ingest" and len(pipeline.select()) == len(pipeline.needs())
 
 
 def test_bad_selections_are_config_errors():
@@ -76,7 +143,7 @@ def test_a_failed_job_stops_its_dependents_and_the_runs_table_keeps_the_exit_cod
     got = [(r.job, r.status, r.exit_code) for r in runs.collect()]
     assert got == [("features", "failed", 1), ("segments", "skipped", None), ("similarity", "failed", 1)]
     rows = runs.collect()
-    assert rows[1].error == "not run: needs features, which did not succeed"
+    assert rows[1].error == "not run: it reads user_features (features did not succeed)"
     assert rows[0].error.startswith("MissingTableError: ") and "\n" not in rows[0].error
     assert len({r.pipeline_run_id for r in rows}) == 1
 

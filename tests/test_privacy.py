@@ -131,8 +131,8 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
     old = {n: tables.version(spark, cfg, n) for n in ("events", "bronze_synthetic_customers")}
     other = tables.read(spark, cfg, "events").where(F.col(S.USER_ID) != victim).count()
 
-    forgot = execute("forget", TOOLS["forget"], spark,
-                     make_cfg(tmp_path / "w", f'privacy.forget_ids=["{victim}"]', "privacy.purge=true"), RUN)
+    forgot = execute("forget", TOOLS["forget"], spark, cfg, RUN,
+                     args=TOOLS["forget"].args(user_ids=(victim,), purge=True))
     assert forgot.rows_out > 0 and all(v == 0 for k, v in forgot.metrics.items() if k.startswith("remaining."))
     assert all(forgot.metrics[f"deleted.{n}"] > 0 for n in holding)  # each kind of table held the victim
     assert {n for n in names if _rows_with(spark, cfg, n, victim)} == set()  # scanned independently

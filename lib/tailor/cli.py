@@ -12,7 +12,6 @@ Exit codes: 0 ok, 1 a job failed, 2 a usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -51,8 +50,42 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _source_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--source", choices=["synthetic", "online_retail", "movielens", "csv"],
+                    help="shorthand for --set ingest.source=...")
+    sp.add_argument("--path", help="shorthand for --set sources.<source>.path=...")
+
+
+def _describe(job) -> str:
+    """A job's ``--help`` text: its summary and the tables it declares."""
+    lines = [job.summary, ""]
+    lines.append(f"reads:      {', '.join(sorted(job.reads)) or '-'}")
+    for table, fallback in sorted(job.soft_reads.items()):
+        lines.append(f"reads if present: {table} (else: {fallback})")
+    if job.history:
+        lines.append(f"reads earlier dates of: {', '.join(sorted(job.history))}")
+    lines.append(f"writes:     {', '.join(sorted(job.writes)) or '- (see above)'}")
+    return "\n".join(lines)
+
+
+def _job_args(name: str, args: argparse.Namespace) -> object | None:
+    """The typed arguments of job ``name`` from its command-line options (None: it takes none)."""
+    from tailor.jobs import JOBS, TOOLS
+
+    job = JOBS.get(name) or TOOLS.get(name)
+    if job is None or job.args is None:
+        return None
+    if name == "record-sends":
+        return job.args(file=args.file)
+    if name == "analyze-experiment":
+        return job.args(campaigns=tuple(args.campaigns))
+    if name == "forget":
+        return job.args(user_ids=tuple(args.user_ids), ids_file=args.ids_file, purge=args.purge)
+    return job.args()
+
+
 def _parser() -> argparse.ArgumentParser:
-    from tailor.jobs import JOBS
+    from tailor.jobs import JOBS, TOOLS
 
     common = _Parser(add_help=False)
     common.add_argument("--conf", action="append", default=[], metavar="FILE",
@@ -65,30 +98,29 @@ def _parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="tailor", description="Personalised marketing on Spark and Delta Lake.")
     sub = p.add_subparsers(dest="command", required=True, metavar="<command>")
-    for name in [*JOBS, "pipeline"]:
-        sp = sub.add_parser(name, parents=[common],
-                            help="run every daily job in dependency order" if name == "pipeline"
-                            else f"run the {name} job")
-        if name == "pipeline":
-            sp.add_argument("--from", dest="start", metavar="JOB",
-                            help="run this job and every job that depends on it")
-            sp.add_argument("--only", action="append", default=[], metavar="JOB",
-                            help="run only this job (repeatable, or comma-separated)")
-        if name in ("ingest", "pipeline"):
-            sp.add_argument("--source", choices=["synthetic", "online_retail", "movielens", "csv"],
-                            help="shorthand for --set ingest.source=...")
-            sp.add_argument("--path", help="shorthand for --set sources.<source>.path=...")
+    for name, job in [*JOBS.items(), *TOOLS.items()]:
+        sp = sub.add_parser(name, parents=[common], help=f"run the {name} job", description=_describe(job),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name == "ingest":
+            _source_options(sp)
         if name == "record-sends":
-            sp.add_argument("--file", help="a provider's export of what was sent (CSV); shorthand for "
-                                           "--set campaigns.sends_file=...")
+            sp.add_argument("--file", help="a provider's export of what was sent (CSV); without it, the run "
+                                           "date's campaign_audiences are recorded")
         if name == "analyze-experiment":
-            sp.add_argument("--campaign", action="append", default=[], metavar="NAME",
+            sp.add_argument("--campaign", action="append", default=[], metavar="NAME", dest="campaigns",
                             help="analyse this campaign (repeatable); default: every one with a complete window")
-    sp = sub.add_parser("forget", parents=[common], help="delete customers from every table that holds them")
-    sp.add_argument("--user-id", action="append", default=[], metavar="ID", dest="user_ids",
-                    help="a customer id to forget (repeatable)")
-    sp.add_argument("--ids-file", help="a file of ids, one per line, or a CSV with a user_id/customer_id column")
-    sp.add_argument("--purge", action="store_true", help="also remove old file versions (REORG PURGE, VACUUM)")
+        if name == "forget":
+            sp.add_argument("--user-id", action="append", default=[], metavar="ID", dest="user_ids",
+                            help="a customer id to forget (repeatable)")
+            sp.add_argument("--ids-file", help="a file of ids, one per line, or a CSV with a user_id/customer_id "
+                                               "column")
+            sp.add_argument("--purge", action="store_true",
+                            help="also remove old file versions, history and checkpoints (REORG PURGE, VACUUM)")
+    sp = sub.add_parser("pipeline", parents=[common], help="run every daily job in dependency order")
+    sp.add_argument("--from", dest="start", metavar="JOB", help="run this job and every job that depends on it")
+    sp.add_argument("--only", action="append", default=[], metavar="JOB",
+                    help="run only this job (repeatable, or comma-separated)")
+    _source_options(sp)
     sub.add_parser("demo", parents=[common],
                    help="generate the synthetic shop, run every job on it and summarise the tables")
     sub.add_parser("tables", parents=[common], help="list the tables in the warehouse with row counts")
@@ -105,16 +137,6 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         if source not in _SOURCE_PATH_KEY:
             raise ConfigError("--path needs --source online_retail or movielens")
         out.append(f"{_SOURCE_PATH_KEY[source]}={path}")
-    if getattr(args, "file", None):
-        out.append(f"campaigns.sends_file={json.dumps(args.file)}")
-    if getattr(args, "user_ids", None):
-        out.append(f"privacy.forget_ids={json.dumps(args.user_ids)}")
-    if getattr(args, "ids_file", None):
-        out.append(f"privacy.forget_file={json.dumps(args.ids_file)}")
-    if getattr(args, "purge", False):
-        out.append("privacy.purge=true")
-    if getattr(args, "campaign", None):
-        out.append(f"campaigns.analyze={json.dumps(args.campaign)}")
     return out
 
 
@@ -153,25 +175,26 @@ def _run(args: argparse.Namespace) -> int:
 
         only = [j.strip() for part in args.only for j in part.split(",") if j.strip()]
         jobs = pipeline.select(args.start, only, available=JOBS)
-        _preflight(jobs, cfg)  # configuration and key mistakes, before a minute of Spark start-up
+        _preflight(jobs, cfg, {})  # configuration and key mistakes, before a minute of Spark start-up
         code = pipeline.run(get_spark(cfg), cfg, run_date, jobs)
         print(f"pipeline {'succeeded' if code == 0 else 'failed'} for run date {run_date}: {len(jobs)} jobs "
               f"in {time.perf_counter() - t0:.0f}s (see the runs table)")
         return code
-    _preflight([args.command], cfg)
+    job_args = _job_args(args.command, args)
+    _preflight([args.command], cfg, {args.command: job_args})
     spark = get_spark(cfg)
     if args.command == "tables":
         _print_tables(_table_summary(spark, cfg), cfg)
         return EXIT_OK
     if args.command != "demo":
-        fn = JOBS.get(args.command) or TOOLS[args.command]
-        _print_job(args.command, execute(args.command, fn, spark, cfg, run_date))
+        job = JOBS.get(args.command) or TOOLS[args.command]
+        _print_job(args.command, execute(args.command, job, spark, cfg, run_date, args=job_args))
         return EXIT_OK
     from tailor.privacy.pseudonym import demo_key_if_unset
 
     demo_key_if_unset(cfg)
-    for name, step_cfg in demo_steps(spark, cfg, run_date):
-        execute(name, JOBS[name], spark, step_cfg, run_date)
+    for name, step_args in demo_steps(spark, cfg, run_date):
+        execute(name, JOBS[name], spark, cfg, run_date, args=step_args)
     _print_tables(_table_summary(spark, cfg), cfg)
     _print_experiments(spark, cfg, run_date)
     from tailor.jobs.report import output_path
@@ -181,9 +204,9 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _preflight(commands: list[str], cfg: Config) -> None:
-    """What can be checked without Spark, for the jobs about to run: the pseudonymisation key of those that
-    need it, and the source's mapping and local paths for an ingest.
+def _preflight(commands: list[str], cfg: Config, job_args: dict[str, object] | None = None) -> None:
+    """What can be checked without Spark, for the jobs about to run (with their typed arguments): the
+    pseudonymisation key of those that need it, and the source's mapping and local paths for an ingest.
 
     Raises:
         ConfigError: a key, mapping or path is missing.
@@ -191,7 +214,8 @@ def _preflight(commands: list[str], cfg: Config) -> None:
     from tailor.ingest.sources import check_paths
     from tailor.privacy import pseudonym
 
-    needs_key = {"ingest", "forget"} | ({"record-sends"} if cfg.campaigns.sends_file else set()) | (
+    sends = (job_args or {}).get("record-sends")
+    needs_key = {"ingest", "forget"} | ({"record-sends"} if getattr(sends, "file", None) else set()) | (
         {"stream"} if cfg.stream.source == "landing" else set())
     if needs_key & set(commands):
         pseudonym.key(cfg)
@@ -199,25 +223,23 @@ def _preflight(commands: list[str], cfg: Config) -> None:
         check_paths(cfg)
 
 
-def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, Config]]:
-    """Every job in order. On the synthetic shop, ``record-sends`` first loads the provider's export of the
-    campaign planted 30 days ago (written under ``<warehouse>/landing``), then records today's audiences,
-    so that ``analyze-experiment`` has a finished experiment to analyse."""
+def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | None]]:
+    """Every job in order, with its typed arguments. On the synthetic shop, ``record-sends`` first loads the
+    provider's export of the campaign planted 30 days ago (written under ``<warehouse>/landing``), then
+    records today's audiences, so that ``analyze-experiment`` has a finished experiment to analyse."""
     from tailor import csvfile
     from tailor.ingest import synthetic
     from tailor.ingest.sources import synthetic_spec
     from tailor.jobs import JOBS
+    from tailor.jobs.record_sends import Args as SendsArgs
 
-    steps = []
+    steps: list[tuple[str, object | None]] = []
     for name in JOBS:
         if name == "record-sends" and cfg.ingest.source == "synthetic":
             export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
             csvfile.write(synthetic.campaign_sends(spark, synthetic_spec(cfg, run_date)), export)
-            external = [*cfg.campaigns.external, synthetic.PLANTED_CAMPAIGN]
-            planted = cfg.model_copy(update={"campaigns": cfg.campaigns.model_copy(
-                update={"sends_file": export, "external": external})})
-            steps.append((name, planted))
-        steps.append((name, cfg))
+            steps.append((name, SendsArgs(file=export, external=(synthetic.PLANTED_CAMPAIGN,))))
+        steps.append((name, None))
     return steps
 
 

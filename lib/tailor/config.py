@@ -427,9 +427,6 @@ class CampaignSettings(_Strict):
     propensity_algorithm: Literal["lr", "gbt"] = "gbt"
     """Whose scores the rules see as ``purchase_score``/``purchase_decile`` and ``churn_*``."""
     channel: str = "email"
-    sends_file: str | None = None
-    """``record-sends``: an export of what was sent (CSV with a header: campaign, user_id, sent_at, and
-    optionally arm and channel). Null: record the run date's ``campaign_audiences``."""
     external: list[str] = Field(default_factory=list)
     """Campaigns sent outside Tailor's audiences whose sends ``record-sends --file`` may record (sends of a
     campaign that is neither configured, built by ``tailor campaign``, nor listed here are quarantined as
@@ -438,8 +435,6 @@ class CampaignSettings(_Strict):
     """``analyze-experiment``: conversions and revenue in the days after each customer's first send."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     """Significance level, and 1 - the confidence of the intervals."""
-    analyze: list[str] = Field(default_factory=list)
-    """Campaigns to analyse; empty: every campaign with at least one complete window."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> CampaignSettings:
@@ -458,15 +453,6 @@ class PrivacySettings(_Strict):
     bronze_retention_days: int = Field(30, ge=1)
     """Bronze (the only layer with raw personal data) keeps this many days of landings; ingest deletes
     older partitions (VACUUM, or ``tailor forget --purge``, removes their files)."""
-    forget_ids: list[str] = Field(default_factory=list)
-    """``tailor forget``: customer ids to forget (``--user-id``)."""
-    forget_file: str | None = None
-    """``tailor forget``: a file of ids, one per line, or a CSV with a ``user_id``/``customer_id`` header
-    (``--ids-file``)."""
-    purge: bool = False
-    """``tailor forget --purge``: also remove every older trace of the tables holding customers: their old
-    file versions (VACUUM with retention 0), their history before the purge (the log is cut at a new
-    checkpoint) and Spark's leftover checkpoint files. Time travel to before the purge is gone."""
 
 
 class DeltaSettings(_Strict):

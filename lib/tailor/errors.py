@@ -80,3 +80,7 @@ def first_line(error: BaseException | str, limit: int = 500) -> str:
     characters (Spark errors carry whole plans and Java traces)."""
     lines = [line.strip() for line in scrub(str(error)).splitlines() if line.strip()]
     return (lines or [""])[0][:limit]
+
+
+class UndeclaredTableError(RuntimeError):
+    """A job touched a table it does not declare in its ``READS``/``WRITES``: a bug in the job, not the data."""

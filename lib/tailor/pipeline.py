@@ -1,9 +1,14 @@
-"""The daily pipeline: which scheduled job needs which. ``tailor pipeline``, ``tailor demo`` and the Airflow DAG
-(``jobs/tailor_dag.py``) all read :data:`NEEDS`, so the order is written once.
+"""The daily pipeline, derived from what the jobs declare. ``tailor pipeline``, ``tailor demo`` and the
+Airflow DAG (``jobs/tailor_dag.py``) all read :func:`needs`, so the order is written once: in the jobs'
+``READS``/``SOFT_READS``/``WRITES`` (:class:`tailor.jobs.base.Job`).
 
-A job's needs are the jobs whose tables it reads for the same run date. ``evaluate`` comes before
-``recommend`` because ``recommend`` blends with the weights ``evaluate`` learned. ``stream`` (a long-running
-query) and ``forget`` (on request) are not part of the daily pipeline.
+A job needs every other daily job that writes a table it reads (hard or soft); ``HISTORY`` reads (a table
+read only for earlier dates) add no edge. ``evaluate`` comes before ``recommend`` because ``recommend``
+blends with the weights ``evaluate`` learned (a soft read). ``stream`` (a long-running query) and
+``forget`` (on request) are not part of the daily pipeline.
+
+When jobs fail, a job is skipped only when a table it reads hard has writers in this run and every one of
+them failed or was skipped; a job whose failed needs are soft runs on its documented fallback.
 """
 
 from __future__ import annotations
@@ -12,56 +17,60 @@ from collections.abc import Iterable, Mapping
 
 from tailor.errors import ConfigError, first_line
 
-NEEDS: Mapping[str, tuple[str, ...]] = {
-    "ingest": (),
-    "features": ("ingest",),
-    "segments": ("features",),
-    "similarity": ("ingest",),
-    "cf": ("similarity",),
-    "als": ("ingest",),
-    "content": ("ingest",),
-    "popularity": ("segments",),
-    "rules": ("ingest",),
-    "train-propensity": ("ingest",),
-    "score-propensity": ("train-propensity",),
-    "evaluate": ("ingest",),
-    "recommend": ("cf", "als", "content", "popularity", "rules", "evaluate"),
-    "campaign": ("recommend", "segments", "score-propensity"),
-    "record-sends": ("campaign",),
-    "analyze-experiment": ("record-sends",),
-    "report": ("segments", "evaluate", "score-propensity", "rules", "analyze-experiment"),
-}
-"""Job -> the jobs it reads from, in an order that is itself a valid run order."""
+
+def _daily(jobs: Mapping | None):
+    if jobs is None:
+        from tailor.jobs import JOBS
+
+        jobs = JOBS
+    return {name: job for name, job in jobs.items() if job.daily}
 
 
-def order(needs: Mapping[str, tuple[str, ...]] = NEEDS) -> list[str]:
+def writers(table: str, jobs: Mapping | None = None) -> list[str]:
+    """The daily jobs that write ``table``, in registry order."""
+    return [name for name, job in _daily(jobs).items() if table in job.writes]
+
+
+def needs(jobs: Mapping | None = None) -> dict[str, tuple[str, ...]]:
+    """Daily job -> the daily jobs it needs (writers of the tables it reads), in registry order."""
+    daily = _daily(jobs)
+    out: dict[str, tuple[str, ...]] = {}
+    for name, job in daily.items():
+        read = job.reads | frozenset(job.soft_reads)
+        out[name] = tuple(w for w, other in daily.items() if w != name and read & other.writes)
+    return out
+
+
+def order(graph: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
     """The jobs in a run order: every job after all of its needs; ties keep the order of ``needs``.
 
     Raises:
         ValueError: a job needs an unknown job, or the needs have a cycle.
     """
-    for job, deps in needs.items():
-        unknown = [d for d in deps if d not in needs]
+    graph = needs() if graph is None else graph
+    for job, deps in graph.items():
+        unknown = [d for d in deps if d not in graph]
         if unknown:
             raise ValueError(f"{job} needs unknown jobs {unknown}")
     done: list[str] = []
     placed: set[str] = set()
-    while len(done) < len(needs):
-        ready = [j for j in needs if j not in placed and all(d in placed for d in needs[j])]
+    while len(done) < len(graph):
+        ready = [j for j in graph if j not in placed and all(d in placed for d in graph[j])]
         if not ready:
-            raise ValueError(f"the needs have a cycle among {sorted(set(needs) - placed)}")
+            raise ValueError(f"the needs have a cycle among {sorted(set(graph) - placed)}")
         done.append(ready[0])
         placed.add(ready[0])
     return done
 
 
-def downstream(jobs: Iterable[str], needs: Mapping[str, tuple[str, ...]] = NEEDS) -> set[str]:
+def downstream(jobs: Iterable[str], graph: Mapping[str, tuple[str, ...]] | None = None) -> set[str]:
     """``jobs`` and every job that needs one of them, directly or not."""
+    graph = needs() if graph is None else graph
     out = set(jobs)
     changed = True
     while changed:
         changed = False
-        for j, deps in needs.items():
+        for j, deps in graph.items():
             if j not in out and out.intersection(deps):
                 out.add(j)
                 changed = True
@@ -69,34 +78,44 @@ def downstream(jobs: Iterable[str], needs: Mapping[str, tuple[str, ...]] = NEEDS
 
 
 def select(start: str | None = None, only: Iterable[str] = (), available: Iterable[str] | None = None,
-           needs: Mapping[str, tuple[str, ...]] = NEEDS) -> list[str]:
+           graph: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
     """The jobs a pipeline run executes, in run order: all of them, those from ``start`` on (``start`` and its
     dependents), or exactly ``only``. ``available`` drops jobs this build does not have.
 
     Raises:
         ConfigError: an unknown job name, or both ``start`` and ``only``.
     """
+    graph = needs() if graph is None else graph
     only = list(only)
     names = [*only, *([start] if start else [])]
-    unknown = [n for n in names if n not in needs]
+    unknown = [n for n in names if n not in graph]
     if unknown:
-        raise ConfigError(f"unknown pipeline job(s) {unknown}; the pipeline has: {', '.join(needs)}")
+        raise ConfigError(f"unknown pipeline job(s) {unknown}; the pipeline has: {', '.join(graph)}")
     if start and only:
         raise ConfigError("give --from or --only, not both")
-    wanted = set(only) if only else downstream([start], needs) if start else set(needs)
-    keep = set(available) if available is not None else set(needs)
-    return [j for j in order(needs) if j in wanted and j in keep]
+    wanted = set(only) if only else downstream([start], graph) if start else set(graph)
+    keep = set(available) if available is not None else set(graph)
+    return [j for j in order(graph) if j in wanted and j in keep]
 
 
-def blocked_by(job: str, failed: set[str], needs: Mapping[str, tuple[str, ...]] = NEEDS) -> list[str]:
-    """The failed (or skipped) jobs among ``job``'s direct needs."""
-    return [d for d in needs[job] if d in failed]
+def blocked_by(job: str, selected: Iterable[str], failed: set[str], jobs: Mapping | None = None) -> list[str]:
+    """Why ``job`` cannot run: for each table it reads hard whose writers among ``selected`` all failed
+    (or were skipped), ``"<table> (<writers> did not succeed)"``. Empty: it runs (soft reads fall back)."""
+    daily = _daily(jobs)
+    chosen = [j for j in selected if j != job]
+    out = []
+    for table in sorted(daily[job].reads):
+        by = [w for w in chosen if w in daily and table in daily[w].writes]
+        if by and all(w in failed for w in by):
+            out.append(f"{table} ({', '.join(by)} did not succeed)")
+    return out
 
 
-def run(spark, cfg, run_date, jobs: list[str]) -> int:
+def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | None = None) -> int:
     """Run ``jobs`` (from :func:`select`) in order in this Spark session, each through
-    :func:`tailor.jobs.base.execute`. A job whose needs failed or were skipped is recorded as skipped;
-    independent jobs still run.
+    :func:`tailor.jobs.base.execute` (with its typed arguments from ``job_args``). A job that reads a table
+    whose writers all failed or were skipped is recorded as skipped (:func:`blocked_by`); other jobs still
+    run.
 
     Returns:
         0 when every job succeeded, else the largest failing exit code (2: a configuration error, 1: a job
@@ -118,13 +137,14 @@ def run(spark, cfg, run_date, jobs: list[str]) -> int:
         logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
                                                           "code": code_locations(spark)}})
         for job in jobs:
-            because = blocked_by(job, not_ok)
+            because = blocked_by(job, jobs, not_ok)
             if because:
                 record_skipped(spark, cfg, job, run_date, pipeline_run_id, because)
                 not_ok.add(job)
                 continue
             try:
-                execute(job, JOBS[job], spark, cfg, run_date, pipeline_run_id=pipeline_run_id)
+                execute(job, JOBS[job], spark, cfg, run_date, pipeline_run_id=pipeline_run_id,
+                        args=(job_args or {}).get(job))
             except Exception as e:
                 not_ok.add(job)
                 code = max(code, exit_code_of(e))

@@ -16,6 +16,7 @@ Write modes:
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -23,7 +24,9 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -46,7 +49,7 @@ from pyspark.sql.types import DateType, NumericType, StringType, StructType, Tim
 
 from tailor import schemas as S
 from tailor.config import Config
-from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError
+from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError, UndeclaredTableError
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
@@ -164,7 +167,48 @@ def spec(name: str) -> TableSpec:
     raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(REGISTRY))}")
 
 
+@dataclass(frozen=True)
+class Declared:
+    """The tables a running job may touch: names or ``fnmatch`` patterns (``bronze_*``). The job runner binds
+    it (:func:`declared`); every read and write below checks it, so a job that reads a table it does not
+    declare fails in every test that runs it."""
+
+    job: str
+    reads: frozenset[str]
+    writes: frozenset[str]
+
+    def allows(self, name: str, mode: str) -> bool:
+        if name == "runs":  # the run log: written by the runner for every job, read by the report
+            return True
+        pool = self.reads if mode == "read" else self.writes if mode == "write" else self.reads | self.writes
+        return any(fnmatch.fnmatchcase(name, p) for p in pool)
+
+
+_DECLARED: ContextVar[Declared | None] = ContextVar("tailor_declared_tables", default=None)
+
+
+@contextmanager
+def declared(job: str, reads: Iterable[str], writes: Iterable[str]) -> Iterator[Declared]:
+    """Within the block, reading a table outside ``reads`` (or its own ``writes``, read back) or writing one
+    outside ``writes`` raises :class:`UndeclaredTableError`."""
+    d = Declared(job, frozenset(reads) | frozenset(writes), frozenset(writes))
+    token = _DECLARED.set(d)
+    try:
+        yield d
+    finally:
+        _DECLARED.reset(token)
+
+
+def _touch(name: str, mode: str) -> None:
+    d = _DECLARED.get()
+    if d is not None and not d.allows(name, mode):
+        verb = {"read": "reads", "write": "writes"}.get(mode, "uses")
+        raise UndeclaredTableError(f"job {d.job} {verb} table '{name}' but does not declare it in its "
+                                   f"{'WRITES' if mode == 'write' else 'READS'}")
+
+
 def path(cfg: Config, name: str) -> str:
+    _touch(name, "any")
     t = spec(name)
     return f"{cfg.warehouse_uri}/{t.layer}/{t.name}"
 
@@ -175,6 +219,7 @@ def model_path(cfg: Config, model: str, run_date: date) -> str:
 
 
 def exists(spark: SparkSession, cfg: Config, name: str) -> bool:
+    _touch(name, "read")
     return DeltaTable.isDeltaTable(spark, path(cfg, name))
 
 
@@ -184,6 +229,7 @@ def read(spark: SparkSession, cfg: Config, name: str, version: int | None = None
     Raises:
         MissingTableError: the table has not been written yet.
     """
+    _touch(name, "read")
     if not exists(spark, cfg, name):
         raise MissingTableError(
             f"table '{name}' does not exist at {path(cfg, name)}; run the job that writes it first"
@@ -268,6 +314,7 @@ def properties(spark: SparkSession, cfg: Config, name: str) -> dict[str, str]:
 
 def set_properties(spark: SparkSession, cfg: Config, name: str, props: Mapping[str, str | None]) -> None:
     """Set (a value) or unset (None) table properties, in at most two commits."""
+    _touch(name, "write")
     target = f"delta.`{path(cfg, name)}`"
     given = {k: v for k, v in props.items() if v is not None}
     gone = [k for k, v in props.items() if v is None]
@@ -324,12 +371,14 @@ def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame)
 
 def ensure(spark: SparkSession, cfg: Config, name: str) -> None:
     """Create the (contract) table ``name`` empty if it does not exist yet."""
+    _touch(name, "write")
     if not exists(spark, cfg, name):
         t = spec(name)
         _ensure_table(spark, cfg, t, spark.createDataFrame([], t.schema))
 
 
 def _prepare(spark: SparkSession, cfg: Config, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:
+    _touch(name, "write")
     t = spec(name)
     if t.schema is not None:
         df = conform(df, t.schema, name)
@@ -452,6 +501,7 @@ def append_idempotent(df: DataFrame, cfg: Config, name: str, app_id: str, versio
 
 def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column) -> int:
     """Delete the rows of ``name`` matching ``condition``; returns how many (0 when the table is absent)."""
+    _touch(name, "write")
     if not exists(spark, cfg, name):
         return 0
     return _commit(spark, cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).delete(condition)).get(
@@ -461,6 +511,7 @@ def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column)
 def merge_delete(df: DataFrame, cfg: Config, name: str, condition: Column) -> int:
     """Delete the rows of ``name`` (alias ``t``) that match a row of ``df`` (alias ``s``) on ``condition``, by
     MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
+    _touch(name, "write")
     spark = df.sparkSession
     return _commit(spark, cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).alias("t")
                    .merge(df.alias("s"), condition).whenMatchedDelete().execute()).get("numTargetRowsDeleted", 0)

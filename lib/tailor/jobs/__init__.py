@@ -1,5 +1,6 @@
-"""One ``run(spark, cfg, run_date) -> JobSummary`` per job. :data:`JOBS` is the registry the CLI, the demo
-and (later) the pipeline runner read, in dependency order."""
+"""One module per job: ``run(spark, cfg, run_date[, args]) -> JobSummary`` and the tables it declares
+(``READS``, ``SOFT_READS``, ``HISTORY``, ``WRITES``; see :class:`tailor.jobs.base.Job`). :data:`JOBS` is the
+registry the CLI, the demo, the pipeline and the Airflow DAG read."""
 
 from __future__ import annotations
 
@@ -24,31 +25,33 @@ from tailor.jobs import (
     stream,
     train_propensity,
 )
-from tailor.jobs.base import JobFn
+from tailor.jobs.base import Job, job_of
 
-JOBS: dict[str, JobFn] = {
-    "ingest": ingest.run,
-    "features": features.run,
-    "segments": segments.run,
-    "similarity": similarity.run,
-    "cf": cf.run,
-    "als": als.run,
-    "content": content.run,
-    "popularity": popularity.run,
-    "rules": rules.run,
-    "train-propensity": train_propensity.run,
-    "score-propensity": score_propensity.run,
-    "evaluate": evaluate.run,
-    "recommend": recommend.run,
-    "stream": stream.run,
-    "campaign": campaign.run,
-    "record-sends": record_sends.run,
-    "analyze-experiment": analyze_experiment.run,
-    "report": report.run,
+JOBS: dict[str, Job] = {
+    name: job_of(name, module, daily=name != "stream")
+    for name, module in (
+        ("ingest", ingest),
+        ("features", features),
+        ("segments", segments),
+        ("similarity", similarity),
+        ("content", content),
+        ("cf", cf),
+        ("als", als),
+        ("popularity", popularity),
+        ("rules", rules),
+        ("train-propensity", train_propensity),
+        ("score-propensity", score_propensity),
+        ("evaluate", evaluate),
+        ("recommend", recommend),
+        ("stream", stream),
+        ("campaign", campaign),
+        ("record-sends", record_sends),
+        ("analyze-experiment", analyze_experiment),
+        ("report", report),
+    )
 }
-"""Job name -> run function, in the order the demo runs them (a valid order of ``tailor.pipeline.NEEDS``)."""
+"""Job name -> :class:`~tailor.jobs.base.Job`, in the order the demo runs them (a valid run order of the
+graph :mod:`tailor.pipeline` derives from their declarations; ``stream`` is not part of it)."""
 
-TOOLS: dict[str, JobFn] = {
-    "forget": forget.run,
-}
+TOOLS: dict[str, Job] = {"forget": job_of("forget", forget, daily=False)}
 """Jobs run on request, never by the demo or the pipeline."""

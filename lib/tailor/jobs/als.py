@@ -28,6 +28,9 @@ from tailor.recommend.idmap import new_ids
 from tailor.similarity.interactions import interactions
 
 log = logging.getLogger(__name__)
+
+READS: frozenset[str] = frozenset({"events"})
+WRITES: frozenset[str] = frozenset({"id_map", "als_user_factors", "als_item_factors", "candidate_recs", "tuning_results"})
 MODEL = "als"
 
 

@@ -1,6 +1,6 @@
 """``tailor analyze-experiment``: ``contact_history`` + silver ``orders`` -> ``experiment_results`` (run_date).
 
-For each campaign (``campaigns.analyze``, or every campaign in ``contact_history``), the customers are
+For each campaign (``--campaign``, or every campaign in ``contact_history``), the customers are
 those whose first send of that campaign is at least ``campaigns.window_days`` days before the run date,
 so that their outcome window (the ``window_days`` days after the send day) has ended; the arm is the
 one recorded. A customer converted when they bought anything in their window; revenue is the net amount
@@ -11,6 +11,7 @@ complete window yet are skipped and counted. The run date's partition is replace
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import SparkSession
@@ -25,6 +26,9 @@ from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 
 log = logging.getLogger(__name__)
+
+READS: frozenset[str] = frozenset({"contact_history", "orders"})
+WRITES: frozenset[str] = frozenset({"experiment_results"})
 FIRST = "first_sent"
 RESULT_FIELDS = StructType([f for f in S.EXPERIMENT_RESULTS.fields if f.name != S.RUN_DATE])
 
@@ -73,14 +77,20 @@ def results(arms: dict[str, dict[str, dict]], window_days: int, alpha: float) ->
     return out
 
 
-def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+@dataclass(frozen=True)
+class Args:
+    campaigns: tuple[str, ...] = ()
+    """Campaigns to analyse (``--campaign``, repeatable); empty: every one with a complete window."""
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
     cs = cfg.campaigns
     summary = JobSummary(tables=["experiment_results"])
     history = tables.read(spark, cfg, "contact_history").where(F.col(S.SENT_DATE) <= F.lit(run_date))
-    if cs.analyze:
-        history = history.where(F.col(S.CAMPAIGN).isin(cs.analyze))
-        found = {r[0] for r in history.select(S.CAMPAIGN).distinct().collect()}  # at most len(analyze)
-        missing = sorted(set(cs.analyze) - found)
+    if args.campaigns:
+        history = history.where(F.col(S.CAMPAIGN).isin(list(args.campaigns)))
+        found = {r[0] for r in history.select(S.CAMPAIGN).distinct().collect()}  # at most len(campaigns)
+        missing = sorted(set(args.campaigns) - found)
         if missing:
             raise MissingTableError(f"contact_history has no sends on or before {run_date} for {missing}; "
                                     "record them with `tailor record-sends` first")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from types import ModuleType
 
 from pyspark.sql import SparkSession
 
@@ -30,7 +31,56 @@ class JobSummary:
     tables: list[str] = field(default_factory=list)
 
 
-JobFn = Callable[[SparkSession, Config, date], JobSummary]
+JobFn = Callable[..., JobSummary]
+"""``run(spark, cfg, run_date)``, or ``run(spark, cfg, run_date, args)`` for a job with typed arguments."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job and what it declares. Each ``tailor.jobs.<job>`` module holds ``run`` and these sets:
+
+    - ``READS``: tables it cannot run without (hard: when every job of the pipeline run that writes one of
+      them failed, the job is skipped);
+    - ``SOFT_READS``: table -> the fallback the job uses when the table (or the run date's rows) is missing;
+    - ``HISTORY``: tables it reads only for earlier dates (contact history for frequency caps): no edge
+      in the pipeline graph, since today's writer runs later;
+    - ``WRITES``: the tables it writes; a job may read its own writes back.
+
+    :mod:`tailor.pipeline` derives the daily graph from these, and :func:`execute` binds them, so reading or
+    writing an undeclared table raises :class:`tailor.errors.UndeclaredTableError`.
+    """
+
+    name: str
+    run: JobFn
+    reads: frozenset[str]
+    writes: frozenset[str]
+    soft_reads: Mapping[str, str] = field(default_factory=dict)
+    history: frozenset[str] = frozenset()
+    args: type | None = None
+    daily: bool = True
+    summary: str = ""
+
+    @property
+    def all_reads(self) -> frozenset[str]:
+        return self.reads | frozenset(self.soft_reads) | self.history
+
+    def call(self, spark: SparkSession, cfg: Config, run_date: date, args: object | None = None) -> JobSummary:
+        """Run the job with its declarations bound; ``args`` defaults to the job's ``Args()``."""
+        with tables.declared(self.name, self.all_reads, self.writes):
+            if self.args is None:
+                if args is not None:
+                    raise TypeError(f"job {self.name} takes no arguments, got {args!r}")
+                return self.run(spark, cfg, run_date)
+            return self.run(spark, cfg, run_date, args if args is not None else self.args())
+
+
+def job_of(name: str, module: ModuleType, daily: bool = True) -> Job:
+    """The :class:`Job` a job module declares (``run``, ``READS``, ``WRITES``, optional ``SOFT_READS``,
+    ``HISTORY`` and ``Args``)."""
+    doc = (module.__doc__ or "").strip().split("\n\n")[0]
+    return Job(name=name, run=module.run, reads=frozenset(module.READS), writes=frozenset(module.WRITES),
+               soft_reads=dict(getattr(module, "SOFT_READS", {})), history=frozenset(getattr(module, "HISTORY", ())),
+               args=getattr(module, "Args", None), daily=daily, summary=" ".join(doc.split()))
 
 
 def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
@@ -66,17 +116,18 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: date,
-            pipeline_run_id: str | None = None) -> JobSummary:
-    """Run one job: bind the log context, time it, log one summary line, and append to the ``runs`` table
-    whatever the outcome (with the exit code the CLI will return). Exceptions propagate after being recorded."""
+def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: date,
+            pipeline_run_id: str | None = None, args: object | None = None) -> JobSummary:
+    """Run one job (with its typed ``args``, if it takes any): bind the log context and the job's declared
+    tables, time it, log one summary line, and append to the ``runs`` table whatever the outcome (with the
+    exit code the CLI will return). Exceptions propagate after being recorded."""
     run_id = new_run_id()
     token = _bind(name, run_id, run_date, pipeline_run_id)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     summary, error, code = None, None, 0
     try:
-        summary = fn(spark, cfg, run_date)
+        summary = job.call(spark, cfg, run_date, args)
         return summary
     except BaseException as e:
         error = first_line(f"{type(e).__name__}: {e}", 2000)
@@ -100,9 +151,10 @@ def execute(name: str, fn: JobFn, spark: SparkSession, cfg: Config, run_date: da
 
 def record_skipped(spark: SparkSession, cfg: Config, name: str, run_date: date, pipeline_run_id: str,
                    because: list[str]) -> None:
-    """Log and record a pipeline job that did not run because jobs it needs failed."""
+    """Log and record a pipeline job that did not run because the tables it cannot do without were not
+    written (``because``: one reason per table, from :func:`tailor.pipeline.blocked_by`)."""
     row = _row(new_run_id(), name, run_date, "skipped", datetime.now(timezone.utc), 0.0, JobSummary(),
-               f"not run: needs {', '.join(because)}, which did not succeed", None, pipeline_run_id)
+               f"not run: it reads {'; '.join(because)}", None, pipeline_run_id)
     token = _bind(name, row["run_id"], run_date, pipeline_run_id)
     try:
         logger.warning("job skipped", extra={"fields": {"status": "skipped", "error": row["error"]}})

@@ -25,6 +25,12 @@ from tailor.jobs.base import JobSummary
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset({"customers", "user_features", "recommendations"})
+SOFT_READS: dict[str, str] = {"user_segments": "campaigns split per segment and segment rules find no segment",
+              "propensity_scores": "propensity rules and ordering see no score"}
+HISTORY: frozenset[str] = frozenset({"contact_history"})
+WRITES: frozenset[str] = frozenset({"campaign_audiences"})
+
 
 def _optional(spark: SparkSession, cfg: Config, name: str, run_date: date) -> DataFrame | None:
     try:

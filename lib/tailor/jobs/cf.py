@@ -23,6 +23,10 @@ from tailor.recommend.neighbourhood import item_cf, user_cf
 from tailor.similarity.interactions import interactions
 
 
+READS: frozenset[str] = frozenset({"events", "item_similarity", "user_similarity"})
+WRITES: frozenset[str] = frozenset({"candidate_recs"})
+
+
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     c = cfg.cf
     item_sim = tables.read_run(spark, cfg, "item_similarity", run_date).where(F.col(S.METHOD) == c.item_method)

@@ -23,6 +23,10 @@ from tailor.recommend import content as C
 from tailor.recommend.sources import TrainData, content_similarity_of, content_source
 
 
+READS: frozenset[str] = frozenset({"products", "events"})
+WRITES: frozenset[str] = frozenset({"item_similarity", "candidate_recs"})
+
+
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     products = tables.read(spark, cfg, "products")
     events = tables.read(spark, cfg, "events")

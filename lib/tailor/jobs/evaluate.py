@@ -22,6 +22,10 @@ from tailor.errors import InsufficientDataError
 from tailor.evaluation import harness
 from tailor.jobs.base import JobSummary
 
+READS: frozenset[str] = frozenset({"events", "products", "customers"})
+WRITES: frozenset[str] = frozenset({"evaluations", "tuning_results"})
+
+
 SPLIT = "time"
 MODEL = "hybrid"
 

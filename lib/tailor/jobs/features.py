@@ -22,6 +22,9 @@ from tailor.jobs.base import JobSummary
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset({"orders", "events", "products", "customers"})
+WRITES: frozenset[str] = frozenset({"user_features"})
+
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     orders, events, products, customers = (

@@ -1,12 +1,11 @@
 """``tailor forget``: delete customers from every table that holds customer rows, record the request by
 pseudonym in ``forget_requests``, optionally purge every older trace, and verify that nothing is left.
 
-Input: ``--user-id ID`` (repeatable; ``privacy.forget_ids``) and/or ``--ids-file FILE``
-(``privacy.forget_file``). The tables and their id columns: :mod:`tailor.privacy.forget`. Before deleting,
-each table holding customers gets the statistics properties that keep ids out of its log
-(:func:`tailor.tables.protect_stats`).
+Input (:class:`Args`): ``--user-id ID`` (repeatable) and/or ``--ids-file FILE``. The tables and their id
+columns: :mod:`tailor.privacy.forget`. Before deleting, each table holding customers gets the statistics
+properties that keep ids out of its log (:func:`tailor.tables.protect_stats`).
 
-With ``--purge`` (``privacy.purge``), every table that holds customers is purged
+With ``--purge``, every table that holds customers is purged
 (:func:`tailor.privacy.forget.purge`: files of older versions vacuumed with retention 0, the log cut at a
 new checkpoint), Spark's leftover RDD checkpoints are deleted, and the verification covers every readable
 version, every data file on disk, the tables' logs (no statistics on customer columns, no id, pseudonym or
@@ -20,6 +19,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from pyspark import StorageLevel
@@ -36,6 +36,23 @@ from tailor.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset({*FG.HOLDERS, "bronze_*"})
+WRITES: frozenset[str] = frozenset({*FG.HOLDERS, "bronze_*", "forget_requests"})
+
+
+@dataclass(frozen=True)
+class Args:
+    """Whom to forget, and how thoroughly."""
+
+    user_ids: tuple[str, ...] = ()
+    """Customer ids (``--user-id``, repeatable)."""
+    ids_file: str | None = None
+    """A file of ids, one per line, or a CSV with a ``user_id``/``customer_id`` header (``--ids-file``)."""
+    purge: bool = False
+    """Also remove every older trace of the tables holding customers (``--purge``): their old file versions
+    (VACUUM with retention 0), their history before the purge (the log is cut at a new checkpoint) and
+    Spark's leftover checkpoint files. Time travel to before the purge is gone."""
+
 
 class ForgetIncompleteError(TailorError):
     """Rows or traces of a forgotten customer were still found after the deletes."""
@@ -46,11 +63,11 @@ def _stream_checkpoints(cfg: Config) -> list[str]:
                    for s in ("events", "landing")})
 
 
-def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
-    p = cfg.privacy
+def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
+    p = args
     secret = pseudonym.key(cfg)
     summary = JobSummary(tables=["forget_requests"])
-    ids = FG.read_ids(spark, p.forget_ids, p.forget_file).persist(StorageLevel.MEMORY_AND_DISK)
+    ids = FG.read_ids(spark, list(p.user_ids), p.ids_file).persist(StorageLevel.MEMORY_AND_DISK)
     marks = None
     try:
         summary.rows_in = ids.count()

@@ -34,6 +34,9 @@ from tailor.privacy import pseudonym
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset()
+WRITES: frozenset[str] = frozenset({"bronze_*", "events", "orders", "products", "customers", "quarantine"})
+
 _SCHEMAS = {"events": S.EVENTS, "products": S.PRODUCTS, "customers": S.CUSTOMERS}
 _KEYS = {"events": S.EVENT_ID, "products": S.PRODUCT_ID, "customers": S.CUSTOMER_ID}
 

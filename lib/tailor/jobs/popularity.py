@@ -27,6 +27,10 @@ from tailor.recommend.sources import TrainData, popular_lists, popular_source, t
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset({"events", "customers"})
+SOFT_READS: dict[str, str] = {"user_segments": "popular lists by country and overall only"}
+WRITES: frozenset[str] = frozenset({"popular_items", "candidate_recs"})
+
 
 def groups(spark: SparkSession, cfg: Config, run_date: date, customers: DataFrame) -> DataFrame:
     """user_id, scope, group_key: each customer's country, and segment when ``user_segments`` has the run."""

@@ -30,6 +30,10 @@ from tailor.jobs.base import JobSummary
 from tailor.recommend import hybrid as H
 
 log = logging.getLogger(__name__)
+
+READS: frozenset[str] = frozenset({"candidate_recs", "events", "products"})
+SOFT_READS: dict[str, str] = {"tuning_results": "hybrid.weights when set, else equal weights"}
+WRITES: frozenset[str] = frozenset({"recommendations"})
 MODEL = "hybrid"
 
 

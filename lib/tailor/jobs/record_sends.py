@@ -1,6 +1,6 @@
 """``tailor record-sends``: what was sent -> ``contact_history`` (MERGE on campaign, customer and day).
 
-Without ``--file`` (``campaigns.sends_file``) it records the run date's ``campaign_audiences``: treatment
+Without ``--file`` (:class:`Args`) it records the run date's ``campaign_audiences``: treatment
 rows as contacts, control rows as held back. With a file, it records a provider's export (see
 :mod:`tailor.campaigns.sends`); rows that break a rule go to ``quarantine`` (source ``sends``) with their
 reason. A replay of the same sends changes nothing: the MERGE inserts only keys not yet recorded, and
@@ -9,6 +9,7 @@ keeps the first recording of a key (``recorded_on`` included).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pyspark import StorageLevel
@@ -23,13 +24,28 @@ from tailor.ingest.validate import REASON, WRONG_COLUMN_COUNT, rejected
 from tailor.jobs.base import JobSummary
 from tailor.privacy import pseudonym
 
+READS: frozenset[str] = frozenset({"campaign_audiences"})
+SOFT_READS: dict[str, str] = {"customers": "an export's customers are not checked against silver customers",
+                 "events": "an export's sends are not checked against the first day of events"}
+WRITES: frozenset[str] = frozenset({"contact_history", "quarantine"})
+
+
 QUARANTINE_SOURCE = "sends"
 
 
-def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+@dataclass(frozen=True)
+class Args:
+    file: str | None = None
+    """A provider's export of what was sent (``--file``: CSV with a header: campaign, user_id or email,
+    sent_at, and optionally arm and channel). None: record the run date's ``campaign_audiences``."""
+    external: tuple[str, ...] = ()
+    """Campaigns of this export sent outside Tailor, besides those in ``campaigns.external``."""
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
     cs = cfg.campaigns
     summary = JobSummary(tables=["contact_history"])
-    if cs.sends_file is None:
+    if args.file is None:
         # an empty partition is a day on which every customer was capped: nothing to record, not an error
         audiences = tables.read(spark, cfg, "campaign_audiences").where(F.col(S.RUN_DATE) == F.lit(run_date))
         channels = {d.name: d.channel for d in cs.definitions if d.channel}
@@ -37,8 +53,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         _merge(sends.from_audiences(audiences, channels, cs.channel, run_date), cfg, summary)
         return summary
     secret = pseudonym.key(cfg)  # quarantined rows are redacted; an export may name customers by e-mail
-    raw = csvfile.read(spark, cs.sends_file, what="sends file")
-    flagged = sends.flagged_export(raw, cs.channel, run_date, secret=secret, **_known(spark, cfg)).persist(
+    raw = csvfile.read(spark, args.file, what="sends file")
+    flagged = sends.flagged_export(raw, cs.channel, run_date, secret=secret,
+                                   **_known(spark, cfg, args.external)).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:
         by_reason = {r[REASON]: r["count"] for r in flagged.groupBy(REASON).count().collect()}  # a few rows
@@ -58,11 +75,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     return summary
 
 
-def _known(spark: SparkSession, cfg: Config) -> dict:
+def _known(spark: SparkSession, cfg: Config, external: tuple[str, ...]) -> dict:
     """What a provider's export is checked against: the campaigns Tailor knows (configured, built on some
     day, or declared external), silver customers, and the day of the shop's first event."""
     cs = cfg.campaigns
-    names = {d.name for d in cs.definitions} | set(cs.external)
+    names = {d.name for d in cs.definitions} | set(cs.external) | set(external)
     if tables.exists(spark, cfg, "campaign_audiences"):  # one row per campaign name: a handful
         names |= {r[0] for r in tables.read(spark, cfg, "campaign_audiences").select(S.CAMPAIGN).distinct().collect()}
     customers = tables.read(spark, cfg, "customers") if tables.exists(spark, cfg, "customers") else None

@@ -27,6 +27,12 @@ from tailor.reporting.page import Section, Table, render
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset()
+SOFT_READS: dict[str, str] = {t: "its section says the table has no rows for the run date" for t in (
+    "quarantine", "segment_profiles", "evaluations", "model_metrics", "association_rules", "campaign_audiences",
+    "experiment_results")}
+WRITES: frozenset[str] = frozenset()
+
 TOP_RULES = 15
 RULES_PLOTTED = 300
 MAX_RUNS = 500

@@ -26,6 +26,10 @@ from tailor.recommend.sources import TrainData, mine, rules_source
 from tailor.rules import cross_sell as X
 
 
+READS: frozenset[str] = frozenset({"orders", "events"})
+WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "frequently_bought_together", "candidate_recs"})
+
+
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     r = cfg.rules
     since = cutoff(run_date - timedelta(days=r.window_days))

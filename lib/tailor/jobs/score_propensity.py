@@ -25,6 +25,10 @@ from tailor.propensity import model as M
 from tailor.propensity import store
 
 
+READS: frozenset[str] = frozenset({"orders", "events", "products", "customers", "model_versions"})
+WRITES: frozenset[str] = frozenset({"propensity_scores"})
+
+
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     p = cfg.propensity
     orders, events, products, customers = (tables.read(spark, cfg, n) for n in

@@ -24,6 +24,10 @@ from tailor.segments.kmeans import profiles, segment
 NO_PURCHASE_ID, NO_PURCHASE_LABEL = -1, "no purchase yet"
 
 
+READS: frozenset[str] = frozenset({"user_features"})
+WRITES: frozenset[str] = frozenset({"user_segments", "segment_profiles"})
+
+
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     sc = cfg.segments
     feats = tables.read_run(spark, cfg, "user_features", run_date).persist(StorageLevel.MEMORY_AND_DISK)

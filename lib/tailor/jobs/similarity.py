@@ -31,6 +31,9 @@ from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, similarities
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset({"events"})
+WRITES: frozenset[str] = frozenset({"item_similarity", "user_similarity"})
+
 
 def _write(pairs_of: DataFrame, rows: int, by: str, entity: str, methods: list[str], cfg: Config, table: str,
            run_date: date, has_ratings: bool, summary: JobSummary) -> None:

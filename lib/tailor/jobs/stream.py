@@ -32,6 +32,13 @@ from tailor.streaming import realtime as R
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset()
+SOFT_READS: dict[str, str] = {
+    "events": "with stream.source=landing, seen items are not removed from what silver already holds",
+    "item_similarity": "no recommendations until similarity has run (state is still kept)",
+}
+WRITES: frozenset[str] = frozenset({"quarantine", "stream_progress", "realtime_state", "realtime_recs"})
+
 
 def checkpoint(cfg: Config) -> str:
     return cfg.stream.checkpoint or f"{cfg.checkpoint_path}/stream_{cfg.stream.source}"

@@ -28,6 +28,9 @@ from tailor.propensity import store
 
 log = logging.getLogger(__name__)
 
+READS: frozenset[str] = frozenset({"orders", "events", "products", "customers"})
+WRITES: frozenset[str] = frozenset({"model_versions", "model_metrics", "tuning_results"})
+
 
 def cutoffs(run_date: date, horizon_days: int) -> tuple[date, date]:
     """(training cutoff T1, validation cutoff T2)."""

@@ -40,6 +40,8 @@ ID_FIELDS = frozenset({"user_id", "customer_id", "customerid", "user", "userid",
 BRONZE_SOURCES = ("synthetic", "online_retail", "movielens", "csv")
 BRONZE_ENTITIES = ("events", "products", "customers", "lines", "ratings", "movies", "users")
 ID = "_forget_id"
+HOLDERS = frozenset(name for name, spec in tables.REGISTRY.items() if spec.customer_columns)
+"""The registered tables that hold customer rows (their bronze landings aside)."""
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
