@@ -9,7 +9,7 @@ from conftest import make_cfg
 from tailor import tables
 from tailor.cli import EXIT_USAGE, main
 from tailor.errors import RejectRatioExceededError
-from tailor.jobs import JOBS, ingest
+from tailor.jobs import JOBS
 from tailor.jobs.base import execute
 
 RUN = date(2026, 11, 23)

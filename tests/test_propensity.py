@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE, run_twice
 from tailor import tables
-from tailor.features.profile import cutoff
+from tailor.asof import cutoff
 from tailor.propensity import labels as L
 from tailor.propensity import model as M
 from tailor.propensity.store import ModelNotFoundError

@@ -7,8 +7,8 @@ from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE, run_twice
 from tailor import tables
+from tailor.asof import cutoff
 from tailor.evaluation.harness import time_fold
-from tailor.features.profile import cutoff
 
 WRITTEN = ["recommendations", "popular_items", "evaluations"]
 # evaluate refits every source twice: only the sources whose jobs run here (content, popularity), so that

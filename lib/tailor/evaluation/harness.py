@@ -26,11 +26,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
+from tailor.asof import before_cutoff, cutoff
 from tailor.config import Config
 from tailor.evaluation.beyond import beyond_by
 from tailor.evaluation.ranking import ranking_by
 from tailor.evaluation.split import per_user_split
-from tailor.features.profile import before_cutoff, cutoff
 from tailor.recommend import hybrid as H
 from tailor.recommend import popularity as P
 from tailor.recommend import sources as SRC

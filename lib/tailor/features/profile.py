@@ -25,23 +25,15 @@ Definitions (``as_of`` is a date; "before the cutoff" means a timestamp before t
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
+from tailor.asof import before_cutoff
 
 UNKNOWN_CATEGORY = "unknown"
-
-
-def cutoff(as_of: date) -> datetime:
-    """The first instant after ``as_of`` (UTC): data strictly before it is 'at or before the cutoff'."""
-    return datetime.combine(as_of + timedelta(days=1), time.min)
-
-
-def before_cutoff(as_of: date, ts: str = S.TS) -> Column:
-    return F.col(ts) < F.lit(cutoff(as_of))
 
 
 def _days_to(as_of: date, ts: Column) -> Column:

@@ -30,7 +30,8 @@ from tailor.similarity.interactions import interactions
 log = logging.getLogger(__name__)
 
 READS: frozenset[str] = frozenset({"events"})
-WRITES: frozenset[str] = frozenset({"id_map", "als_user_factors", "als_item_factors", "candidate_recs", "tuning_results"})
+WRITES: frozenset[str] = frozenset({"id_map", "als_user_factors", "als_item_factors", "candidate_recs",
+                                    "tuning_results"})
 MODEL = "als"
 
 

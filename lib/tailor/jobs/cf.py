@@ -22,7 +22,6 @@ from tailor.jobs.base import JobSummary
 from tailor.recommend.neighbourhood import item_cf, user_cf
 from tailor.similarity.interactions import interactions
 
-
 READS: frozenset[str] = frozenset({"events", "item_similarity", "user_similarity"})
 WRITES: frozenset[str] = frozenset({"candidate_recs"})
 

@@ -22,7 +22,6 @@ from tailor.jobs.base import JobSummary
 from tailor.recommend import content as C
 from tailor.recommend.sources import TrainData, content_similarity_of, content_source
 
-
 READS: frozenset[str] = frozenset({"products", "events"})
 WRITES: frozenset[str] = frozenset({"item_similarity", "candidate_recs"})
 

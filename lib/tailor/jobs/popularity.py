@@ -18,9 +18,9 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor import tables
+from tailor.asof import before_cutoff
 from tailor.config import Config
 from tailor.errors import MissingTableError
-from tailor.features.profile import before_cutoff
 from tailor.jobs.base import JobSummary
 from tailor.recommend import popularity as P
 from tailor.recommend.sources import TrainData, popular_lists, popular_source, trending_source

@@ -19,15 +19,15 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor import tables
+from tailor.asof import before_cutoff, cutoff
 from tailor.config import Config
-from tailor.features.profile import before_cutoff, cutoff
 from tailor.jobs.base import JobSummary
 from tailor.recommend.sources import TrainData, mine, rules_source
 from tailor.rules import cross_sell as X
 
-
 READS: frozenset[str] = frozenset({"orders", "events"})
-WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "frequently_bought_together", "candidate_recs"})
+WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "frequently_bought_together",
+                                    "candidate_recs"})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:

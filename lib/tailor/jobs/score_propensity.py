@@ -24,7 +24,6 @@ from tailor.jobs.base import JobSummary
 from tailor.propensity import model as M
 from tailor.propensity import store
 
-
 READS: frozenset[str] = frozenset({"orders", "events", "products", "customers", "model_versions"})
 WRITES: frozenset[str] = frozenset({"propensity_scores"})
 

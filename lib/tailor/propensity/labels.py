@@ -20,7 +20,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor.features.profile import cutoff, user_features
+from tailor.asof import cutoff
+from tailor.features.profile import user_features
 
 PURCHASE, CHURN, ACTIVE = "purchase", "churn", "active"
 LABEL = "label"

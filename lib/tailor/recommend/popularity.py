@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor.features.profile import cutoff
+from tailor.asof import cutoff
 from tailor.similarity.interactions import AFFINITY, LAST_TS
 from tailor.similarity.local import LOCAL_MAX_ROWS, group_of, partition_keys
 from tailor.similarity.pairs import top_k_per

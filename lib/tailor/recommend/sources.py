@@ -17,9 +17,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
+from tailor.asof import before_cutoff, cutoff
 from tailor.config import Config
 from tailor.errors import InsufficientDataError
-from tailor.features.profile import before_cutoff, cutoff
 from tailor.recommend import als as A
 from tailor.recommend import content as C
 from tailor.recommend import popularity as P

@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor.features.profile import before_cutoff, cutoff
+from tailor.asof import before_cutoff, cutoff
 
 WEIGHT, LAST_TS, AFFINITY = "weight", "last_ts", "affinity"
 
