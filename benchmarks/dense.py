@@ -42,6 +42,7 @@ print(json.dumps(out))
 
 
 def main(scales: list[str], limit_gb: float = 16.0) -> list[dict]:
+    from tailor import quarantine as Q
     from tailor import schemas as S
     from tailor.config import load_config
     from tailor.ingest import validate as V
@@ -60,7 +61,7 @@ def main(scales: list[str], limit_gb: float = 16.0) -> list[dict]:
         landed = ADAPTERS["synthetic"].land(spark, cfg, run_date)
         standard = ADAPTERS["synthetic"].standardize(landed, cfg)["events"]
         flagged = standard.transform(V.validate_events(run_date, 24, 1.0, 5.0))
-        events = V.accepted(flagged, S.EVENTS, "synthetic", run_date)
+        events = Q.accepted(flagged, S.EVENTS, "synthetic", run_date)
         out = work / f"inter-{scale}.parquet"
         interactions(events, cfg.interactions.weights, run_date).select("user_id", "item_id", "weight") \
             .write.mode("overwrite").parquet(str(out))

@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from conftest import make_cfg
+from tailor import assign, tables
 from tailor import schemas as S
-from tailor import tables
 from tailor.campaigns import audience as A
 from tailor.campaigns import experiment as X
 from tailor.config import CampaignDefinition, load_config
@@ -43,16 +43,16 @@ def contract(spark, schema: StructType, rows: list[dict]):
 
 def test_assignment_is_a_stable_salted_hash_with_the_configured_split(spark):
     users = spark.range(100_000).select(F.format_string("U%07d", "id").alias(S.USER_ID))
-    arms = users.select(S.USER_ID, X.arm("s1", "win-back", 0.8, S.USER_ID).alias("a"))
+    arms = users.select(S.USER_ID, assign.arm("s1", "win-back", 0.8, S.USER_ID).alias("a"))
     share = arms.where(F.col("a") == S.TREATMENT).count() / 100_000
     assert abs(share - 0.8) < 0.004  # 3 standard errors at 100k
-    again = users.repartition(7).select(S.USER_ID, X.arm("s1", "win-back", 0.8, S.USER_ID).alias("b"))
+    again = users.repartition(7).select(S.USER_ID, assign.arm("s1", "win-back", 0.8, S.USER_ID).alias("b"))
     assert arms.join(again, S.USER_ID).where("a != b").count() == 0  # any partitioning, any run
     some = [r[S.USER_ID] for r in users.limit(50).collect()]
-    spark_units = {r[0]: r[1] for r in users.limit(50).select(S.USER_ID, X.unit("s1", "k", S.USER_ID)).collect()}
-    assert all(spark_units[u] == X.unit_py("s1", "k", u) for u in some)
+    spark_units = {r[0]: r[1] for r in users.limit(50).select(S.USER_ID, assign.unit("s1", "k", S.USER_ID)).collect()}
+    assert all(spark_units[u] == assign.unit_py("s1", "k", u) for u in some)
     # another salt or another campaign re-randomises: about 80% x 80% + 20% x 20% agree, not all
-    other = users.select(S.USER_ID, X.arm("s2", "win-back", 0.8, S.USER_ID).alias("b"))
+    other = users.select(S.USER_ID, assign.arm("s2", "win-back", 0.8, S.USER_ID).alias("b"))
     agree = arms.join(other, S.USER_ID).where("a = b").count() / 100_000
     assert 0.66 < agree < 0.70
 
@@ -107,18 +107,18 @@ def test_no_opted_out_suppressed_or_held_out_customer_ever_appears(spark, seed):
     banned = {r.user_id for r in suppressed.collect()}
     assert got and all(opt[u] is True for u in got)
     assert not got & banned
-    assert all(X.unit_py(settings.salt, X.HOLDOUT_KEY, u) >= 0.1 for u in got)
+    assert all(assign.unit_py(settings.salt, assign.HOLDOUT_KEY, u) >= 0.1 for u in got)
     assert len(got) == len(rows)  # one campaign per customer
     # every opted-in, unsuppressed, not held-out customer with frequency >= 2 or rich is in
     feats = {r.user_id: r for r in features.collect()}
     want = {u for u, o in opt.items() if o is True and u not in banned
-            and X.unit_py(settings.salt, X.HOLDOUT_KEY, u) >= 0.1
+            and assign.unit_py(settings.salt, assign.HOLDOUT_KEY, u) >= 0.1
             and (feats[u].frequency >= 2 or feats[u].monetary_total > 250.0)}
     assert got == want
     by_user = {r.user_id: r for r in rows}
     assert all(by_user[u].campaign == "rich" for u in want if feats[u].monetary_total > 250.0)  # priority 1
     assert all(len(r.offers) == (1 if r.campaign == "rich" else 2) for r in rows)
-    assert all(r.arm == (S.TREATMENT if X.unit_py(settings.salt, r.campaign, r.user_id) < 0.8 else S.CONTROL)
+    assert all(r.arm == (S.TREATMENT if assign.unit_py(settings.salt, r.campaign, r.user_id) < 0.8 else S.CONTROL)
                for r in rows)
 
 
@@ -318,8 +318,8 @@ def test_the_planted_campaign_follows_tailors_assignment(spark):
     sends = synthetic.campaign_sends(spark, spec).collect()
     customers = {r.customer_id: r for r in synthetic.customers(spark, spec).collect()}
     assert sends and all(customers[r.user_id].marketing_opt_in == "yes" for r in sends)
-    assert all(X.unit_py(spec.salt, X.HOLDOUT_KEY, r.user_id) >= spec.holdout for r in sends)
-    assert all(r.arm == (S.TREATMENT if X.unit_py(spec.salt, synthetic.PLANTED_CAMPAIGN, r.user_id) < 0.5
+    assert all(assign.unit_py(spec.salt, assign.HOLDOUT_KEY, r.user_id) >= spec.holdout for r in sends)
+    assert all(r.arm == (S.TREATMENT if assign.unit_py(spec.salt, synthetic.PLANTED_CAMPAIGN, r.user_id) < 0.5
                          else S.CONTROL) for r in sends)
     assert {r.sent_at for r in sends} == {"2026-10-24"}  # 30 days before the end
 

@@ -37,9 +37,9 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from tailor import assign as H
 from tailor import csvfile
 from tailor import schemas as S
-from tailor.campaigns import experiment as X
 from tailor.campaigns import sandbox
 from tailor.config import CampaignDefinition, CampaignSettings
 from tailor.errors import ConfigError, MissingTableError, SourceError
@@ -120,7 +120,7 @@ def eligible(customers: DataFrame, suppressed: DataFrame | None, settings: Campa
     out = opted_in(customers)
     if suppressed is not None:
         out = out.join(suppressed.distinct(), S.USER_ID, "left_anti")
-    return out.where(~X.in_holdout(settings.salt, settings.holdout_fraction, S.USER_ID))
+    return out.where(~H.in_holdout(settings.salt, settings.holdout_fraction, S.USER_ID))
 
 
 def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | None, scores: DataFrame | None,
@@ -218,7 +218,7 @@ def _per_campaign(campaigns: list[Campaign], value) -> Column:
 def assign(chosen: DataFrame, campaigns: list[Campaign], offers: DataFrame, salt: str) -> DataFrame:
     """Arms, offers and reasons for the chosen (user_id, campaign, priority) rows, in contract shape less
     run_date. Customers with no offer are dropped here (the caller counts them)."""
-    arm = _per_campaign(campaigns, lambda c: X.arm(salt, c.key, c.treatment_share, S.USER_ID))
+    arm = _per_campaign(campaigns, lambda c: H.arm(salt, c.key, c.treatment_share, S.USER_ID))
     n_offers = _per_campaign(campaigns, lambda c: c.offers)
     rule = _per_campaign(campaigns, lambda c: c.rule if c.segment is None else f"{c.rule}, segment {c.segment}")
     reason = F.concat(F.col(S.CAMPAIGN), F.lit(" ("), rule, F.lit("); first offer: "),

@@ -24,7 +24,8 @@ from pyspark.sql import functions as F
 from tailor import csvfile
 from tailor import schemas as S
 from tailor.errors import SourceError
-from tailor.ingest.validate import (
+from tailor.privacy.pseudonym import pseudonym_col
+from tailor.quarantine import (
     RECORD,
     WRONG_COLUMN_COUNT,
     clean_str,
@@ -33,7 +34,6 @@ from tailor.ingest.validate import (
     flag_duplicates,
     record_json,
 )
-from tailor.privacy.pseudonym import pseudonym_col
 
 MISSING_CAMPAIGN = "missing_campaign"
 MISSING_USER = "missing_user_id"

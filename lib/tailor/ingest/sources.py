@@ -27,7 +27,7 @@ from tailor import schemas as S
 from tailor.config import Config, CsvEntity
 from tailor.errors import ConfigError, SourceError
 from tailor.ingest import synthetic
-from tailor.ingest.validate import EXTRA_PREFIX, RECORD, REJECT, WRONG_COLUMN_COUNT, clean_str, record_json
+from tailor.quarantine import EXTRA_PREFIX, RECORD, REJECT, WRONG_COLUMN_COUNT, clean_str, record_json
 
 NON_PRODUCT_CODE = "non_product_code"
 _EVENT_COLS = (S.EVENT_ID, S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS, S.SESSION_ID, S.ORDER_ID, S.QUANTITY,

@@ -53,8 +53,8 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from tailor import assign
 from tailor import schemas as S
-from tailor.campaigns import experiment as X
 
 CATEGORIES: list[tuple[str, list[str], list[str], list[str], float]] = [
     # name, nouns, words, brands, base price
@@ -244,8 +244,8 @@ def _customers_base(spark: SparkSession, spec: ShopSpec) -> DataFrame:
     opt_in = _u(s, "optout", "id") >= OPT_OUT_SHARE
     user_id = F.format_string("U%07d", F.col("id"))
     sent = (opt_in & (signup < spec.send_day) & (_u(s, "reach", "id") < PLANTED_REACH)
-            & ~X.in_holdout(spec.salt, spec.holdout, user_id))
-    arm = F.when(sent, X.arm(spec.salt, PLANTED_CAMPAIGN, PLANTED_TREATMENT_SHARE, user_id))
+            & ~assign.in_holdout(spec.salt, spec.holdout, user_id))
+    arm = F.when(sent, assign.arm(spec.salt, PLANTED_CAMPAIGN, PLANTED_TREATMENT_SHARE, user_id))
     return spark.range(spec.users).select(
         F.col("id").alias("uidx"),
         F.format_string("U%07d", F.col("id")).alias("user_id"),

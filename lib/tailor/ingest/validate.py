@@ -13,17 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructType
 
 from tailor import schemas as S
 from tailor.privacy.pseudonym import pseudonym_col
-
-REASON = "reason"
-RECORD = "_record"
-REJECT = "_reject"
-EXTRA_PREFIX = "_x_"
+from tailor.quarantine import (
+    CONTENT,
+    EXTRA_PREFIX,
+    RECORD,
+    REJECT,
+    blank,
+    clean_str,
+    content_hash,
+    flag,
+    flag_duplicates,
+)
 
 # Reasons, in the order rules are applied.
 MISSING_USER_ID = "missing_user_id"
@@ -39,13 +44,8 @@ MISSING_CUSTOMER_ID = "missing_customer_id"
 BAD_DATE = "bad_date"
 BAD_BOOLEAN = "bad_boolean"
 MISSING_PRODUCT_ID = "missing_product_id"
-DUPLICATE = "duplicate"
-DUPLICATE_ID = "duplicate_id"
-WRONG_COLUMN_COUNT = "wrong_column_count"
 BAD_TEXT = "bad_text"
 TOO_LONG = "too_long"
-CONTENT = "_content"
-"""A hash of a row's typed values: two rows with one key and one content are copies (``duplicate``)."""
 
 # Java regex classes: control characters anywhere in an id; in free text, the ones no text holds (tab, LF
 # and CR may sit in a quoted description). U+FFFD is what a decoder leaves for bytes of another encoding.
@@ -85,17 +85,6 @@ _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 
 
-def blank(c: Column) -> Column:
-    """Null, or only white space."""
-    return c.isNull() | (F.trim(c.cast(StringType())) == "")
-
-
-def clean_str(c: Column) -> Column:
-    """Trimmed string, null when blank."""
-    s = F.trim(c.cast(StringType()))
-    return F.when(s == "", None).otherwise(s)
-
-
 def parse_timestamp(c: Column, fmt: str | None = None) -> Column:
     """A timestamp from a landed value: timestamps pass, strings are parsed, anything else is null."""
     s = clean_str(c)
@@ -133,19 +122,6 @@ def _any(conds: list[Column]) -> Column:
     return out
 
 
-def content_hash(cols: list[Column]) -> Column:
-    """SHA-256 of the values' JSON (nulls kept), as 64 hex digits."""
-    return F.sha2(F.to_json(F.struct(*cols), {"ignoreNullFields": "false"}), 256)
-
-
-def flag(df: DataFrame, rules: list[tuple[str, Column]]) -> DataFrame:
-    """Add ``reason``: the first rule whose condition holds (null-safe), else null."""
-    whens = [F.when(F.coalesce(cond, F.lit(False)), F.lit(reason)) for reason, cond in rules]
-    if REJECT in df.columns:
-        whens.insert(0, F.col(REJECT))
-    return df.withColumn(REASON, F.coalesce(*whens) if whens else F.lit(None).cast("string"))
-
-
 def _type_and_flag(df: DataFrame, typed: list[Column], rules: list[tuple[str, Column]]) -> DataFrame:
     """Select the typed columns and :data:`CONTENT` (their hash), evaluating each rule on the landed values,
     then flag the first rule broken."""
@@ -156,27 +132,6 @@ def _type_and_flag(df: DataFrame, typed: list[Column], rules: list[tuple[str, Co
     numbered = [(r, F.col(f"_rule_{i}")) for i, (r, _) in enumerate(rules)]
     out = flag(out, numbered).drop(*[f"_rule_{i}" for i in range(len(rules))])
     return out.drop(REJECT) if reject else out
-
-
-def flag_duplicates(key: str, content: str = CONTENT) -> Callable[[DataFrame], DataFrame]:
-    """Among rows not yet rejected: a row whose ``content`` (by default the hash of its typed, normalised
-    values) repeats an earlier one's under the same ``key`` is a ``duplicate``; of the distinct contents
-    sharing one ``key``, the smallest is kept and the others are ``duplicate_id``."""
-
-    def _(df: DataFrame) -> DataFrame:
-        live = F.col(REASON).isNull()
-        copies = Window.partitionBy(key, content, live).orderBy(F.lit(1))
-        versions = Window.partitionBy(key, live).orderBy(content)
-        return (
-            df.withColumn("_copy", F.row_number().over(copies))
-            .withColumn("_version", F.dense_rank().over(versions))
-            .withColumn(REASON, F.when(live & (F.col("_copy") > 1), F.lit(DUPLICATE))
-                        .when(live & (F.col("_version") > 1), F.lit(DUPLICATE_ID))
-                        .otherwise(F.col(REASON)))
-            .drop("_copy", "_version")
-        )
-
-    return _
 
 
 def _end_of_day(d: date, hours: int) -> datetime:
@@ -299,26 +254,3 @@ def validate_products(limits: Limits = Limits()) -> Callable[[DataFrame], DataFr
     return _
 
 
-def accepted(flagged: DataFrame, schema: StructType, source: str, ingest_date: date) -> DataFrame:
-    """The accepted rows of a flagged frame, in contract shape."""
-    return (
-        flagged.where(F.col(REASON).isNull())
-        .withColumn(S.SOURCE, F.lit(source))
-        .withColumn(S.INGEST_DATE, F.lit(ingest_date))
-        .select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
-    )
-
-
-def rejected(flagged: DataFrame, source: str, entity: str) -> DataFrame:
-    """The quarantined rows of a flagged frame, in quarantine shape (run_date is set on write)."""
-    return flagged.where(F.col(REASON).isNotNull()).select(
-        F.lit(source).alias(S.SOURCE),
-        F.lit(entity).alias("entity"),
-        F.col(REASON).alias("reason"),
-        F.col(RECORD).alias("record"),
-    )
-
-
-def record_json(df: DataFrame) -> Column:
-    """The landed row as JSON, keeping nulls, for ``_record``."""
-    return F.to_json(F.struct(*[F.col(c) for c in df.columns]), {"ignoreNullFields": "false"})

@@ -23,6 +23,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from tailor import quarantine as Q
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config
@@ -110,7 +111,7 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
     quarantine = None
     over = []
     for entity, df in flagged.items():
-        counts = {r["reason"]: r["count"] for r in df.groupBy(V.REASON).count().collect()}
+        counts = {r["reason"]: r["count"] for r in df.groupBy(Q.REASON).count().collect()}
         total = sum(counts.values())
         rejected_n = total - counts.get(None, 0)
         summary.metrics[f"input.{entity}"] = total
@@ -125,9 +126,9 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
         # redacted by contract: only the landed columns the adapter maps to non-personal contract columns stay
         # readable, and none of a ragged row (its values may sit in the wrong columns)
         clear = adapter.clear(cfg, entity)
-        q = (V.rejected(df, source, entity)
+        q = (Q.rejected(df, source, entity)
              .withColumn("record", pseudonym.redact_record(secret, F.col("record"), clear,
-                                                           F.col("reason") != V.WRONG_COLUMN_COUNT)))
+                                                           F.col("reason") != Q.WRONG_COLUMN_COUNT)))
         quarantine = q if quarantine is None else quarantine.unionByName(q)
     summary.rows_in = int(sum(v for k, v in summary.metrics.items() if k.startswith("input.")))
     summary.metrics["quarantined"] = tables.replace_partition(
@@ -142,14 +143,14 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
         )
 
     # 3. silver
-    events_ok = flagged["events"].where(F.col(V.REASON).isNull())
+    events_ok = flagged["events"].where(F.col(Q.REASON).isNull())
     dims = {e: flagged[e] for e in ("products", "customers") if e in flagged}
     if adapter.derive is not None:
         derived = adapter.derive(events_ok)
         for e, df in derived.items():
             dims[e] = df.transform(_validator(e, cfg, run_date, secret))
     rows_out = 0
-    ev = V.accepted(flagged["events"], S.EVENTS, source, run_date)
+    ev = Q.accepted(flagged["events"], S.EVENTS, source, run_date)
     m = tables.merge_upsert(ev, cfg, "events", [S.EVENT_ID], update=False)
     summary.metrics["events.inserted"] = m["inserted"]
     rows_out += m["inserted"]
@@ -157,7 +158,7 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
     summary.metrics["orders.inserted"] = m["inserted"]
     summary.tables += ["events", "orders"]
     for entity, df in dims.items():
-        acc = V.accepted(df, _SCHEMAS[entity], source, run_date)
+        acc = Q.accepted(df, _SCHEMAS[entity], source, run_date)
         m = tables.merge_upsert(acc, cfg, entity, [_KEYS[entity]], ignore_in_compare=(S.INGEST_DATE,))
         summary.metrics[f"{entity}.inserted"] = m["inserted"]
         summary.metrics[f"{entity}.updated"] = m["updated"]

@@ -20,9 +20,9 @@ from tailor import csvfile, tables
 from tailor import schemas as S
 from tailor.campaigns import sends
 from tailor.config import Config
-from tailor.ingest.validate import REASON, WRONG_COLUMN_COUNT, rejected
 from tailor.jobs.base import JobSummary
 from tailor.privacy import pseudonym
+from tailor.quarantine import REASON, WRONG_COLUMN_COUNT, rejected
 
 READS: frozenset[str] = frozenset({"campaign_audiences"})
 SOFT_READS: dict[str, str] = {"customers": "an export's customers are not checked against silver customers",

@@ -21,11 +21,11 @@ from datetime import date, datetime, timezone
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from tailor import quarantine as Q
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config
 from tailor.errors import SourceError
-from tailor.ingest import validate as V
 from tailor.jobs.base import JobSummary
 from tailor.privacy import pseudonym
 from tailor.streaming import realtime as R
@@ -74,15 +74,15 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         quarantined = 0
         if st.source == "landing":
             flagged = R.validated(batch, started.date(), cfg).localCheckpoint()  # validated once, read thrice
-            n = {r[0]: r[1] for r in flagged.groupBy(F.col(V.REASON).isNull()).count().collect()}
+            n = {r[0]: r[1] for r in flagged.groupBy(F.col(Q.REASON).isNull()).count().collect()}
             events, quarantined = n.get(True, 0), n.get(False, 0)
             if quarantined:
-                bad = (V.rejected(flagged, R.QUARANTINE_SOURCE, "events")
+                bad = (Q.rejected(flagged, R.QUARANTINE_SOURCE, "events")
                        .withColumn("record", pseudonym.redact_record(secret, F.col("record"),
                                                                      frozenset(R.LANDING_COLUMNS)))
                        .withColumn(S.RUN_DATE, F.lit(started.date())))
                 tables.append_idempotent(bad, cfg, "quarantine", f"{app_id}:quarantine", batch_id)
-            good = flagged.where(F.col(V.REASON).isNull()).select(*R.LANDING_COLUMNS)
+            good = flagged.where(F.col(Q.REASON).isNull()).select(*R.LANDING_COLUMNS)
         else:
             good = batch.select(*R.LANDING_COLUMNS).localCheckpoint()
             events = good.count()

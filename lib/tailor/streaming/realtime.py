@@ -28,6 +28,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from tailor import quarantine as Q
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config
@@ -64,9 +65,9 @@ def validated(batch: DataFrame, run_date: date, cfg: Config) -> DataFrame:
     is not JSON at all is ``malformed_json``."""
     fields = [c for c in LANDING_COLUMNS]
     record = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}))
-    standard = batch.select(*fields, record.alias(V.RECORD), F.col(CORRUPT).isNotNull().alias("_bad_json"))
+    standard = batch.select(*fields, record.alias(Q.RECORD), F.col(CORRUPT).isNotNull().alias("_bad_json"))
     ing = cfg.ingest
-    flagged = standard.withColumn(V.REJECT, F.when(F.col("_bad_json"), F.lit(MALFORMED))).drop("_bad_json")
+    flagged = standard.withColumn(Q.REJECT, F.when(F.col("_bad_json"), F.lit(MALFORMED))).drop("_bad_json")
     return flagged.transform(V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min,
                                                ing.rating_max, limits=V.Limits.of(ing)))
 
