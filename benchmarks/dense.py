@@ -49,6 +49,7 @@ def main(scales: list[str], limit_gb: float = 16.0) -> list[dict]:
     from tailor.ingest.sources import ADAPTERS
     from tailor.similarity.interactions import interactions
     from tailor.spark import get_spark
+    from tailor.wiring import source_inputs
 
     work = Path(tempfile.mkdtemp(prefix="tailor-dense-"))
     results = []
@@ -58,8 +59,9 @@ def main(scales: list[str], limit_gb: float = 16.0) -> list[dict]:
                            f"spark.jars_dir={ROOT / '.jars'}"])
         spark = get_spark(cfg)
         run_date = date(2026, 11, 23)
-        landed = ADAPTERS["synthetic"].land(spark, cfg, run_date)
-        standard = ADAPTERS["synthetic"].standardize(landed, cfg)["events"]
+        inputs = source_inputs(cfg, run_date)
+        landed = ADAPTERS["synthetic"].land(spark, inputs, run_date)
+        standard = ADAPTERS["synthetic"].standardize(landed, inputs)["events"]
         flagged = standard.transform(V.validate_events(run_date, 24, 1.0, 5.0))
         events = Q.accepted(flagged, S.EVENTS, "synthetic", run_date)
         out = work / f"inter-{scale}.parquet"

@@ -35,7 +35,7 @@ SETTINGS = [
 
 
 def main(data: str, k: int = 10, seed: int = 42, overrides: list[str] | None = None) -> Path:
-    from tailor import tables
+    from tailor import tables, wiring
     from tailor.config import load_config
     from tailor.evaluation import harness
 
@@ -43,11 +43,11 @@ def main(data: str, k: int = 10, seed: int = 42, overrides: list[str] | None = N
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
                       [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}", *SETTINGS, *(overrides or [])])
     products = tables.read(spark, cfg, "products")
-    groups = harness.groups_of(tables.read(spark, cfg, "customers"))
+    groups = wiring.groups_of(tables.read(spark, cfg, "customers"))
     test = harness.per_user_fold(ratings, AS_OF, 0.75, seed)
     validation = harness.per_user_fold(test.train, AS_OF, 0.75, seed)
     t0 = time.perf_counter()
-    rows, tried, winner = harness.evaluate(cfg, validation, test, products, groups, [k])  # search at k
+    rows, tried, winner = wiring.evaluate(cfg, validation, test, products, groups, [k])  # search at k
     took = time.perf_counter() - t0
     by = {}
     for rec, _, metric, value in rows:

@@ -55,16 +55,15 @@ def main(scale: str, run_date: date) -> Path:
     from tailor import schemas as S
     from tailor import tables
     from tailor.config import load_config
-    from tailor.evaluation.harness import groups_of
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.recommend import als as A
     from tailor.recommend import popularity as P
     from tailor.recommend.idmap import new_ids
-    from tailor.recommend.sources import TrainData, popular_lists
     from tailor.similarity.interactions import WEIGHT, cap_per, interactions
     from tailor.similarity.pairs import similarities
     from tailor.spark import get_spark
+    from tailor.wiring import TrainData, groups_of, popular_lists
 
     work = Path(tempfile.mkdtemp(prefix="tailor-plans-"))
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],

@@ -138,7 +138,7 @@ def planted(scale: str, overrides: tuple[str, ...] = ()) -> tuple[dict, list[str
 
     from tailor import tables
     from tailor.ingest import synthetic as syn
-    from tailor.recommend.sources import mine, purchase_lines
+    from tailor.wiring import mine, purchase_lines
 
     work = Path(tempfile.mkdtemp(prefix="tailor-rules-shop-"))
     spark, cfg = _spark_cfg(work, [f"synthetic.scale={scale}", *overrides])

@@ -151,7 +151,7 @@ def test_walking_the_lists_in_chunks_gives_the_same_rows(monkeypatch):
 
 def test_a_new_item_reaches_users_through_content(spark):
     from tailor.config import load_config
-    from tailor.recommend.sources import TrainData, content_source
+    from tailor.wiring import TrainData, content_source
 
     products = spark.createDataFrame([
         ("old", "Zanzibar clove teapot", "zanzibar clove", "kitchen", "Acme"),

@@ -9,9 +9,9 @@ import pytest
 from conftest import SHOP_RUN_DATE, run_twice
 from tailor.config import load_config
 from tailor.errors import InsufficientDataError
-from tailor.recommend.sources import mine
 from tailor.rules import cross_sell as X
 from tailor.rules import mining as R
+from tailor.wiring import mine
 
 LINES = "order_id string, item_id string"
 

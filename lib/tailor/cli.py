@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from tailor.privacy.pseudonym import demo_key_if_unset
 
-    demo_key_if_unset(cfg)
+    demo_key_if_unset(cfg.privacy.key_env)
     for name, step_args in demo_steps(spark, cfg, run_date):
         execute(name, JOBS[name], spark, cfg, run_date, args=step_args)
     _print_tables(_table_summary(spark, cfg), cfg)
@@ -218,9 +218,9 @@ def _preflight(commands: list[str], cfg: Config, job_args: dict[str, object] | N
     needs_key = {"ingest", "forget"} | ({"record-sends"} if getattr(sends, "file", None) else set()) | (
         {"stream"} if cfg.stream.source == "landing" else set())
     if needs_key & set(commands):
-        pseudonym.key(cfg)
+        pseudonym.key(cfg.privacy.key_env)
     if "ingest" in commands:
-        check_paths(cfg)
+        check_paths(cfg.ingest.source, cfg.sources)
 
 
 def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | None]]:
@@ -229,15 +229,15 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | N
     records today's audiences, so that ``analyze-experiment`` has a finished experiment to analyse."""
     from tailor import csvfile
     from tailor.ingest import synthetic
-    from tailor.ingest.sources import synthetic_spec
     from tailor.jobs import JOBS
     from tailor.jobs.record_sends import Args as SendsArgs
+    from tailor.wiring import shop_spec
 
     steps: list[tuple[str, object | None]] = []
     for name in JOBS:
         if name == "record-sends" and cfg.ingest.source == "synthetic":
             export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
-            csvfile.write(synthetic.campaign_sends(spark, synthetic_spec(cfg, run_date)), export)
+            csvfile.write(synthetic.campaign_sends(spark, shop_spec(cfg, run_date)), export)
             steps.append((name, SendsArgs(file=export, external=(synthetic.PLANTED_CAMPAIGN,))))
         steps.append((name, None))
     return steps

@@ -41,8 +41,8 @@ from tailor import assign as H
 from tailor import csvfile
 from tailor import schemas as S
 from tailor.campaigns import sandbox
-from tailor.config import CampaignDefinition, CampaignSettings
 from tailor.errors import ConfigError, MissingTableError, SourceError
+from tailor.settings import CampaignDefinition, CampaignSettings
 
 MONETARY_MEDIAN = "monetary_median"
 _FROM_SEGMENTS = {S.SEGMENT_ID, S.SEGMENT}

@@ -27,6 +27,17 @@ METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
 GROUP, K = "_group", "_k"
 
 
+def discount(rank: Column) -> Column:
+    """The DCG gain of a hit at ``rank`` (1-based): ``1 / log2(rank + 1)``."""
+    return 1.0 / F.log2(rank + 1.0)
+
+
+def ndcg_gain(rank: Column, n_rel: Column, k: Column, k_max: int) -> Column:
+    """A hit's share of nDCG@k: its :func:`discount` over the user's :func:`ideal_dcg`. A user's nDCG@k is the
+    sum over their hits in the top k; :func:`ranking_by` and the hybrid's weight search both use this."""
+    return discount(rank) / ideal_dcg(n_rel, k, k_max)
+
+
 def ideal_dcg(n_rel: Column, k: Column, k_max: int) -> Column:
     """Σ_{r=1..min(n_rel, k)} 1/log2(r + 1) (the best DCG possible), for ``k`` up to ``k_max``."""
     table = F.array(*[F.lit(sum(1.0 / math.log2(r + 1) for r in range(1, i + 1))) for i in range(1, k_max + 1)])
@@ -47,7 +58,7 @@ def _hits(recs: DataFrame, relevant: DataFrame, ks: Sequence[int], user: str, it
     hits = top.join(relevant, [user, item]).withColumn("_hit_i", F.count(F.lit(1)).over(w))
     return at_each_k(hits, ks, rank).groupBy(GROUP, K, user).agg(
         F.count(F.lit(1)).alias("_hits"),
-        F.sum(1.0 / F.log2(F.col(rank) + 1.0)).alias("_dcg"),
+        F.sum(discount(F.col(rank))).alias("_dcg"),
         F.sum(F.col("_hit_i") / F.col(rank)).alias("_ap"),
     )
 

@@ -24,10 +24,10 @@ from pyspark.sql.types import StringType
 
 from tailor import csvfile
 from tailor import schemas as S
-from tailor.config import Config, CsvEntity
 from tailor.errors import ConfigError, SourceError
 from tailor.ingest import synthetic
 from tailor.quarantine import EXTRA_PREFIX, RECORD, REJECT, WRONG_COLUMN_COUNT, clean_str, record_json
+from tailor.settings import CsvEntity, CsvSource, SourcesSettings
 
 NON_PRODUCT_CODE = "non_product_code"
 _EVENT_COLS = (S.EVENT_ID, S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS, S.SESSION_ID, S.ORDER_ID, S.QUANTITY,
@@ -38,20 +38,30 @@ ENTITY_COLUMNS = {"events": _EVENT_COLS, "products": _PRODUCT_COLS, "customers":
 
 
 @dataclass(frozen=True)
+class SourceInputs:
+    """What an adapter reads: the sources' settings, which source ingest reads, and (for the synthetic shop)
+    the shop to generate."""
+
+    sources: SourcesSettings
+    source: str = "synthetic"
+    shop: synthetic.ShopSpec | None = None
+
+
+@dataclass(frozen=True)
 class Adapter:
     name: str
-    land: Callable[[SparkSession, Config, date], dict[str, DataFrame]]
-    standardize: Callable[[dict[str, DataFrame], Config], dict[str, DataFrame]]
-    clear: Callable[[Config, str], frozenset[str]]
-    """(config, entity) -> the landed columns known to hold a non-personal contract value. A quarantined
+    land: Callable[[SparkSession, SourceInputs, date], dict[str, DataFrame]]
+    standardize: Callable[[dict[str, DataFrame], SourceInputs], dict[str, DataFrame]]
+    clear: Callable[[SourceInputs, str], frozenset[str]]
+    """(inputs, entity) -> the landed columns known to hold a non-personal contract value. A quarantined
     row keeps these as they are; every other landed value is pseudonymised, whatever its column is called."""
     derive: Callable[[DataFrame], dict[str, DataFrame]] | None = None
     """accepted events (with their ``_x_`` extras) -> standard products/customers frames."""
     entities: tuple[str, ...] = field(default=("events", "products", "customers"))
 
 
-def _fixed(columns: dict[str, tuple[str, ...]]) -> Callable[[Config, str], frozenset[str]]:
-    return lambda cfg, entity: frozenset(columns.get(entity, ()))
+def _fixed(columns: dict[str, tuple[str, ...]]) -> Callable[[SourceInputs, str], frozenset[str]]:
+    return lambda _inputs, entity: frozenset(columns.get(entity, ()))
 
 
 def _standard(df: DataFrame, entity: str, cols: dict[str, Column], extras: dict[str, Column] | None = None,
@@ -84,20 +94,19 @@ def _check_path(p: str | None, what: str) -> Path:
     return path
 
 
-def check_paths(cfg: Config) -> None:
+def check_paths(source: str, sources: SourcesSettings) -> None:
     """The configured source's settings and local paths, checked before Spark starts (a URI such as
     ``s3a://`` is left to the read).
 
     Raises:
         ConfigError: no path, a local path that does not exist, or a csv mapping that misses a column.
     """
-    source = cfg.ingest.source
     if source == "csv":
-        check_csv(cfg)
-        paths = {f"csv.{e}": getattr(cfg.sources.csv, e).path for e in ENTITY_COLUMNS
-                 if getattr(cfg.sources.csv, e) is not None}
+        check_csv(sources.csv)
+        paths = {f"csv.{e}": getattr(sources.csv, e).path for e in ENTITY_COLUMNS
+                 if getattr(sources.csv, e) is not None}
     elif source in ("online_retail", "movielens"):
-        paths = {source: getattr(cfg.sources, source).path}
+        paths = {source: getattr(sources, source).path}
     else:
         return
     for what, p in paths.items():
@@ -110,14 +119,10 @@ def check_paths(cfg: Config) -> None:
 # --- synthetic ----------------------------------------------------------------------------------------
 
 
-def synthetic_spec(cfg: Config, run_date: date) -> synthetic.ShopSpec:
-    sy = cfg.synthetic
-    return synthetic.shop_spec(sy.scale, cfg.seed, run_date, sy.days, sy.dirty_fraction, sy.users, sy.items,
-                               cfg.campaigns.salt, cfg.campaigns.holdout_fraction)
-
-
-def _synthetic_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
-    spec = synthetic_spec(cfg, run_date)
+def _synthetic_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
+    spec = inputs.shop
+    if spec is None:
+        raise ValueError("the synthetic source needs the shop's spec (SourceInputs.shop)")
     return {
         "events": synthetic.events(spark, spec),
         "products": synthetic.products(spark, spec),
@@ -125,7 +130,7 @@ def _synthetic_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[st
     }
 
 
-def _synthetic_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+def _synthetic_standardize(landed: dict[str, DataFrame], _inputs: SourceInputs) -> dict[str, DataFrame]:
     ev = landed["events"]
     c = F.col
     return {
@@ -146,8 +151,8 @@ OR_COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate"
               "Country"]
 
 
-def _online_retail_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
-    src = cfg.sources.online_retail
+def _online_retail_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
+    src = inputs.sources.online_retail
     p = _check_path(src.path, "online_retail")
     if p.suffix == ".parquet" or p.is_dir():
         df = spark.read.parquet(str(p))
@@ -164,9 +169,9 @@ def _customer_id(c: Column) -> Column:
     return F.regexp_replace(clean_str(c), r"\.0+$", "")
 
 
-def _online_retail_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+def _online_retail_standardize(landed: dict[str, DataFrame], inputs: SourceInputs) -> dict[str, DataFrame]:
     lines = landed["lines"]
-    codes = [x.upper() for x in cfg.sources.online_retail.non_product_codes]
+    codes = [x.upper() for x in inputs.sources.online_retail.non_product_codes]
     c = F.col
     invoice = clean_str(c("InvoiceNo"))
     code = F.upper(clean_str(c("StockCode")))
@@ -238,8 +243,8 @@ def _read_sep(spark: SparkSession, p: Path, sep: str, names: list[str], encoding
     return df.toDF(*names, *df.columns[len(names):-1], csvfile.CORRUPT).select(*names, csvfile.CORRUPT)
 
 
-def _movielens_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
-    root = _check_path(cfg.sources.movielens.path, "movielens")
+def _movielens_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
+    root = _check_path(inputs.sources.movielens.path, "movielens")
     if (root / "u.data").exists():
         return {
             "ratings": _read_sep(spark, root / "u.data", "\t", ["user", "item", "rating", "unix_ts"]),
@@ -256,7 +261,7 @@ def _movielens_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[st
     raise SourceError(f"{root} holds neither u.data (MovieLens 100k) nor ratings.dat (MovieLens 1M)")
 
 
-def _movielens_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+def _movielens_standardize(landed: dict[str, DataFrame], _inputs: SourceInputs) -> dict[str, DataFrame]:
     r, m, u = landed["ratings"], landed["movies"], landed["users"]
     c = F.col
     ts = F.timestamp_seconds(clean_str(c("unix_ts")).try_cast("long")).cast("string")
@@ -287,14 +292,13 @@ _REQUIRED = {"events": (S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS), "products": (
              "customers": (S.CUSTOMER_ID,)}
 
 
-def check_csv(cfg: Config) -> None:
+def check_csv(src: CsvSource) -> None:
     """The csv source's configuration, checked without reading anything (so before Spark starts).
 
     Raises:
         ConfigError: no events entity, or an entity that maps no source column (or constant) to a contract
             column every row needs.
     """
-    src = cfg.sources.csv
     if src.events is None:
         raise ConfigError("ingest.source is csv and sources.csv.events is not set: give its path and mapping")
     for entity in ENTITY_COLUMNS:
@@ -311,20 +315,20 @@ def check_csv(cfg: Config) -> None:
                               f"or a constant under sources.csv.{entity}.constants); every row needs them")
 
 
-def unmapped_columns(cfg: Config, entity: str, columns: list[str]) -> list[str]:
+def unmapped_columns(inputs: SourceInputs, entity: str, columns: list[str]) -> list[str]:
     """The csv source's landed columns of ``entity`` that no mapping uses (other sources: none)."""
-    e: CsvEntity | None = getattr(cfg.sources.csv, entity, None) if cfg.ingest.source == "csv" else None
+    e: CsvEntity | None = getattr(inputs.sources.csv, entity, None) if inputs.source == "csv" else None
     if e is None:
         return []
     used = set(e.mapping.values())
     return [c for c in columns if c not in used and c != csvfile.CORRUPT]
 
 
-def _csv_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, DataFrame]:
-    check_csv(cfg)
+def _csv_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
+    check_csv(inputs.sources.csv)
     out: dict[str, DataFrame] = {}
     for entity in ENTITY_COLUMNS:
-        e: CsvEntity | None = getattr(cfg.sources.csv, entity)
+        e: CsvEntity | None = getattr(inputs.sources.csv, entity)
         if e is None:
             continue
         p = _check_path(e.path, f"csv.{entity}")
@@ -338,10 +342,10 @@ def _csv_land(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, Dat
     return out
 
 
-def _csv_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, DataFrame]:
+def _csv_standardize(landed: dict[str, DataFrame], inputs: SourceInputs) -> dict[str, DataFrame]:
     out = {}
     for entity, df in landed.items():
-        e: CsvEntity = getattr(cfg.sources.csv, entity)
+        e: CsvEntity = getattr(inputs.sources.csv, entity)
         cols: dict[str, Column] = {k: F.lit(v) for k, v in e.constants.items()}
         cols.update({k: F.col(f"`{v}`") for k, v in e.mapping.items()})
         if entity == "events" and S.TS in cols and e.timestamp_format:
@@ -351,9 +355,9 @@ def _csv_standardize(landed: dict[str, DataFrame], cfg: Config) -> dict[str, Dat
     return out
 
 
-def _csv_clear(cfg: Config, entity: str) -> frozenset[str]:
+def _csv_clear(inputs: SourceInputs, entity: str) -> frozenset[str]:
     """The file's columns that the mapping sends to a non-personal contract column."""
-    e: CsvEntity | None = getattr(cfg.sources.csv, entity, None)
+    e: CsvEntity | None = getattr(inputs.sources.csv, entity, None)
     if e is None:
         return frozenset()
     return frozenset(v for k, v in e.mapping.items() if k not in S.PII_COLUMNS)

@@ -20,7 +20,7 @@ from tailor import tables
 from tailor.config import Config
 from tailor.jobs.base import JobSummary
 from tailor.recommend import content as C
-from tailor.recommend.sources import TrainData, content_similarity_of, content_source
+from tailor.wiring import TrainData, content_similarity_of, content_source
 
 READS: frozenset[str] = frozenset({"products", "events"})
 WRITES: frozenset[str] = frozenset({"item_similarity", "candidate_recs"})

@@ -16,25 +16,31 @@ from datetime import date, timedelta
 
 from pyspark.sql import SparkSession
 
-from tailor import tables
+from tailor import tables, wiring
 from tailor.config import Config
 from tailor.errors import InsufficientDataError
 from tailor.evaluation import harness
 from tailor.jobs.base import JobSummary
 
 READS: frozenset[str] = frozenset({"events", "products", "customers"})
+SOFT_READS: dict[str, str] = {"id_map": "ALS numbers users and items afresh, as on a warehouse's first run"}
 WRITES: frozenset[str] = frozenset({"evaluations", "tuning_results"})
 
 
 SPLIT = "time"
-MODEL = "hybrid"
+
+
+def _id_map(spark: SparkSession, cfg: Config):
+    """The ALS id map the ``als`` job keeps (None before its first run): evaluation numbers users and items as
+    the job does, so its ALS fits are the job's."""
+    return tables.read(spark, cfg, "id_map") if tables.exists(spark, cfg, "id_map") else None
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     e = cfg.evaluation
     events = tables.read(spark, cfg, "events")
     products = tables.read(spark, cfg, "products")
-    groups = harness.groups_of(tables.read(spark, cfg, "customers"))
+    groups = wiring.groups_of(tables.read(spark, cfg, "customers"))
     horizon = timedelta(days=e.horizon_days)
     test = harness.time_fold(events, run_date - horizon, e.horizon_days, cfg.interactions.weights)
     validation = harness.time_fold(events, run_date - 2 * horizon, e.horizon_days, cfg.interactions.weights)
@@ -43,7 +49,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             raise InsufficientDataError(
                 f"no purchases of new items in the {name} window ending {fold.as_of + horizon}: "
                 "shorten evaluation.horizon_days or evaluate a later run date")
-    rows, tried, winner = harness.evaluate(cfg, validation, test, products, groups, e.k)
+    rows, tried, winner = wiring.evaluate(cfg, validation, test, products, groups, e.k, id_map=_id_map(spark, cfg))
     summary = JobSummary(tables=["evaluations", "tuning_results"])
     df = spark.createDataFrame(rows, "recommender string, k int, metric string, value double")
     summary.rows_out = tables.replace_partition(df, cfg, "evaluations", run_date, {"split": SPLIT})
@@ -52,7 +58,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
           t is winner) for t in tried],
         "params map<string,double>, metrics map<string,double>, chosen boolean",
     )
-    tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": MODEL})
+    tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": wiring.HYBRID})
     for rec, k, metric, value in rows:
         if metric == "ndcg" and k == e.search_k:
             summary.metrics[f"ndcg.{rec}"] = round(value, 4)

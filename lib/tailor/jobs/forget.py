@@ -65,7 +65,7 @@ def _stream_checkpoints(cfg: Config) -> list[str]:
 
 def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
     p = args
-    secret = pseudonym.key(cfg)
+    secret = pseudonym.key(cfg.privacy.key_env)
     summary = JobSummary(tables=["forget_requests"])
     ids = FG.read_ids(spark, list(p.user_ids), p.ids_file).persist(StorageLevel.MEMORY_AND_DISK)
     marks = None

@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from tailor import quarantine as Q
 from tailor import schemas as S
 from tailor import tables
+from tailor import wiring as W
 from tailor.config import Config
 from tailor.errors import RejectRatioExceededError
 from tailor.ingest import validate as V
@@ -72,17 +73,18 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     source = cfg.ingest.source
     adapter = ADAPTERS[source]
     summary = JobSummary(metrics={})
-    secret = pseudonym.key(cfg)  # before anything is read: no key, no run
+    secret = pseudonym.key(cfg.privacy.key_env)  # before anything is read: no key, no run
 
     # 1. land: bronze keeps the rows as they arrived (as strings, so a source's type drift cannot break it)
-    landed_raw = adapter.land(spark, cfg, run_date)
+    inputs = W.source_inputs(cfg, run_date)
+    landed_raw = adapter.land(spark, inputs, run_date)
     landed: dict[str, DataFrame] = {}
     for entity, df in landed_raw.items():
         name = tables.bronze_name(source, entity)
         as_strings = df.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in df.columns])
         n = tables.replace_partition(as_strings, cfg, name, run_date)
         summary.metrics[f"landed.{entity}"] = n
-        unused = unmapped_columns(cfg, entity, df.columns)
+        unused = unmapped_columns(inputs, entity, df.columns)
         if unused:
             summary.metrics[f"unmapped_columns.{entity}"] = len(unused)
             log.warning("%s: %d column(s) of the file are in no mapping and are kept in bronze only: %s",
@@ -95,7 +97,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         )
 
     # 2. validate every standard entity; persist the flagged rows (they feed several writes)
-    standard = adapter.standardize(landed, cfg)
+    standard = adapter.standardize(landed, inputs)
     flagged = {
         e: df.transform(_validator(e, cfg, run_date, secret)).persist(StorageLevel.MEMORY_AND_DISK)
         for e, df in standard.items()
@@ -125,7 +127,7 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
             over.append(f"{entity} {ratio:.1%}")
         # redacted by contract: only the landed columns the adapter maps to non-personal contract columns stay
         # readable, and none of a ragged row (its values may sit in the wrong columns)
-        clear = adapter.clear(cfg, entity)
+        clear = adapter.clear(W.source_inputs(cfg, run_date), entity)
         q = (Q.rejected(df, source, entity)
              .withColumn("record", pseudonym.redact_record(secret, F.col("record"), clear,
                                                            F.col("reason") != Q.WRONG_COLUMN_COUNT)))

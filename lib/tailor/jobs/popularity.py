@@ -23,7 +23,7 @@ from tailor.config import Config
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 from tailor.recommend import popularity as P
-from tailor.recommend.sources import TrainData, popular_lists, popular_source, trending_source
+from tailor.wiring import TrainData, popular_lists, popular_source, trending_source
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ from tailor.config import Config
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 from tailor.recommend import hybrid as H
+from tailor.wiring import HYBRID
 
 log = logging.getLogger(__name__)
 
 READS: frozenset[str] = frozenset({"candidate_recs", "events", "products"})
 SOFT_READS: dict[str, str] = {"tuning_results": "hybrid.weights when set, else equal weights"}
 WRITES: frozenset[str] = frozenset({"recommendations"})
-MODEL = "hybrid"
 
 
 def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]) -> tuple[dict[str, float], str]:
@@ -46,7 +46,7 @@ def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]
     try:
         learned = (
             tables.read(spark, cfg, "tuning_results")
-            .where((F.col("model") == MODEL) & F.col("chosen") & (F.col(S.RUN_DATE) <= F.lit(run_date)))
+            .where((F.col("model") == HYBRID) & F.col("chosen") & (F.col(S.RUN_DATE) <= F.lit(run_date)))
             .orderBy(F.desc(S.RUN_DATE))
             .select("params", S.RUN_DATE)
             .first()
@@ -77,7 +77,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         info = H.item_information(events.where(before_cutoff(run_date)).select(S.USER_ID, S.ITEM_ID))
     summary = JobSummary(tables=["recommendations"])
     summary.rows_in = cands.count()
-    recs = H.serve(cands, bought, catalogue, {MODEL: w}, h.top_n, h.max_per_category, h.normalise, info,
+    recs = H.serve(cands, bought, catalogue, {HYBRID: w}, h.top_n, h.max_per_category, h.normalise, info,
                    cfg.similarity.local_scoring_max_rows, summary.rows_in).drop(H.RECOMMENDER)
     summary.rows_out = tables.replace_partition(recs, cfg, "recommendations", run_date)
     summary.metrics.update({f"weight.{s}": v for s, v in w.items()})

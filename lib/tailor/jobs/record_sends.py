@@ -52,7 +52,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
         summary.rows_in = audiences.count()
         _merge(sends.from_audiences(audiences, channels, cs.channel, run_date), cfg, summary)
         return summary
-    secret = pseudonym.key(cfg)  # quarantined rows are redacted; an export may name customers by e-mail
+    secret = pseudonym.key(cfg.privacy.key_env)  # quarantined rows are redacted; an export may name customers by e-mail
     raw = csvfile.read(spark, args.file, what="sends file")
     flagged = sends.flagged_export(raw, cs.channel, run_date, secret=secret,
                                    **_known(spark, cfg, args.external)).persist(

@@ -22,8 +22,8 @@ from tailor import tables
 from tailor.asof import before_cutoff, cutoff
 from tailor.config import Config
 from tailor.jobs.base import JobSummary
-from tailor.recommend.sources import TrainData, mine, rules_source
 from tailor.rules import cross_sell as X
+from tailor.wiring import TrainData, mine, rules_source
 
 READS: frozenset[str] = frozenset({"orders", "events"})
 WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "frequently_bought_together",

@@ -18,16 +18,15 @@ import logging
 from datetime import date
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor import tables
+from tailor import wiring as W
 from tailor.config import Config
 from tailor.jobs.base import JobSummary
-from tailor.similarity.interactions import WEIGHT, cap_per, capped_rows, interactions
-from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
-from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, similarities, similarity
+from tailor.similarity.pairs import RATING_METHODS
 
 log = logging.getLogger(__name__)
 
@@ -35,48 +34,31 @@ READS: frozenset[str] = frozenset({"events"})
 WRITES: frozenset[str] = frozenset({"item_similarity", "user_similarity"})
 
 
-def _write(pairs_of: DataFrame, rows: int, by: str, entity: str, methods: list[str], cfg: Config, table: str,
-           run_date: date, has_ratings: bool, summary: JobSummary) -> None:
-    sc = cfg.similarity
-    # cosine and jaccard come from one pass (grouped, or one self-join), kept while each is written
-    shared = [m for m in methods if m in SHARED_METHODS]
-    both = None
-    if shared:
-        both = similarities(pairs_of, by, entity, WEIGHT, shared, sc.min_co_count, sc.shrinkage, sc.top_k,
-                            local_max_rows=sc.local_scoring_max_rows, rows=rows)
-        if len(shared) > 1:
-            both = both.persist(StorageLevel.MEMORY_AND_DISK)
+def _write(d: W.TrainData, kind: str, methods: list[str], table: str, run_date: date, has_ratings: bool,
+           summary: JobSummary) -> None:
+    for method in methods:
+        if method in RATING_METHODS and not has_ratings:
+            log.warning("%s %s skipped: the events carry no ratings", table, method)
+            summary.metrics[f"{table}.{method}.skipped"] = 1
+    # every method from one frame (cosine and jaccard from one pass), kept while each is written
+    sims = W.similarity_of(d, kind, methods, has_ratings=has_ratings).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         for method in methods:
             if method in RATING_METHODS and not has_ratings:
-                log.warning("%s %s skipped: the events carry no ratings", table, method)
-                summary.metrics[f"{table}.{method}.skipped"] = 1
                 continue
-            if method == LSH_METHOD:
-                sim = minhash_jaccard(pairs_of, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
-                                      hash_tables=sc.lsh_hash_tables, seed=cfg.seed, min_co=sc.min_co_count,
-                                      top_k=sc.top_k)
-            elif method in SHARED_METHODS:
-                sim = both.where(F.col(S.METHOD) == method)
-            else:
-                sim = similarity(pairs_of.where(F.col(S.RATING).isNotNull()), by=by, entity=entity,
-                                 value=S.RATING, method=method, min_co=sc.min_co_count, shrinkage=sc.shrinkage,
-                                 top_k=sc.top_k)
-            n = tables.replace_partition(sim.drop(S.METHOD), cfg, table, run_date, {S.METHOD: method})
+            sim = sims.where(F.col(S.METHOD) == method).drop(S.METHOD)
+            n = tables.replace_partition(sim, d.cfg, table, run_date, {S.METHOD: method})
             summary.metrics[f"{table}.{method}.rows"] = n
     finally:
-        if both is not None:
-            both.unpersist()
+        sims.unpersist()
     summary.tables.append(table)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
-    ic = cfg.interactions
-    inter = interactions(tables.read(spark, cfg, "events"), ic.weights, run_date).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    d = W.TrainData(cfg, run_date, tables.read(spark, cfg, "events"))
     summary = JobSummary()
     try:
+        inter, _ = d.interactions(None)
         stats = inter.agg(
             F.count(F.lit(1)).alias("n"), F.countDistinct(S.USER_ID).alias("users"),
             F.countDistinct(S.ITEM_ID).alias("items"), F.count(S.RATING).alias("rated"),
@@ -84,14 +66,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_in = stats["n"]
         summary.metrics.update({"interactions": stats["n"], "users": stats["users"], "items": stats["items"]})
         has_ratings = stats["rated"] > 0
-        # a capped input has at most min(interactions, baskets x cap) rows: a bound, with no count of it
-        by_user = inter.transform(cap_per(S.USER_ID, S.ITEM_ID, ic.max_items_per_user))
-        _write(by_user, capped_rows(stats["n"], stats["users"], ic.max_items_per_user), S.USER_ID, S.ITEM_ID,
-               cfg.similarity.item_methods, cfg, "item_similarity", run_date, has_ratings, summary)
-        by_item = inter.transform(cap_per(S.ITEM_ID, S.USER_ID, ic.max_users_per_item))
-        _write(by_item, capped_rows(stats["n"], stats["items"], ic.max_users_per_item), S.ITEM_ID, S.USER_ID,
-               cfg.similarity.user_methods, cfg, "user_similarity", run_date, has_ratings, summary)
+        _write(d, "item", cfg.similarity.item_methods, "item_similarity", run_date, has_ratings, summary)
+        _write(d, "user", cfg.similarity.user_methods, "user_similarity", run_date, has_ratings, summary)
     finally:
-        inter.unpersist()
+        d.release()
     summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))
     return summary

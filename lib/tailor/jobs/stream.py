@@ -66,7 +66,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     st = cfg.stream
     ck = checkpoint(cfg)
     app_id = f"tailor-stream:{ck}"
-    secret = pseudonym.key(cfg) if st.source == "landing" else b""  # quarantined landing rows are redacted
+    # quarantined landing rows are redacted
+    secret = pseudonym.key(cfg.privacy.key_env) if st.source == "landing" else b""
     counts = {"batches": 0, "events": 0, "quarantined": 0, "users": 0}
 
     def each(batch: DataFrame, batch_id: int) -> None:

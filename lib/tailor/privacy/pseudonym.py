@@ -25,7 +25,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
 from tailor import schemas as S
-from tailor.config import Config
 from tailor.errors import ConfigError, register_secret
 
 log = logging.getLogger(__name__)
@@ -34,13 +33,13 @@ DEMO_KEY = "tailor-demo-key-not-a-secret"
 """Used by ``tailor demo`` alone, when the key variable is not set. Never use it for real data."""
 
 
-def key(cfg: Config) -> bytes:
+def key(env_name: str) -> bytes:
     """The pseudonymisation key from the environment.
 
     Raises:
         ConfigError: the variable named by ``privacy.key_env`` is unset or empty.
     """
-    name = cfg.privacy.key_env
+    name = env_name
     value = os.environ.get(name, "")
     if not value:
         raise ConfigError(
@@ -125,8 +124,8 @@ def redact_record(secret: bytes, record: Column, clear: frozenset[str] = frozens
     return _redact(record, F.lit(True) if trusted is None else F.coalesce(trusted, F.lit(False)))
 
 
-def demo_key_if_unset(cfg: Config) -> None:
+def demo_key_if_unset(env_name: str) -> None:
     """``tailor demo`` only: use :data:`DEMO_KEY` when no key is set, and say so."""
-    if not os.environ.get(cfg.privacy.key_env):
-        os.environ[cfg.privacy.key_env] = DEMO_KEY
-        log.warning("%s is not set: the demo pseudonymises with the documented demo key", cfg.privacy.key_env)
+    if not os.environ.get(env_name):
+        os.environ[env_name] = DEMO_KEY
+        log.warning("%s is not set: the demo pseudonymises with the documented demo key", env_name)

@@ -36,7 +36,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor.evaluation.ranking import ideal_dcg
+from tailor.evaluation.ranking import ndcg_gain
 from tailor.recommend.hybrid_local import SERVED, serve_group
 from tailor.similarity.local import LOCAL_MAX_ROWS, group_count, group_of, partition_keys
 
@@ -267,7 +267,7 @@ class Scorer:
                 F.col(S.CATEGORY).isNull() | (F.col("_c") <= self.max_per_category))
         w = Window.partitionBy(S.USER_ID, "_w").orderBy(*order)
         top = scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= self.k)
-        gain = F.when(F.col("_rel"), 1.0 / F.log2(F.col(S.RANK) + 1.0) / ideal_dcg(F.col("_n"), F.lit(self.k), self.k))
+        gain = F.when(F.col("_rel"), ndcg_gain(F.col(S.RANK), F.col("_n"), F.lit(self.k), self.k))
         per_setting = top.groupBy("_w").agg(F.sum(gain).alias("_g"), F.countDistinct(S.ITEM_ID).alias("_items"))
         got = {r["_w"]: (r["_g"] or 0.0, r["_items"]) for r in per_setting.collect()}  # one row per setting
         return [(float(got.get(i, (0.0, 0))[0]) / self.n_users if self.n_users else 0.0,

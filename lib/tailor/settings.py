@@ -1,0 +1,528 @@
+"""The settings of each capability: one small frozen model per section of the configuration.
+
+A capability takes its own section (``CampaignSettings``, ``StreamSettings``...) or plain values, never the
+whole :class:`~tailor.config.Config`; :mod:`tailor.config` composes these sections and loads them from YAML.
+Every model refuses unknown keys, so a misspelt key is an error naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+NUMERIC_FEATURES = frozenset({
+    "tenure_days", "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
+    "mean_days_between_purchases", "distinct_items", "distinct_categories", "top_category_share",
+    "top3_category_share", "return_rate", "spend_recent", "spend_prior", "spend_trend", "sessions", "views",
+    "carts", "avg_session_minutes", "view_to_purchase",
+})
+"""The numeric columns of ``user_features`` that segmentation may use."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class SparkSettings(Strict):
+    """How a local session is built. Under spark-submit, master, memory and jars come from spark-submit."""
+
+    master: str = "local[2]"
+    app_name: str = "tailor"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(8, ge=1)
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = "WARN"
+    jars_dir: str = ".jars"
+    """Folder of Delta jars made by ``make jars``; when it holds no jars, Spark's Ivy fetches them."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Any further Spark settings, passed through as they are."""
+
+
+class IngestSettings(Strict):
+    source: Literal["synthetic", "online_retail", "movielens", "csv"] = "synthetic"
+    max_reject_ratio: float = Field(0.05, ge=0.0, le=1.0)
+    """The ingest job fails when more than this share of a source's rows is quarantined."""
+    future_tolerance_hours: int = Field(24, ge=0)
+    """Timestamps later than the end of run_date plus this many hours are rejected as future."""
+    rating_min: float = 1.0
+    rating_max: float = 5.0
+    max_id_length: int = Field(256, ge=1)
+    """The longest id or code (characters) a row may carry; a longer one is quarantined as ``too_long``."""
+    max_text_length: int = Field(10_000, ge=1)
+    """The longest title, description, category, brand or country; longer is ``too_long``."""
+    max_abs_number: float = Field(1e9, gt=0)
+    """The largest quantity, price or rating magnitude; NaN, infinities and larger are ``bad_number``."""
+    fold_case: list[Literal["users", "items", "orders"]] = Field(default_factory=list)
+    """Ids compared without case (and stored lower-case): users (user_id, customer_id), items (item_id,
+    product_id), orders (order_id). Default: ids are case-sensitive, as most shops' are."""
+
+    @model_validator(mode="after")
+    def _rating_range(self) -> IngestSettings:
+        if self.rating_min > self.rating_max:
+            raise ValueError("rating_min must not exceed rating_max")
+        return self
+
+
+class SyntheticSettings(Strict):
+    """The embedded synthetic shop (see :mod:`tailor.ingest.synthetic`)."""
+
+    scale: Literal["S", "M", "L"] = "S"
+    users: int | None = Field(None, ge=1)
+    """Overrides the scale's user count (events scale with it)."""
+    items: int | None = Field(None, ge=12)
+    """Overrides the scale's catalogue size."""
+    days: int = Field(365, ge=30)
+    """Length of the simulated history, ending the day before run_date."""
+    dirty_fraction: float = Field(0.002, ge=0.0, le=0.5)
+    """Share of extra malformed rows planted in the landed events, to exercise quarantine."""
+
+
+SEGMENT_FEATURES = [
+    "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
+    "distinct_categories", "return_rate", "tenure_days",
+]
+
+
+class FeaturesSettings(Strict):
+    """``tailor features``: user profiles as of run_date, and RFM."""
+
+    trend_days: int = Field(30, ge=1)
+    """The trend compares spend in the last this-many days with the this-many days before."""
+    quantile_relative_error: float = Field(0.001, ge=0.0, le=0.5)
+    """approxQuantile's relative error for the RFM thresholds (0 is exact and costlier)."""
+
+
+class SegmentsSettings(Strict):
+    """``tailor segments``: K-means on log-scaled, standardised features of customers who bought."""
+
+    features: list[str] = Field(default_factory=lambda: list(SEGMENT_FEATURES))
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(8, ge=2)
+    max_iter: int = Field(40, ge=1)
+    selection_sample_rows: int = Field(200_000, ge=100)
+    """k is chosen by silhouette on a seeded sample of at most this many customers; the final fit uses all."""
+
+    @model_validator(mode="after")
+    def _k_range(self) -> SegmentsSettings:
+        if self.k_min > self.k_max:
+            raise ValueError("k_min must not exceed k_max")
+        unknown = sorted(set(self.features) - set(NUMERIC_FEATURES))
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; choose from {sorted(NUMERIC_FEATURES)}")
+        if not self.features:
+            raise ValueError("at least one feature is needed")
+        return self
+
+
+SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine", "minhash_jaccard"]
+
+
+class InteractionsSettings(Strict):
+    """How events become user-item interactions (similarity, CF, and later ALS)."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 1.0}
+    )
+    """Weight per event type; a rating event weighs weights.rating x its rating. Others weigh nothing."""
+    max_items_per_user: int = Field(200, ge=1)
+    """Item-item similarity keeps each user's most recent N items (bounds a heavy user's pairs)."""
+    max_users_per_item: int = Field(100, ge=1)
+    """User-user similarity keeps each item's most recent N users (bounds a blockbuster's pairs)."""
+
+    @field_validator("weights")
+    @classmethod
+    def _known_types(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - {"view", "cart", "purchase", "return", "rating"})
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must not be negative")
+        return v
+
+
+class SimilaritySettings(Strict):
+    """``tailor similarity``: which measures to write, and how pairs are filtered."""
+
+    item_methods: list[SimilarityMethod] = Field(default_factory=lambda: ["cosine", "jaccard"])
+    """pearson and adjusted_cosine use ratings, and are skipped when the source has none; minhash_jaccard
+    is the approximate (MinHash LSH) Jaccard for very large user bases."""
+    user_methods: list[SimilarityMethod] = Field(default_factory=lambda: ["cosine"])
+    min_co_count: int = Field(2, ge=1)
+    """Pairs sharing fewer users (or items) are dropped."""
+    shrinkage: float = Field(10.0, ge=0.0)
+    """Scores are multiplied by co / (co + shrinkage)."""
+    top_k: int = Field(50, ge=1)
+    """Neighbours kept per item or user."""
+    lsh_min_jaccard: float = Field(0.1, gt=0.0, le=1.0)
+    """minhash_jaccard: pairs below this Jaccard index are not searched for."""
+    lsh_hash_tables: int = Field(10, ge=1)
+    """minhash_jaccard: more tables find more pairs, at more cost."""
+    local_scoring_max_rows: int = Field(2_000_000, ge=0)
+    """The bound of every grouped plan (numpy/scipy per group of entities instead of a Spark join):
+    cosine and jaccard similarities of at most this many input rows (the job's capped inputs: at most
+    min(interactions, baskets x cap)); item-CF and content with an
+    item similarity of at most this many rows (sent to every task, held once on the driver); user-CF when
+    the interactions have at most this many rows; ALS top-N with at most this many items (their factors
+    sent to every task); popular and trending lists of at most this many rows (sent to every task); the
+    hybrid's serving with at most this many catalogue items (sent to every task), in groups of about this
+    many candidates. Larger inputs take the Spark plan (same results up to summation order, slower).
+    0: always Spark's."""
+
+
+class CfSettings(Strict):
+    """``tailor cf``: item-based (SAR-like) and user-based collaborative filtering."""
+
+    item_method: SimilarityMethod = "cosine"
+    user_method: SimilarityMethod | None = "cosine"
+    """null: no user-CF (and no user_similarity needed)."""
+    half_life_days: float | None = Field(30.0, gt=0)
+    """Item-CF affinity decays by half every this many days (null: no decay)."""
+    top_n: int = Field(20, ge=1)
+    """Recommendations written per user."""
+
+
+class AlsGrid(Strict):
+    rank: list[int] = Field(default_factory=lambda: [16, 32, 64])
+    reg_param: list[float] = Field(default_factory=lambda: [0.01, 0.1])
+    alpha: list[float] = Field(default_factory=lambda: [1.0, 5.0])
+
+
+class AlsSettings(Strict):
+    """``tailor als``: implicit (or explicit) ALS on user-item interactions, with stable int ids."""
+
+    implicit: bool = True
+    """false: explicit ALS on ratings (needs a source with ratings; ranks badly for top-N)."""
+    value: Literal["affinity", "weight", "binary"] = "affinity"
+    """Implicit preference r: affinity = type weights with recency decay, weight = without decay,
+    binary = 1 for every interaction. Confidence is 1 + alpha * r."""
+    half_life_days: float | None = Field(90.0, gt=0)
+    """Recency decay of the affinity value."""
+    rank: int = Field(32, ge=1)
+    reg_param: float = Field(0.1, ge=0.0)
+    alpha: float = Field(1.0, ge=0.0)
+    max_iter: int = Field(15, ge=1)
+    checkpoint_interval: int = Field(5, ge=1)
+    block_size: int = Field(4096, ge=1)
+    """recommendForAllUsers block size."""
+    num_blocks: int | None = Field(None, ge=1)
+    """User and item blocks of the fit; null: Spark's default parallelism (the cores)."""
+    top_n: int = Field(20, ge=1)
+    max_fetch: int = Field(500, ge=1)
+    """At most this many candidates per user are fetched before seen items are filtered out."""
+    tune: bool = False
+    """Search grid on a validation split carved from the interactions; the best setting is used and recorded."""
+    grid: AlsGrid = Field(default_factory=AlsGrid)
+    validation_ratio: float = Field(0.25, gt=0.0, lt=1.0)
+
+
+class ContentSettings(Strict):
+    """TF-IDF content similarity and content recommendations."""
+
+    min_df: int = Field(2, ge=1)
+    """A term must appear in at least this many products."""
+    vocab_size: int = Field(1 << 18, ge=16)
+    max_items_per_term: int = Field(1000, ge=2)
+    """Terms in more products than this are left out of the similarity join (the lowest IDF; Σ df² pairs)."""
+    top_k: int = Field(50, ge=1)
+    """Content neighbours kept per item (written to ``item_similarity``, method ``tfidf``)."""
+    half_life_days: float | None = Field(30.0, gt=0)
+    """Recency decay of the user's interest in the items they touched."""
+    top_n: int = Field(20, ge=1)
+
+
+class PopularitySettings(Strict):
+    """Popular and trending items, overall, per segment and per country."""
+
+    window_days: int = Field(90, ge=1)
+    """Only interactions of the last ``window_days`` count."""
+    half_life_days: float | None = Field(30.0, gt=0)
+    min_group_users: int = Field(30, ge=1)
+    """A segment or country with fewer active users than this falls back to the next group."""
+    trending_days: int = Field(14, ge=1)
+    """Trending compares the users of the last ``trending_days`` with those of the ``trending_days`` before."""
+    trending_min_users: int = Field(5, ge=1)
+    top_k: int = Field(100, ge=1)
+    """Items kept per group in ``popular_items``."""
+    top_n: int = Field(20, ge=1)
+
+
+class PropensitySettings(Strict):
+    """Churn and purchase-propensity models (``tailor train-propensity`` / ``score-propensity``)."""
+
+    targets: list[Literal["purchase", "churn"]] = Field(default_factory=lambda: ["purchase", "churn"])
+    algorithms: list[Literal["lr", "gbt"]] = Field(default_factory=lambda: ["lr", "gbt"])
+    horizon_days: int = Field(28, ge=1)
+    """Labels: a purchase in the ``horizon_days`` after the cutoff."""
+    lookback_days: int = Field(90, ge=1)
+    """Churn: only customers with a purchase in the ``lookback_days`` up to the cutoff, churned when they
+    make none in the horizon."""
+    numeric_features: list[str] = Field(default_factory=lambda: [
+        "tenure_days", "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
+        "mean_days_between_purchases", "distinct_items", "distinct_categories", "top_category_share",
+        "return_rate", "spend_recent", "spend_prior", "spend_trend", "sessions", "views", "carts",
+        "avg_session_minutes", "view_to_purchase"])
+    categorical_features: list[str] = Field(default_factory=lambda: ["country", "top_category"])
+    lr_grid: dict[str, list[float]] = Field(default_factory=lambda: {
+        "regParam": [0.001, 0.01, 0.1], "elasticNetParam": [0.0, 0.5]})
+    gbt_grid: dict[str, list[float]] = Field(default_factory=lambda: {"maxDepth": [3, 5], "stepSize": [0.1]})
+    max_iter: int = Field(50, ge=1)
+    """LR iterations; GBT trees."""
+    parallelism: int = Field(2, ge=1)
+    """Settings fitted at once by TrainValidationSplit."""
+    fit_partitions: int = Field(1, ge=1)
+    """Partitions of the training rows (by user id, sorted). 1 makes a re-run's model bit-for-bit equal,
+    and ``parallelism`` still keeps the cores busy; more fit faster on a cluster, reproducible to rounding."""
+    version: date | None = None
+    """Score with this model version (its training run date, YYYY-MM-DD); null: the latest at or before the
+    run date."""
+
+
+class RulesSettings(Strict):
+    """FPGrowth association rules over order baskets (``tailor rules``)."""
+
+    window_days: int = Field(365, ge=1)
+    """Baskets are the orders of the last ``window_days`` up to the run date."""
+    min_support: float = Field(0.001, gt=0.0, le=1.0)
+    min_confidence: float = Field(0.1, ge=0.0, le=1.0)
+    min_lift: float = Field(1.0, ge=0.0)
+    max_basket_size: int = Field(100, ge=2)
+    """Baskets with more distinct items are left out of mining (and counted): their subsets explode."""
+    min_item_baskets: int = Field(0, ge=0)
+    """Items in fewer baskets are pruned before mining (0 or 1: none; min_support prunes anyway)."""
+    exclude_items: list[str] = Field(default_factory=list)
+    """Item ids that are not products (fees, postage...) and never enter a basket."""
+    max_itemsets: int = Field(2_000_000, ge=1)
+    """The guard stops the job when mining would produce more frequent itemsets than this."""
+    max_pair_work: int = Field(500_000_000, ge=1)
+    """The guard stops the job when counting frequent pairs would touch more pairs than this."""
+    num_partitions: int | None = Field(None, ge=1)
+    """FPGrowth's partitions; null = the input's."""
+    fbt_top_n: int = Field(10, ge=1)
+    """Consequents kept per item in ``frequently_bought_together``."""
+    recent_orders: int = Field(3, ge=1)
+    """Rule-based recommendations fire on the items of each user's last ``recent_orders`` orders."""
+    max_rules_per_item: int = Field(50, ge=1)
+    """Cross-sell only uses rules that are among the best this many of every item in their antecedent."""
+    top_n: int = Field(20, ge=1)
+
+
+HybridSource = Literal["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
+
+
+class HybridSettings(Strict):
+    """The blend of every recommender's candidates into ``recommendations``."""
+
+    sources: list[HybridSource] = Field(
+        default_factory=lambda: ["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
+    )
+    """Sources blended, when their candidates exist for the run."""
+    normalise: Literal["rank", "minmax"] = "rank"
+    """Per user and source: rank -> (n - rank + 1) / n over the source's list; minmax -> (s - min) / (max - min)."""
+    weights: dict[str, float] = Field(default_factory=dict)
+    """Fixed blend weights per source. Empty: the weights ``tailor evaluate`` learned most recently
+    (``tuning_results``, model ``hybrid``), else equal weights."""
+    weight_grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
+    """Values tried per source by the coordinate search in ``tailor evaluate``."""
+    search_rounds: int = Field(2, ge=0)
+    search_users: int | None = Field(5000, ge=1)
+    """The search scores settings on at most this many validation users, a seeded hash sample (null: all).
+    The nDCG of 5,000 users has a standard error of about 0.003; the search's cost grows with the users."""
+    novelty: bool = True
+    """Let the search weigh a novelty term (each candidate's self-information, min-max per user)."""
+    keep_coverage: bool = True
+    """The search only accepts settings whose validation coverage@k is at least that of the single source
+    with the best validation nDCG."""
+    top_n: int = Field(10, ge=1)
+    max_per_category: int | None = Field(3, ge=1)
+    """At most this many recommendations per category per user; null: no limit."""
+
+
+class EvaluationSettings(Strict):
+    """``tailor evaluate``: the time-based split and the metrics' cut-offs."""
+
+    horizon_days: int = Field(28, ge=1)
+    """Test on purchases in the ``horizon_days`` up to the run date; train on everything before. The blend
+    weights are learned the same way one horizon earlier (validation), never on the test window."""
+    k: list[int] = Field(default_factory=lambda: [5, 10, 20])
+    """The cut-offs every metric is computed at (the report draws precision and recall against them)."""
+    search_k: int = Field(10, ge=1)
+    """The cut-off whose nDCG the blend-weight search maximises; must be one of ``k``."""
+    sources: list[HybridSource] = Field(
+        default_factory=lambda: ["als", "item_cf", "user_cf", "content", "rules", "popular", "trending"]
+    )
+
+    @model_validator(mode="after")
+    def _search_k_is_computed(self) -> EvaluationSettings:
+        if self.search_k not in self.k:
+            raise ValueError(f"search_k {self.search_k} must be one of k {self.k}")
+        return self
+
+
+_CAMPAIGN_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class CampaignDefinition(Strict):
+    """One campaign: who qualifies (a Spark SQL condition over each customer's attributes), its priority
+    and how many offers each customer gets. See :mod:`tailor.campaigns.audience` for the attributes."""
+
+    name: str
+    rule: str = "true"
+    """A Spark SQL boolean expression, e.g. ``churn_decile >= 8 AND monetary_total > monetary_median``."""
+    priority: int = Field(100, ge=0)
+    """When a customer qualifies for several campaigns, the lowest number wins (ties: the name)."""
+    offers: int = Field(3, ge=1)
+    """Next-best offers per customer, from the run date's ``recommendations``."""
+    per_segment: bool = False
+    """Expand into one campaign per K-means segment, named ``<name>-<segment>``."""
+    treatment_share: float | None = Field(None, gt=0.0, le=1.0)
+    """Share of the audience in treatment; null: ``campaigns.treatment_share``."""
+    channel: str | None = None
+    """Recorded in ``contact_history``; null: ``campaigns.channel``."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _CAMPAIGN_NAME.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' and '_'")
+        return v
+
+
+def _default_campaigns() -> list[CampaignDefinition]:
+    return [
+        CampaignDefinition(name="win-back", rule="churn_decile >= 8 AND monetary_total > monetary_median",
+                           priority=10),
+        CampaignDefinition(name="cross-sell", rule="purchase_decile >= 9", priority=20),
+        CampaignDefinition(name="segment", rule="true", priority=90, per_segment=True),
+    ]
+
+
+class CampaignSettings(Strict):
+    """``tailor campaign``, ``record-sends`` and ``analyze-experiment``."""
+
+    definitions: list[CampaignDefinition] = Field(default_factory=_default_campaigns)
+    salt: str = Field("tailor-experiments-1", min_length=1)
+    """Assignment salt. A customer's arm is a hash of (salt, campaign, customer): change it to re-randomise."""
+    holdout_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    """Global holdout: this share of customers (by hash) is never in any campaign."""
+    treatment_share: float = Field(0.8, gt=0.0, le=1.0)
+    max_contacts: int = Field(2, ge=1)
+    cap_days: int = Field(7, ge=1)
+    """Frequency cap: no customer is contacted more than ``max_contacts`` times in any ``cap_days`` days."""
+    suppression_files: list[str] = Field(default_factory=list)
+    """CSV files (with a header) of customer ids never to contact: a ``user_id`` or ``customer_id`` column."""
+    propensity_algorithm: Literal["lr", "gbt"] = "gbt"
+    """Whose scores the rules see as ``purchase_score``/``purchase_decile`` and ``churn_*``."""
+    channel: str = "email"
+    external: list[str] = Field(default_factory=list)
+    """Campaigns sent outside Tailor's audiences whose sends ``record-sends --file`` may record (sends of a
+    campaign that is neither configured, built by ``tailor campaign``, nor listed here are quarantined as
+    ``unknown_campaign``)."""
+    window_days: int = Field(14, ge=1)
+    """``analyze-experiment``: conversions and revenue in the days after each customer's first send."""
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    """Significance level, and 1 - the confidence of the intervals."""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CampaignSettings:
+        names = [d.name for d in self.definitions]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"campaign names must be unique: {dup}")
+        return self
+
+
+class PrivacySettings(Strict):
+    """Pseudonymisation at ingest and ``tailor forget``."""
+
+    key_env: str = Field("TAILOR_PSEUDONYM_KEY", min_length=1)
+    """The environment variable holding the HMAC key. Jobs that need it stop when it is unset."""
+    bronze_retention_days: int = Field(30, ge=1)
+    """Bronze (the only layer with raw personal data) keeps this many days of landings; ingest deletes
+    older partitions (VACUUM, or ``tailor forget --purge``, removes their files)."""
+
+
+class DeltaSettings(Strict):
+    """How table writes meet other writers."""
+
+    conflict_retries: int = Field(5, ge=0)
+    """A write that loses a commit race (``delta.exceptions.Concurrent*``, ``MetadataChanged``,
+    ``ProtocolChanged``) is retried up to this many times; every Tailor write is idempotent, so a retry cannot
+    duplicate rows."""
+    retry_backoff_seconds: float = Field(1.0, ge=0.0)
+    """The first retry waits this long (with jitter); each later one twice as long, at most 60 s."""
+
+
+class ReportSettings(Strict):
+    """``tailor report``."""
+
+    dir: str | None = None
+    """Where ``tailor-report-<run date>.html`` is written (any Hadoop URI); default ``<warehouse>/reports``."""
+
+
+class StreamSettings(Strict):
+    """``tailor stream``: recommendations from recent events (Structured Streaming)."""
+
+    source: Literal["events", "landing"] = "events"
+    """events: new rows of the silver ``events`` table; landing: JSON files (the events contract, one
+    object per line) arriving in ``landing_path``."""
+    landing_path: str | None = None
+    checkpoint: str | None = None
+    """The query's checkpoint; null: ``<checkpoint_dir>/stream_<source>``. Keep it: it is the stream's
+    progress, and deleting it re-reads the source from the start."""
+    trigger: Literal["available_now", "processing_time"] = "available_now"
+    """available_now: process what is there in micro-batches, then stop; processing_time: run until stopped."""
+    interval_seconds: float = Field(10.0, gt=0)
+    max_seconds: float | None = Field(None, gt=0)
+    """processing_time only: stop after this long (null: run until the process is stopped)."""
+    max_files_per_trigger: int | None = Field(None, ge=1)
+    recent_items: int = Field(10, ge=1)
+    """Items kept per user (the latest event per item)."""
+    top_n: int = Field(10, ge=1)
+    similarity_method: str = "cosine"
+    """The ``item_similarity`` method the neighbours come from (its newest partition)."""
+
+
+class OnlineRetailSource(Strict):
+    path: str | None = None
+    """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
+    encoding: str = "UTF-8"
+    """CSV encoding; the original UCI export is ISO-8859-1."""
+    non_product_codes: list[str] = Field(
+        default_factory=lambda: [
+            "POST", "D", "M", "DOT", "C2", "CRUK", "PADS", "BANK CHARGES", "AMAZONFEE", "S", "B",
+            "ADJUST", "ADJUST2", "TEST001", "TEST002", "GIFT",
+        ]
+    )
+
+
+class MovieLensSource(Strict):
+    path: str | None = None
+    """A folder holding u.data/u.item/u.user (100k) or ratings.dat/movies.dat/users.dat (1M)."""
+
+
+class CsvEntity(Strict):
+    path: str
+    delimiter: str = ","
+    header: bool = True
+    encoding: str = "UTF-8"
+    timestamp_format: str | None = None
+    mapping: dict[str, str] = Field(default_factory=dict)
+    """contract column -> source column."""
+    constants: dict[str, str] = Field(default_factory=dict)
+    """contract column -> fixed value, for columns the file does not have (e.g. event_type: purchase)."""
+
+
+class CsvSource(Strict):
+    events: CsvEntity | None = None
+    products: CsvEntity | None = None
+    customers: CsvEntity | None = None
+
+
+class SourcesSettings(Strict):
+    online_retail: OnlineRetailSource = Field(default_factory=OnlineRetailSource)
+    movielens: MovieLensSource = Field(default_factory=MovieLensSource)
+    csv: CsvSource = Field(default_factory=CsvSource)
