@@ -147,8 +147,7 @@ def movielens_ratings(data: str, prefix: str):
     from pyspark.sql import functions as F
 
     from tailor import schemas as S
-    from tailor import tables
-    from tailor.config import load_config
+    from tailor.config import load_config, warehouse
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.spark import get_spark
@@ -160,5 +159,5 @@ def movielens_ratings(data: str, prefix: str):
                        f"spark.jars_dir={root / '.jars'}"])
     spark = get_spark(cfg)
     execute("ingest", JOBS["ingest"], spark, cfg, date(1998, 4, 23))
-    ratings = tables.read(spark, cfg, "events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
+    ratings = warehouse(spark, cfg).read("events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
     return spark, ratings, work

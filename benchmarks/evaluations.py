@@ -35,7 +35,6 @@ HYBRIDS = ("hybrid", "hybrid_seeds_rule")
 def run_target(name: str, data: str, workdir: Path, overrides: list[str]) -> tuple[list[dict], dict]:
     from pyspark.sql import functions as F
 
-    from tailor import tables
     from tailor.config import load_config
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
@@ -52,7 +51,7 @@ def run_target(name: str, data: str, workdir: Path, overrides: list[str]) -> tup
     t1 = time.perf_counter()
     summary = execute("evaluate", JOBS["evaluate"], spark, cfg, run_date)
     t2 = time.perf_counter()
-    rows = [r.asDict() for r in tables.read(spark, cfg, "evaluations").where(
+    rows = [r.asDict() for r in warehouse(spark, cfg).read("evaluations").where(
         F.col("run_date") == run_date).select("recommender", "k", "metric", "value").collect()]  # small
     shutil.rmtree(warehouse, ignore_errors=True)
     weights = {k.removeprefix("weight."): v for k, v in summary.metrics.items() if k.startswith("weight.")}

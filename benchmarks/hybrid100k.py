@@ -35,15 +35,15 @@ SETTINGS = [
 
 
 def main(data: str, k: int = 10, seed: int = 42, overrides: list[str] | None = None) -> Path:
-    from tailor import tables, wiring
-    from tailor.config import load_config
+    from tailor import wiring
+    from tailor.config import load_config, warehouse
     from tailor.evaluation import harness
 
     spark, ratings, work = movielens_ratings(data, "tailor-hybrid100k-")
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
                       [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}", *SETTINGS, *(overrides or [])])
-    products = tables.read(spark, cfg, "products")
-    groups = wiring.groups_of(tables.read(spark, cfg, "customers"))
+    products = warehouse(spark, cfg).read("products")
+    groups = wiring.groups_of(warehouse(spark, cfg).read("customers"))
     test = harness.per_user_fold(ratings, AS_OF, 0.75, seed)
     validation = harness.per_user_fold(test.train, AS_OF, 0.75, seed)
     t0 = time.perf_counter()

@@ -53,8 +53,7 @@ def main(scale: str, run_date: date) -> Path:
     from pyspark.sql import functions as F
 
     from tailor import schemas as S
-    from tailor import tables
-    from tailor.config import load_config
+    from tailor.config import load_config, warehouse
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.recommend import als as A
@@ -72,7 +71,7 @@ def main(scale: str, run_date: date) -> Path:
     execute("ingest", JOBS["ingest"], spark, cfg, run_date)
     bound = cfg.similarity.local_scoring_max_rows
     ic, sc = cfg.interactions, cfg.similarity
-    events = tables.read(spark, cfg, "events")
+    events = warehouse(spark, cfg).read("events")
     rows = []
 
     def record(name: str, grouped, spark_plan, keys, value, exact):
@@ -111,7 +110,7 @@ def main(scale: str, run_date: date) -> Path:
            A.recommend_idx(model, seen, a.top_n, fetch, a.block_size, local_max_rows=0),
            [A.USER_IDX, S.RANK], S.SCORE, [A.ITEM_IDX])
 
-    groups = groups_of(tables.read(spark, cfg, "customers"))
+    groups = groups_of(warehouse(spark, cfg).read("customers"))
     everyone = inter.select(S.USER_ID).distinct().persist()
     d = TrainData(cfg, run_date, events, groups=groups, users=everyone)
     lists = popular_lists(d).persist()

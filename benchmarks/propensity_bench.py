@@ -69,8 +69,7 @@ def _peers(train, valid, numeric, categorical, reg_param: float, l1_ratio: float
 def run_target(name: str, data: str, workdir: Path) -> tuple[list[dict], list[str]]:
     from pyspark import StorageLevel
 
-    from tailor import tables
-    from tailor.config import load_config
+    from tailor.config import load_config, warehouse
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.jobs.train_propensity import cutoffs
@@ -86,7 +85,7 @@ def run_target(name: str, data: str, workdir: Path) -> tuple[list[dict], list[st
     execute("ingest", JOBS["ingest"], spark, cfg, run_date)
     p = cfg.propensity
     t1, t2 = cutoffs(run_date, p.horizon_days)
-    src = [tables.read(spark, cfg, n) for n in ("orders", "events", "products", "customers")]
+    src = [warehouse(spark, cfg).read(n) for n in ("orders", "events", "products", "customers")]
     rows_t1 = L.training_rows(*src, t1, p.horizon_days, p.lookback_days, cfg.features.trend_days).persist(
         StorageLevel.MEMORY_AND_DISK)
     rows_t2 = L.training_rows(*src, t2, p.horizon_days, p.lookback_days, cfg.features.trend_days).persist(

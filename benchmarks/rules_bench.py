@@ -64,7 +64,7 @@ def online_retail(data: str, support: float, curve: list[float]) -> tuple[dict, 
     from pyspark.sql import functions as F
 
     from tailor import schemas as S
-    from tailor import tables
+    from tailor.config import warehouse
     from tailor.rules import mining as R
 
     work = Path(tempfile.mkdtemp(prefix="tailor-rules-or-"))
@@ -72,7 +72,7 @@ def online_retail(data: str, support: float, curve: list[float]) -> tuple[dict, 
         "ingest.source=online_retail", "ingest.max_reject_ratio=0.5",
         f"sources.online_retail.path={data}/online_retail/online_retail.parquet"])
     _ingest(spark, cfg, OR_DATE)
-    lines = tables.read(spark, cfg, "orders").where(~F.col(S.IS_RETURN))
+    lines = warehouse(spark, cfg).read("orders").where(~F.col(S.IS_RETURN))
     bask, stats = R.baskets(lines.select(S.ORDER_ID, S.ITEM_ID), 1_000_000)
     n = stats.baskets
     sets, rules, times = _mine_timed(cfg, bask, n, support, 0.5, 1.0)
@@ -87,7 +87,7 @@ def online_retail(data: str, support: float, curve: list[float]) -> tuple[dict, 
     ours = {frozenset(r["items"]): r.freq for r in sets}
     theirs = {frozenset(s): round(sup * n) for s, sup in zip(peer["itemsets"], peer["support"], strict=True)}
     same = ours == theirs
-    names = {r[S.PRODUCT_ID]: r[S.TITLE] for r in tables.read(spark, cfg, "products").select(
+    names = {r[S.PRODUCT_ID]: r[S.TITLE] for r in warehouse(spark, cfg).read("products").select(
         S.PRODUCT_ID, S.TITLE).collect()}  # benchmark only: the catalogue has ~4k products
 
     def name(i: str) -> str:
@@ -136,7 +136,7 @@ def online_retail(data: str, support: float, curve: list[float]) -> tuple[dict, 
 def planted(scale: str, overrides: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
     from pyspark.sql import functions as F
 
-    from tailor import tables
+    from tailor.config import warehouse
     from tailor.ingest import synthetic as syn
     from tailor.wiring import mine, purchase_lines
 
@@ -151,7 +151,7 @@ def planted(scale: str, overrides: tuple[str, ...] = ()) -> tuple[dict, list[str
         F.explode(syn._partners(spec, F.col("idx"))).alias("p")).select(
         "a", F.format_string("P%06d", "p").alias("b")).collect()}  # one row per planted pair
     t0 = time.perf_counter()
-    events = tables.read(spark, cfg, "events")
+    events = warehouse(spark, cfg).read("events")
     m = mine(cfg, purchase_lines(events, SHOP_DATE, cfg.rules.window_days))
     took = time.perf_counter() - t0
     single = [r for r in m.rules.where(F.size("antecedent") == 1).collect()]  # benchmark only

@@ -46,8 +46,7 @@ def _writer(landing: Path, rate: int, seconds: float, users: int, items: int, st
 def main(rate: int, seconds: float, interval: float, users: int, items: int) -> Path:
     from pyspark.sql import functions as F
 
-    from tailor import tables
-    from tailor.config import load_config
+    from tailor.config import load_config, warehouse
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.spark import get_spark
@@ -63,7 +62,7 @@ def main(rate: int, seconds: float, interval: float, users: int, items: int) -> 
     rnd = random.Random(42)
     pairs = [(f"i{a}", f"i{b}", rnd.random(), 1) for a in range(items) for b in rnd.sample(range(items), 20) if a != b]
     sim = spark.createDataFrame(pairs, "entity string, neighbour string, score double, co_count int")
-    tables.replace_partition(sim, cfg, "item_similarity", RUN, {"method": "cosine"})
+    warehouse(sim.sparkSession, cfg).replace_partition(sim, "item_similarity", RUN, {"method": "cosine"})
     stop = threading.Event()
     writer = threading.Thread(target=_writer, args=(landing, rate, seconds, users, items, stop), daemon=True)
     try:
@@ -72,8 +71,8 @@ def main(rate: int, seconds: float, interval: float, users: int, items: int) -> 
     finally:
         stop.set()
         writer.join()
-    state = tables.read(spark, cfg, "realtime_state")
-    progress = tables.read(spark, cfg, "stream_progress")
+    state = warehouse(spark, cfg).read("realtime_state")
+    progress = warehouse(spark, cfg).read("stream_progress")
     lat = (state.join(progress.select(F.col("batch_id").alias("updated_batch"), "finished_at"), "updated_batch")
            .select((F.col("finished_at").cast("double") - F.col("ts").cast("double")).alias("s")))
     p50, p95, p99 = lat.approxQuantile("s", [0.5, 0.95, 0.99], 0.001)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tailor.config import Config, load_config
+from tailor.config import Config, load_config, warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 # ingest pseudonymises with a key from the environment; the tests (and the spark-submit runs they start)
@@ -82,9 +82,8 @@ def shop(spark, tmp_path_factory):
 
 def snapshot(spark, cfg: Config, names: list[str]) -> dict[str, list[str]]:
     """Every row of each table, as sorted strings: equal snapshots mean equal tables."""
-    from tailor import tables
 
-    return {t: sorted(str(tuple(r)) for r in tables.read(spark, cfg, t).collect()) for t in names}
+    return {t: sorted(str(tuple(r)) for r in warehouse(spark, cfg).read(t).collect()) for t in names}
 
 
 def run_twice(spark, cfg: Config, jobs: list[str], written: list[str]):

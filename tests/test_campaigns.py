@@ -12,11 +12,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from conftest import make_cfg
-from tailor import assign, tables
+from tailor import assign
 from tailor import schemas as S
 from tailor.campaigns import audience as A
 from tailor.campaigns import experiment as X
-from tailor.config import CampaignDefinition, load_config
+from tailor.config import CampaignDefinition, load_config, warehouse
 from tailor.errors import ConfigError, MissingTableError
 from tailor.jobs import JOBS
 from tailor.jobs.analyze_experiment import Args as ExperimentArgs
@@ -147,15 +147,15 @@ def _shop_tables(spark, cfg, days: list[date]):
     customers = contract(spark, S.CUSTOMERS, [
         {S.CUSTOMER_ID: u, S.MARKETING_OPT_IN: (True if i < 10 else False if i == 10 else None),
          S.SOURCE: "t", S.INGEST_DATE: DAY} for i, u in enumerate(ids)])
-    tables.merge_upsert(customers, cfg, "customers", [S.CUSTOMER_ID])
+    warehouse(customers.sparkSession, cfg).merge_upsert(customers, "customers", [S.CUSTOMER_ID])
     feats = contract(spark, S.USER_FEATURES, [  # every day's partition in one write
         {S.USER_ID: u, "frequency": 6 if i < 4 else 1, "monetary_total": 10.0 * i, S.RFM_SEGMENT: "x",
          S.RUN_DATE: d} for i, u in enumerate(ids) for d in days])
-    tables.merge_upsert(feats, cfg, "user_features", [S.USER_ID, S.RUN_DATE])
+    warehouse(feats.sparkSession, cfg).merge_upsert(feats, "user_features", [S.USER_ID, S.RUN_DATE])
     recs = contract(spark, S.RECOMMENDATIONS, [
         {S.USER_ID: u, S.ITEM_ID: f"P{k}", S.SCORE: 1.0 / k, S.RANK: k, S.SOURCE: "als", S.REASON: "r",
          S.RUN_DATE: d} for u in ids for k in (1, 2, 3) for d in days])
-    tables.merge_upsert(recs, cfg, "recommendations", [S.USER_ID, S.ITEM_ID, S.RUN_DATE])
+    warehouse(recs.sparkSession, cfg).merge_upsert(recs, "recommendations", [S.USER_ID, S.ITEM_ID, S.RUN_DATE])
 
 
 def test_cap_priority_suppression_and_idempotent_reruns_over_consecutive_days(spark, tmp_path):
@@ -171,26 +171,26 @@ def test_cap_priority_suppression_and_idempotent_reruns_over_consecutive_days(sp
     for d in days:
         execute("campaign", JOBS["campaign"], spark, cfg, d)
         execute("record-sends", JOBS["record-sends"], spark, cfg, d)
-    aud = tables.read_run(spark, cfg, "campaign_audiences", days[0])
+    aud = warehouse(spark, cfg).read_run("campaign_audiences", days[0])
     first = {r.user_id: r for r in aud.collect()}
     assert set(first) == {f"U{i}" for i in range(9)}  # U9 suppressed, U10 opted out, U11 unknown
     assert {u for u, r in first.items() if r.campaign == "loyal"} == {"U0", "U1", "U2", "U3"}  # priority
     assert first["U5"].offers == ["P1", "P2"] and first["U0"].offers == ["P1", "P2", "P3"]
     # contacts allowed when fewer than 2 in the 2 days before: days 1, 2 and 4 (worked by hand)
-    hist = tables.read(spark, cfg, "contact_history").collect()
+    hist = warehouse(spark, cfg).read("contact_history").collect()
     got = sorted({(r.sent_date - DAY).days for r in hist if r.user_id == "U0"})
     assert got == [0, 1, 3]
     for u in {r.user_id for r in hist}:
         sent = [r.sent_date for r in hist if r.user_id == u and r.arm == S.TREATMENT]
         assert all(sum(1 for s in sent if d - timedelta(days=2) <= s <= d) <= 2 for d in days)
-    everyone = tables.read(spark, cfg, "campaign_audiences")
+    everyone = warehouse(spark, cfg).read("campaign_audiences")
     assert everyone.where(F.col(S.RUN_DATE) == days[2]).count() == 0  # all capped on the third day
     # a re-run of a day after its sends were recorded, and a replay of record-sends, change nothing
     execute("campaign", JOBS["campaign"], spark, cfg, days[3])
-    assert tables.read_run(spark, cfg, "campaign_audiences", days[3]).count() == 9
+    assert warehouse(spark, cfg).read_run("campaign_audiences", days[3]).count() == 9
     replay = execute("record-sends", JOBS["record-sends"], spark, cfg, days[3])
     assert replay.metrics["inserted"] == 0
-    assert tables.read(spark, cfg, "contact_history").count() == len(hist)
+    assert warehouse(spark, cfg).read("contact_history").count() == len(hist)
 
 
 def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_once(spark, tmp_path):
@@ -212,14 +212,14 @@ def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_on
     run = date(2026, 11, 1)
     s = execute("record-sends", JOBS["record-sends"], spark, cfg, run, args=sent)
     assert s.rows_in == 9 and s.rows_out == 3
-    reasons = sorted(r.reason for r in tables.read(spark, cfg, "quarantine").collect())
+    reasons = sorted(r.reason for r in warehouse(spark, cfg).read("quarantine").collect())
     assert reasons == ["bad_sent_at", "duplicate", "future_sent_at", "missing_campaign", "missing_user_id",
                        "unknown_arm"]
-    hist = {r.user_id: r for r in tables.read(spark, cfg, "contact_history").collect()}
+    hist = {r.user_id: r for r in warehouse(spark, cfg).read("contact_history").collect()}
     assert (hist["U2"].arm, hist["U2"].channel, hist["U2"].sent_date) == ("control", "email", date(2026, 10, 1))
     assert (hist["U3"].arm, hist["U3"].channel) == ("treatment", "push")
     again = execute("record-sends", JOBS["record-sends"], spark, cfg, run + timedelta(days=1), args=sent)
-    assert again.rows_out == 0 and tables.read(spark, cfg, "contact_history").count() == 3
+    assert again.rows_out == 0 and warehouse(spark, cfg).read("contact_history").count() == 3
 
 
 def test_record_sends_quarantines_arm_conflicts_unknown_ids_and_placeholder_dates(spark, tmp_path):
@@ -239,16 +239,16 @@ def test_record_sends_quarantines_arm_conflicts_unknown_ids_and_placeholder_date
     sent = SendsArgs(file=str(export))
     customers = [{S.CUSTOMER_ID: f"U{i}", S.SIGNUP_DATE: DAY, S.COUNTRY: None, S.MARKETING_OPT_IN: True,
                   S.EMAIL_PSEUDONYM: None, S.SOURCE: "t", S.INGEST_DATE: DAY} for i in range(1, 6)]
-    tables.merge_upsert(contract(spark, S.CUSTOMERS, customers), cfg, "customers", [S.CUSTOMER_ID])
+    warehouse(spark, cfg).merge_upsert(contract(spark, S.CUSTOMERS, customers), "customers", [S.CUSTOMER_ID])
     first = {S.EVENT_ID: "e", S.USER_ID: "U1", S.ITEM_ID: "i", S.EVENT_TYPE: "view", S.TS: datetime(2026, 9, 1),
              S.SESSION_ID: None, S.ORDER_ID: None, S.QUANTITY: None, S.PRICE: None, S.RATING: None,
              S.SOURCE: "t", S.INGEST_DATE: DAY}
-    tables.merge_upsert(contract(spark, S.EVENTS, [first]), cfg, "events", [S.EVENT_ID])
+    warehouse(spark, cfg).merge_upsert(contract(spark, S.EVENTS, [first]), "events", [S.EVENT_ID])
     s = execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1), args=sent)
-    reasons = sorted(r.reason for r in tables.read(spark, cfg, "quarantine").collect())
+    reasons = sorted(r.reason for r in warehouse(spark, cfg).read("quarantine").collect())
     assert reasons == ["arm_conflict", "arm_conflict", "before_first_event", "duplicate", "unknown_campaign",
                        "unknown_customer", "wrong_column_count"]
-    hist = [(r.user_id, r.arm) for r in tables.read(spark, cfg, "contact_history").collect()]
+    hist = [(r.user_id, r.arm) for r in warehouse(spark, cfg).read("contact_history").collect()]
     assert hist == [("U2", "control")] and s.rows_in == 8
 
 
@@ -264,10 +264,10 @@ def test_an_export_keyed_by_email_is_matched_by_pseudonym_and_never_stored_raw(s
     sent = SendsArgs(file=str(export))
     row = {S.CUSTOMER_ID: "U1", S.SIGNUP_DATE: DAY, S.COUNTRY: None, S.MARKETING_OPT_IN: True,
            S.EMAIL_PSEUDONYM: pseudonym(key, "ann@example.com"), S.SOURCE: "t", S.INGEST_DATE: DAY}
-    tables.merge_upsert(contract(spark, S.CUSTOMERS, [row]), cfg, "customers", [S.CUSTOMER_ID])
+    warehouse(spark, cfg).merge_upsert(contract(spark, S.CUSTOMERS, [row]), "customers", [S.CUSTOMER_ID])
     execute("record-sends", JOBS["record-sends"], spark, cfg, date(2026, 11, 1), args=sent)
-    assert [r.user_id for r in tables.read(spark, cfg, "contact_history").collect()] == ["U1"]
-    (q,) = tables.read(spark, cfg, "quarantine").collect()
+    assert [r.user_id for r in warehouse(spark, cfg).read("contact_history").collect()] == ["U1"]
+    (q,) = warehouse(spark, cfg).read("quarantine").collect()
     assert q.reason == "unknown_customer"
     assert json.loads(q.record) == {"campaign": "spring", "email": pseudonym(key, "bob@example.com"),
                                     "sent_at": "2026-10-01", "first_name": pseudonym(key, "Bob")}
@@ -281,7 +281,8 @@ def test_the_analysis_by_hand(spark, tmp_path):
             for u, a in hist]
     rows.append({S.CAMPAIGN: "late", S.USER_ID: "T0", S.SENT_DATE: date(2026, 10, 28), S.ARM: S.TREATMENT,
                  S.CHANNEL: "email", "recorded_on": sent})  # its window ends after the run date: skipped
-    tables.merge_upsert(contract(spark, S.CONTACT_HISTORY, rows), cfg, "contact_history", ["campaign", "user_id"])
+    warehouse(spark, cfg).merge_upsert(
+        contract(spark, S.CONTACT_HISTORY, rows), "contact_history", ["campaign", "user_id"])
 
     def line(u, day, amount, ret=False):
         return {S.EVENT_ID: f"{u}{day}{amount}", S.ORDER_ID: "o", S.USER_ID: u, S.ITEM_ID: "i",
@@ -293,10 +294,10 @@ def test_the_analysis_by_hand(spark, tmp_path):
               line("T2", 1, 50.0),  # the send day: out
               line("T3", 9, 30.0),  # the day after the window: out
               line("C0", 5, 12.0), line("C1", 4, -5.0, True)]  # C1: a return alone is not a conversion
-    tables.merge_upsert(contract(spark, S.ORDERS, orders), cfg, "orders", [S.EVENT_ID])
+    warehouse(spark, cfg).merge_upsert(contract(spark, S.ORDERS, orders), "orders", [S.EVENT_ID])
     run = date(2026, 11, 1)
     execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run)
-    res = tables.read_run(spark, cfg, "experiment_results", run).collect()
+    res = warehouse(spark, cfg).read_run("experiment_results", run).collect()
     assert [r.campaign for r in res] == ["c"]
     r = res[0]
     assert (r.n_treatment, r.conversions_treatment, r.n_control, r.conversions_control) == (4, 2, 4, 1)
@@ -305,7 +306,7 @@ def test_the_analysis_by_hand(spark, tmp_path):
     assert (r.revenue_treatment, r.revenue_control) == (pytest.approx(26.0), pytest.approx(7.0))
     assert r.revenue_per_user_treatment == pytest.approx(6.5) and r.significant is False
     execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run)
-    assert tables.read_run(spark, cfg, "experiment_results", run).count() == 1
+    assert warehouse(spark, cfg).read_run("experiment_results", run).count() == 1
     with pytest.raises(MissingTableError, match="nope"):
         execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run,
                 args=ExperimentArgs(campaigns=("nope",)))

@@ -7,7 +7,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE, run_twice
-from tailor import tables
+from tailor.config import warehouse
 
 RUN = date.fromisoformat(SHOP_RUN_DATE)
 WRITTEN = ["item_similarity", "user_similarity", "candidate_recs"]
@@ -22,14 +22,14 @@ def twice(spark, shop):
 
 def test_similarity_tables_respect_the_settings(spark, twice):
     cfg, (sim_summary, _), _, _ = twice
-    items = tables.read_run(spark, cfg, "item_similarity", RUN)
+    items = warehouse(spark, cfg).read_run("item_similarity", RUN)
     # the content job (run by other tests on this shared warehouse, in any order under xdist) adds tfidf
     items = items.where(F.col("method") != "tfidf")
     assert {r.method for r in items.select("method").distinct().collect()} == {"cosine", "jaccard"}
     assert items.where(F.col("co_count") < 2).count() == 0
     assert items.groupBy("entity", "method").count().where("count > 10").count() == 0
     assert items.where("entity = neighbour").count() == 0
-    users = tables.read_run(spark, cfg, "user_similarity", RUN)
+    users = warehouse(spark, cfg).read_run("user_similarity", RUN)
     assert users.count() > 0 and users.where(F.col("score") > 1.0 + 1e-9).count() == 0
     # the synthetic shop has ratings, so nothing was skipped
     assert not any(k.endswith(".skipped") for k in sim_summary.metrics)
@@ -38,9 +38,9 @@ def test_similarity_tables_respect_the_settings(spark, twice):
 def test_seen_items_are_never_recommended(spark, twice):
     cfg, (_, cf_summary), _, _ = twice
     # other tests share the shop warehouse and add their own sources
-    recs = tables.read_run(spark, cfg, "candidate_recs", RUN).where(F.col("source").isin("item_cf", "user_cf"))
+    recs = warehouse(spark, cfg).read_run("candidate_recs", RUN).where(F.col("source").isin("item_cf", "user_cf"))
     assert {r.source for r in recs.select("source").distinct().collect()} == {"item_cf", "user_cf"}
-    seen = tables.read(spark, cfg, "events").select("user_id", "item_id").distinct()
+    seen = warehouse(spark, cfg).read("events").select("user_id", "item_id").distinct()
     assert recs.join(seen, ["user_id", "item_id"]).count() == 0
     assert recs.groupBy("user_id", "source").agg(F.max("rank").alias("m")).where("m > 5").count() == 0
     assert recs.count() == cf_summary.metrics["item_cf.rows"] + cf_summary.metrics["user_cf.rows"]
@@ -52,13 +52,14 @@ def test_rerun_for_the_same_date_is_idempotent(twice):
 
 
 def test_cf_plans_have_no_cartesian_product(spark, twice):
+    from tailor.config import warehouse
     from tailor.recommend.neighbourhood import item_cf, user_cf
     from tailor.similarity.interactions import interactions
 
     cfg, _, _, _ = twice
-    inter = interactions(tables.read(spark, cfg, "events"), cfg.interactions.weights, RUN, 30.0)
-    isim = tables.read_run(spark, cfg, "item_similarity", RUN)
-    usim = tables.read_run(spark, cfg, "user_similarity", RUN)
+    inter = interactions(warehouse(spark, cfg).read("events"), cfg.interactions.weights, RUN, 30.0)
+    isim = warehouse(spark, cfg).read_run("item_similarity", RUN)
+    usim = warehouse(spark, cfg).read_run("user_similarity", RUN)
     # the joined plans (the local ones have no join over users or items at all)
     for df in (item_cf(inter, isim, 5, local_max_rows=0), user_cf(inter, usim, inter, 5, local_max_rows=0)):
         plan = df._jdf.queryExecution().executedPlan().toString()

@@ -25,6 +25,7 @@ from standalone import PARALLEL_GC, Cluster, spark_env, submit_cmd
 from tailor import schemas as S
 from tailor import tables
 from tailor.cli import main
+from tailor.config import warehouse
 from test_report import check_full_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
@@ -68,7 +69,7 @@ def _rounded(col, dtype):
 def _fingerprint(spark, cfg, name: str) -> tuple[int, int]:
     """(rows, order-free checksum of every row), computed in Spark. Doubles enter as floats (7 significant
     digits): sums merged in another order differ in their last bits between a cluster and local mode."""
-    df = tables.read(spark, cfg, name)
+    df = warehouse(spark, cfg).read(name)
     if name == "model_versions":  # the path names the warehouse; the metadata repeats model_metrics as JSON
         df = df.select("model", "version", S.RUN_DATE, F.regexp_extract("path", r"(/models/.*)$", 1).alias("path"))
     cols = [_rounded(F.col(f.name), f.dataType) for f in df.schema.fields]
@@ -80,7 +81,7 @@ def _fingerprint(spark, cfg, name: str) -> tuple[int, int]:
 def _fingerprints(spark, cfg) -> dict[str, tuple[int, int]]:
     names = [n for n in tables.REGISTRY if n not in NOT_COMPARED]
     names += [tables.bronze_name("synthetic", e) for e in ("events", "products", "customers")]
-    return {n: _fingerprint(spark, cfg, n) for n in names if tables.exists(spark, cfg, n)}
+    return {n: _fingerprint(spark, cfg, n) for n in names if warehouse(spark, cfg).exists(n)}
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +160,7 @@ def test_the_cluster_run_writes_the_tables_a_local_run_writes(spark, runs):
     assert len(want) >= 25
     differ = {n: (got[n], want[n]) for n in want if got[n] != want[n]}
     assert differ == {}
-    statuses = {(r.job, r.status) for r in tables.read(spark, make_cfg(on_cluster), "runs").collect()}
+    statuses = {(r.job, r.status) for r in warehouse(spark, make_cfg(on_cluster)).read("runs").collect()}
     assert {s for _, s in statuses} == {"succeeded"} and len(statuses) == 17
 
 
@@ -199,7 +200,7 @@ def test_a_job_survives_losing_a_worker(spark, cluster, artifact, runs):
 
 
 def _versions(spark, cfg, names):
-    return {n: tables.version(spark, cfg, n) for n in names}
+    return {n: warehouse(spark, cfg).version(n) for n in names}
 
 
 def test_sigkill_during_delta_writes_never_leaves_a_partial_table(spark, runs, tmp_path):
@@ -257,10 +258,10 @@ def test_two_jobs_commit_to_one_table_at_once(spark, runs, tmp_path):
     results = [p.communicate(timeout=600) for p in procs]
     TIMINGS["two concurrent writers"] = time.perf_counter() - t0
     assert [p.returncode for p in procs] == [0, 0], [e[-2000:] for _, e in results]
-    feats = tables.read(spark, cfg, "user_features")
+    feats = warehouse(spark, cfg).read("user_features")
     counts = {r["run_date"]: r["n"] for r in feats.groupBy("run_date").agg(F.count(F.lit(1)).alias("n")).collect()}
     assert counts[days[0]] > 0 and counts[days[1]] > 0 and counts[RUN] > 0
-    ok = tables.read(spark, cfg, "runs").where((F.col("job") == "features") & F.col("run_date").isin(days))
+    ok = warehouse(spark, cfg).read("runs").where((F.col("job") == "features") & F.col("run_date").isin(days))
     assert sorted(r.status for r in ok.collect()) == ["succeeded", "succeeded"]
 
 

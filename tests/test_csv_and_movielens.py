@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from conftest import SHARED_DATA, make_cfg
-from tailor import tables
+from tailor.config import warehouse
 from tailor.errors import ConfigError, SourceError
 from tailor.jobs import ingest
 
@@ -25,7 +25,7 @@ def test_generic_csv_with_mapping_and_constants(spark, tmp_path):
     s = ingest.run(spark, cfg, RUN)
     assert (s.metrics["accepted.events"], s.metrics["quarantined.events.missing_user_id"]) == (2, 1)
     got = sorted((r.user_id, r.item_id, r.event_type, r.quantity, r.price, str(r.ts))
-                 for r in tables.read(spark, cfg, "events").collect())
+                 for r in warehouse(spark, cfg).read("events").collect())
     assert got == [("c1", "s1", "purchase", 2, 3.5, "2026-11-20 10:00:00"),
                    ("c2", "s2", "purchase", 1, 10.0, "2026-11-21 11:30:00")]
 
@@ -46,7 +46,7 @@ def test_a_csv_source_without_a_mapping_is_a_config_error_not_a_full_quarantine(
     cfg = make_cfg(tmp_path / "wh", "ingest.source=csv", f"sources.csv.events={{path: {f}}}")
     with pytest.raises(ConfigError, match=r"must map \['user_id', 'item_id', 'event_type', 'ts'\]"):
         ingest.run(spark, cfg, RUN)
-    assert not tables.exists(spark, cfg, "bronze_csv_events")  # stopped before landing anything
+    assert not warehouse(spark, cfg).exists("bronze_csv_events")  # stopped before landing anything
 
 
 ML = SHARED_DATA / "ml-100k"
@@ -60,6 +60,6 @@ def test_movielens_100k(spark, tmp_path):
     s = ingest.run(spark, cfg, RUN)
     assert s.metrics["accepted.events"] == 100_000
     assert s.metrics["products.inserted"] == 1_682 and s.metrics["customers.inserted"] == 943
-    toy = tables.read(spark, cfg, "products").where("product_id = '1'").first()
+    toy = warehouse(spark, cfg).read("products").where("product_id = '1'").first()
     assert toy.title == "Toy Story (1995)" and toy.category == "Animation"
     assert set(toy.description.split()) == {"Animation", "Children's", "Comedy"}

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from conftest import make_cfg
-from tailor import csvfile, tables
+from tailor import csvfile
+from tailor.config import warehouse
 from tailor.errors import SourceError
 from tailor.jobs import ingest
 
@@ -94,8 +95,8 @@ def test_a_messy_file_through_the_csv_source_loses_nothing_and_names_each_reason
     q = {k.split(".")[-1]: v for k, v in m.items() if k.startswith("quarantined.events.")}
     assert q == {"duplicate": 1, "bad_number": 3, "bad_text": 2, "too_long": 1, "wrong_column_count": 2}
     assert m["input.events"] == 11 and m["accepted.events"] == 2  # U1 (once) and U10: 2 + 9 = 11
-    got = sorted((r.user_id, r.item_id, r.event_type, r.price) for r in tables.read(spark, cfg, "events").collect())
+    got = sorted((r.user_id, r.item_id, r.event_type, r.price) for r in warehouse(spark, cfg).read("events").collect())
     assert got == [("U1", "P1", "view", None), ("U10", "P10", "purchase", 2.5)]
     assert m["unmapped_columns.events"] == 1  # "note" is in the file and in no mapping
-    for r in tables.read(spark, cfg, "orders").collect():
+    for r in warehouse(spark, cfg).read("orders").collect():
         assert r.amount == 2.5  # no NaN or infinite amount reaches silver

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from conftest import SHOP_RUN_DATE, run_twice
-from tailor import tables
 from tailor.cli import EXIT_FAILED, main
+from tailor.config import warehouse
 
 RUN = date.fromisoformat(SHOP_RUN_DATE)
 WRITTEN = ["user_features", "user_segments", "segment_profiles"]
@@ -21,9 +21,9 @@ def twice(spark, shop):
 
 def test_every_customer_has_one_profile_and_one_segment(spark, twice):
     cfg, (feat_summary, seg_summary), _, _ = twice
-    customers = tables.read(spark, cfg, "customers").count()
-    uf = tables.read_run(spark, cfg, "user_features", RUN)
-    us = tables.read_run(spark, cfg, "user_segments", RUN)
+    customers = warehouse(spark, cfg).read("customers").count()
+    uf = warehouse(spark, cfg).read_run("user_features", RUN)
+    us = warehouse(spark, cfg).read_run("user_segments", RUN)
     assert uf.count() == uf.select("user_id").distinct().count() == customers == feat_summary.rows_out
     assert us.count() == customers
     assert us.join(uf, "user_id", "left_anti").count() == 0
@@ -36,8 +36,8 @@ def test_every_customer_has_one_profile_and_one_segment(spark, twice):
 
 def test_profiles_add_up(spark, twice):
     cfg, _, _, _ = twice
-    prof = tables.read_run(spark, cfg, "segment_profiles", RUN).collect()
-    assert sum(p["size"] for p in prof) == tables.read(spark, cfg, "customers").count()
+    prof = warehouse(spark, cfg).read_run("segment_profiles", RUN).collect()
+    assert sum(p["size"] for p in prof) == warehouse(spark, cfg).read("customers").count()
     assert sum(p.customer_share for p in prof) == pytest.approx(1.0)
     assert sum(p.revenue_share for p in prof) == pytest.approx(1.0)
     assert len({p.segment for p in prof}) == len(prof)

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from tailor import tables
+from tailor.config import warehouse
 from tailor.errors import IdRangeError
 from tailor.recommend.idmap import new_ids
 
@@ -27,13 +27,13 @@ def test_first_run_numbers_in_id_order(spark):
 
 def test_new_ids_are_appended_and_old_ones_keep_their_number(spark, cfg):
     first = new_ids(_ids(spark, ["b", "a", "c"]), None, "item", D1)
-    tables.merge_upsert(first, cfg, "id_map", ["kind", "external_id"], update=False)
-    existing = tables.read(spark, cfg, "id_map").where("kind = 'item'")
+    warehouse(first.sparkSession, cfg).merge_upsert(first, "id_map", ["kind", "external_id"], update=False)
+    existing = warehouse(spark, cfg).read("id_map").where("kind = 'item'")
     second = new_ids(_ids(spark, ["d", "b", "aa"]), existing, "item", D2)
     assert _as_dict(second) == {"aa": 3, "d": 4}
-    counts = tables.merge_upsert(second, cfg, "id_map", ["kind", "external_id"], update=False)
+    counts = warehouse(second.sparkSession, cfg).merge_upsert(second, "id_map", ["kind", "external_id"], update=False)
     assert counts["inserted"] == 2
-    full = tables.read(spark, cfg, "id_map")
+    full = warehouse(spark, cfg).read("id_map")
     assert _as_dict(full) == {"a": 0, "b": 1, "c": 2, "aa": 3, "d": 4}
     # a replay finds nothing new and changes nothing
     again = new_ids(_ids(spark, ["d", "b", "aa"]), full.where("kind = 'item'"), "item", D2)

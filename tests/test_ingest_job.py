@@ -6,8 +6,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import make_cfg
-from tailor import tables
 from tailor.cli import EXIT_USAGE, main
+from tailor.config import warehouse
 from tailor.errors import RejectRatioExceededError
 from tailor.jobs import JOBS
 from tailor.jobs.base import execute
@@ -20,7 +20,7 @@ WRITTEN = ["bronze_synthetic_events", "bronze_synthetic_products", "bronze_synth
 
 
 def _snapshot(spark, cfg):
-    return {t: sorted(tuple(r) for r in tables.read(spark, cfg, t).collect()) for t in WRITTEN}
+    return {t: sorted(tuple(r) for r in warehouse(spark, cfg).read(t).collect()) for t in WRITTEN}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_nothing_is_lost(spark, twice):
 
 def test_orders_are_the_purchases_and_returns(spark, twice):
     cfg, _, snap, _, _ = twice
-    ev = tables.read(spark, cfg, "events")
+    ev = warehouse(spark, cfg).read("events")
     assert len(snap["orders"]) == ev.where(F.col("event_type").isin("purchase", "return")).count()
 
 
@@ -61,7 +61,7 @@ def test_rerun_for_the_same_date_leaves_tables_as_one_run(twice):
 
 def test_runs_table_records_each_attempt(spark, twice):
     cfg = twice[0]
-    runs = tables.read(spark, cfg, "runs").collect()
+    runs = warehouse(spark, cfg).read("runs").collect()
     assert [(r.job, r.status, r.run_date) for r in runs] == [("ingest", "succeeded", RUN)] * 2
     assert all(r.rows_in and r.metrics["accepted.events"] > 0 for r in runs)
 
@@ -70,9 +70,9 @@ def test_too_many_rejects_fail_before_silver(spark, tmp_path):
     cfg = make_cfg(tmp_path / "wh", *SMALL[:-1], "synthetic.dirty_fraction=0.2", "ingest.max_reject_ratio=0.05")
     with pytest.raises(RejectRatioExceededError, match=r"events .*% > max_reject_ratio 5.0%"):
         execute("ingest", JOBS["ingest"], spark, cfg, RUN)
-    assert tables.read(spark, cfg, "quarantine").count() > 0
-    assert not tables.exists(spark, cfg, "events")
-    failed = tables.read(spark, cfg, "runs").collect()
+    assert warehouse(spark, cfg).read("quarantine").count() > 0
+    assert not warehouse(spark, cfg).exists("events")
+    failed = warehouse(spark, cfg).read("runs").collect()
     assert [(r.status, r.error.split(":")[0]) for r in failed] == [("failed", "RejectRatioExceededError")]
 
 
@@ -94,6 +94,6 @@ def test_two_ingests_at_once_on_a_fresh_warehouse_both_succeed_without_duplicate
         runs = [pool.submit(copy_context().run, execute, "ingest", JOBS["ingest"], spark, cfg, RUN) for _ in range(2)]
         summaries = [r.result() for r in runs]
     assert all(s.metrics["accepted.events"] > 0 for s in summaries)
-    events = tables.read(spark, cfg, "events")
+    events = warehouse(spark, cfg).read("events")
     assert events.count() == events.select("event_id").distinct().count() == summaries[0].metrics["accepted.events"]
     assert sum(s.metrics["events.inserted"] for s in summaries) == events.count()  # each event inserted once

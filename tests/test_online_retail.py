@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 
 from conftest import make_cfg
-from tailor import tables
+from tailor.config import warehouse
 from tailor.jobs import ingest
 
 RUN = date(2011, 12, 10)
@@ -53,31 +53,31 @@ def test_every_line_is_accepted_or_quarantined(ingested):
 def test_silver_events_and_orders(spark, ingested):
     cfg, _ = ingested
     ev = {(r.user_id, r.item_id, r.event_type, r.quantity, r.price, r.ts)
-          for r in tables.read(spark, cfg, "events").collect()}
+          for r in warehouse(spark, cfg).read("events").collect()}
     assert ev == {
         ("17850", "85123A", "purchase", 6, 2.55, datetime(2010, 12, 1, 8, 26)),
         ("17850", "71053", "purchase", 6, 3.39, datetime(2010, 12, 1, 8, 26)),
         ("17850", "85123A", "return", 2, 2.55, datetime(2010, 12, 1, 9, 41)),
         ("15311", "22002", "purchase", 2, 1.65, datetime(2010, 12, 1, 10, 5)),
     }
-    amounts = sorted((r.order_id, r.amount, r.is_return) for r in tables.read(spark, cfg, "orders").collect())
+    amounts = sorted((r.order_id, r.amount, r.is_return) for r in warehouse(spark, cfg).read("orders").collect())
     assert amounts == [("536365", 15.3, False), ("536365", 20.34, False), ("536383", 3.3, False),
                        ("C536379", -5.1, True)]
 
 
 def test_products_and_customers_are_derived_from_accepted_lines(spark, ingested):
     cfg, _ = ingested
-    prods = {(r.product_id, r.title, r.price) for r in tables.read(spark, cfg, "products").collect()}
+    prods = {(r.product_id, r.title, r.price) for r in warehouse(spark, cfg).read("products").collect()}
     assert prods == {("85123A", "WHITE HANGING HEART", 2.55), ("71053", "WHITE METAL LANTERN", 3.39),
                      ("22002", "OLD FORMAT DATE", 1.65)}
     cust = {(r.customer_id, r.signup_date, r.country, r.marketing_opt_in)
-            for r in tables.read(spark, cfg, "customers").collect()}
+            for r in warehouse(spark, cfg).read("customers").collect()}
     assert cust == {("17850", date(2010, 12, 1), "United Kingdom", None),
                     ("15311", date(2010, 12, 1), "United Kingdom", None)}
 
 
 def test_quarantine_keeps_the_landed_line_decoded(spark, ingested):
     cfg, _ = ingested
-    q = {r.reason: r.record for r in tables.read(spark, cfg, "quarantine").collect()}
+    q = {r.reason: r.record for r in warehouse(spark, cfg).read("quarantine").collect()}
     assert "CAFÉ MUG" in q["non_positive_price"]
     assert '"StockCode":"POST"' in q["non_product_code"] or '"StockCode":"BANK CHARGES"' in q["non_product_code"]

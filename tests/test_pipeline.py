@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT, make_cfg
 from tailor import pipeline, tables
 from tailor.cli import main
+from tailor.config import warehouse
 from tailor.errors import ConfigError
 from tailor.jobs import JOBS
 
@@ -77,11 +78,11 @@ def test_a_job_that_touches_a_table_it_does_not_declare_fails():
     cfg = make_cfg(ROOT / "no-such-warehouse")
     with tables.declared("cf", {"events"}, {"candidate_recs"}):
         with pytest.raises(UndeclaredTableError, match="job cf reads table 'orders' but does not declare it"):
-            tables.read(None, cfg, "orders")
+            warehouse(None, cfg).read("orders")
         with pytest.raises(UndeclaredTableError, match="writes table 'events' but does not declare it in its WRITES"):
-            tables.delete_where(None, cfg, "events", None)
-        assert tables.path(cfg, "candidate_recs").endswith("/gold/candidate_recs")  # its own output: allowed
-    assert tables.path(cfg, "orders")  # outside a job: no declarations to check
+            warehouse(None, cfg).delete_where("events", None)
+        assert warehouse(None, cfg).path("candidate_recs").endswith("/gold/candidate_recs")  # its own output: allowed
+    assert warehouse(None, cfg).path("orders")  # outside a job: no declarations to check
 
 
 def test_help_prints_what_a_job_reads_and_writes(capsys):
@@ -139,7 +140,7 @@ def test_a_failed_job_stops_its_dependents_and_the_runs_table_keeps_the_exit_cod
     out = capsys.readouterr().out
     assert "pipeline: features failed: MissingTableError" in out and "pipeline failed" in out
 
-    runs = tables.read(spark, make_cfg(wh), "runs").orderBy("started_at")
+    runs = warehouse(spark, make_cfg(wh)).read("runs").orderBy("started_at")
     got = [(r.job, r.status, r.exit_code) for r in runs.collect()]
     assert got == [("features", "failed", 1), ("segments", "skipped", None), ("similarity", "failed", 1)]
     rows = runs.collect()

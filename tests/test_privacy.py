@@ -17,6 +17,7 @@ from conftest import make_cfg
 from tailor import schemas as S
 from tailor import tables
 from tailor.cli import main
+from tailor.config import warehouse
 from tailor.errors import ConfigError
 from tailor.jobs import JOBS, TOOLS
 from tailor.jobs.base import execute
@@ -68,7 +69,7 @@ def test_a_missing_key_stops_ingest_with_a_clear_error_and_exit_code_2(spark, tm
     cfg = make_cfg(tmp_path / "w")
     with pytest.raises(ConfigError, match="TAILOR_PSEUDONYM_KEY"):
         execute("ingest", JOBS["ingest"], spark, cfg, RUN)
-    assert not tables.exists(spark, cfg, "bronze_synthetic_events")  # stopped before landing anything
+    assert not warehouse(spark, cfg).exists("bronze_synthetic_events")  # stopped before landing anything
     code = main(["ingest", "--set", f"warehouse={tmp_path / 'w2'}", "--run-date", "2026-11-23"])
     assert code == 2 and "TAILOR_PSEUDONYM_KEY" in capsys.readouterr().err
 
@@ -85,7 +86,7 @@ def test_no_table_past_bronze_has_a_personal_column_and_every_table_declares_its
 
 
 def _rows_with(spark, cfg, name: str, needle: str, version: int | None = None) -> int:
-    df = tables.read(spark, cfg, name, version)
+    df = warehouse(spark, cfg).read(name, version)
     # ids are fixed width (U0000012), so a plain substring test cannot hit another id; it also finds the id
     # inside quarantine's JSON record, where its quotes are escaped
     return df.where(F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).contains(needle)).count()
@@ -118,31 +119,31 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
     for job in ("ingest", "features", "similarity", "popularity", "recommend", "campaign", "record-sends", "stream"):
         execute(job, JOBS[job], spark, cfg, RUN)
     # the victim: in an audience, and with a quarantined event, so every kind of table holds them
-    audience = {r.user_id for r in tables.read(spark, cfg, "campaign_audiences").collect()}
-    quarantined = {json.loads(r.record).get("user_id") for r in tables.read(spark, cfg, "quarantine").collect()}
+    audience = {r.user_id for r in warehouse(spark, cfg).read("campaign_audiences").collect()}
+    quarantined = {json.loads(r.record).get("user_id") for r in warehouse(spark, cfg).read("quarantine").collect()}
     victim = sorted(audience & quarantined)[0]
-    names = [n for n in tables.REGISTRY if tables.exists(spark, cfg, n)] + [
+    names = [n for n in tables.REGISTRY if warehouse(spark, cfg).exists(n)] + [
         tables.bronze_name("synthetic", e) for e in ("events", "products", "customers")]
     holding = ["events", "orders", "customers", "quarantine", "user_features", "user_similarity", "candidate_recs",
                "recommendations", "campaign_audiences", "contact_history", "bronze_synthetic_events",
                "bronze_synthetic_customers", "realtime_state"]
-    email = tables.read(spark, cfg, "bronze_synthetic_customers").where(F.col("customer_id") == victim).first().email
+    email = warehouse(spark, cfg).read("bronze_synthetic_customers").where(F.col("customer_id") == victim).first().email
     assert email and _on_disk(tmp_path / "w", email)  # before: the raw address is in bronze's files
-    old = {n: tables.version(spark, cfg, n) for n in ("events", "bronze_synthetic_customers")}
-    other = tables.read(spark, cfg, "events").where(F.col(S.USER_ID) != victim).count()
+    old = {n: warehouse(spark, cfg).version(n) for n in ("events", "bronze_synthetic_customers")}
+    other = warehouse(spark, cfg).read("events").where(F.col(S.USER_ID) != victim).count()
 
     forgot = execute("forget", TOOLS["forget"], spark, cfg, RUN,
                      args=TOOLS["forget"].args(user_ids=(victim,), purge=True))
     assert forgot.rows_out > 0 and all(v == 0 for k, v in forgot.metrics.items() if k.startswith("remaining."))
     assert all(forgot.metrics[f"deleted.{n}"] > 0 for n in holding)  # each kind of table held the victim
     assert {n for n in names if _rows_with(spark, cfg, n, victim)} == set()  # scanned independently
-    assert tables.read(spark, cfg, "events").count() == other  # nobody else lost a row
+    assert warehouse(spark, cfg).read("events").count() == other  # nobody else lost a row
     for n, v in old.items():  # time travel to before the request: the history now starts at the purge
         with pytest.raises(AnalysisException, match="DELTA_VERSION_NOT_FOUND"):
-            tables.read(spark, cfg, n, version=v).count()
+            warehouse(spark, cfg).read(n, version=v).count()
     key = b"tests-only-pseudonym-key"
     # data files, logs, checkpoints: no id, no pseudonym, no address
     assert _on_disk(tmp_path / "w", victim, P.pseudonym(key, victim), email, P.pseudonym(key, email.lower())) == {}
-    req = tables.read(spark, cfg, "forget_requests").collect()
+    req = warehouse(spark, cfg).read("forget_requests").collect()
     assert [(r.user_pseudonym, r.verified, r.purged) for r in req] == [
         (P.pseudonym(b"tests-only-pseudonym-key", victim), True, True)]

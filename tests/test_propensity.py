@@ -7,8 +7,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE, run_twice
-from tailor import tables
 from tailor.asof import cutoff
+from tailor.config import warehouse
 from tailor.propensity import labels as L
 from tailor.propensity import model as M
 from tailor.propensity.store import ModelNotFoundError
@@ -38,7 +38,7 @@ def _frame(df, cols):
 
 def test_nothing_after_the_cutoff_reaches_features_or_labels(spark, shop):
     cfg = shop()
-    orders, events, products, customers = (tables.read(spark, cfg, n) for n in
+    orders, events, products, customers = (warehouse(spark, cfg).read(n) for n in
                                            ("orders", "events", "products", "customers"))
     t, h = date.fromisoformat(SHOP_RUN_DATE) - timedelta(days=40), 14
 
@@ -123,12 +123,12 @@ def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spar
     assert first == second
     assert summaries[0].metrics["churn_gbt.roc_auc"] > 0.5
     execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
-    scores = tables.read_run(spark, cfg, "propensity_scores", run)
+    scores = warehouse(spark, cfg).read_run("propensity_scores", run)
     assert {r.model for r in scores.select("model").distinct().collect()} == {"purchase_lr", "churn_gbt"}
     assert scores.where("score < 0 or score > 1 or decile < 1 or decile > 10").count() == 0
-    features = tables.read(spark, cfg, "customers").count()
+    features = warehouse(spark, cfg).read("customers").count()
     assert scores.where("model = 'churn_gbt'").count() >= features * 0.9  # every customer known on the day
-    metrics = {(r.model, r.metric, r.key) for r in tables.read_run(spark, cfg, "model_metrics", run).collect()}
+    metrics = {(r.model, r.metric, r.key) for r in warehouse(spark, cfg).read_run("model_metrics", run).collect()}
     assert {("churn_gbt", "roc_auc", ""), ("churn_gbt", "lift", "10"), ("purchase_lr", "coefficient", "frequency"),
             } <= metrics
     assert any(m == "churn_gbt" and metric == "importance" for m, metric, _ in metrics)
@@ -139,12 +139,12 @@ def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spar
     pinned = shop(*FAST, *ONE, f"propensity.version={SHOP_RUN_DATE}")
     cols = ["user_id", "model", "version", "score", "decile"]
     execute("score-propensity", JOBS["score-propensity"], spark, pinned, nxt)
-    once = _frame(tables.read_run(spark, cfg, "propensity_scores", nxt), cols)
+    once = _frame(warehouse(spark, cfg).read_run("propensity_scores", nxt), cols)
     execute("score-propensity", JOBS["score-propensity"], spark, pinned, nxt)
-    assert _frame(tables.read_run(spark, cfg, "propensity_scores", nxt), cols) == once
+    assert _frame(warehouse(spark, cfg).read_run("propensity_scores", nxt), cols) == once
     assert {r[2] for r in once} == {SHOP_RUN_DATE}
     execute("score-propensity", JOBS["score-propensity"], spark, one, nxt)  # unpinned: the latest
-    latest = tables.read_run(spark, cfg, "propensity_scores", nxt).select("version").distinct().collect()
+    latest = warehouse(spark, cfg).read_run("propensity_scores", nxt).select("version").distinct().collect()
     assert [r.version for r in latest] == [nxt.isoformat()]
 
 

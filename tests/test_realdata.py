@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from conftest import SHARED_DATA, make_cfg
-from tailor import tables
+from tailor.config import warehouse
 from tailor.jobs import ingest
 
 RETAIL = SHARED_DATA / "online_retail" / "online_retail.csv.gz"
@@ -23,7 +23,7 @@ def test_online_retail_counts_by_reason_and_nothing_lost(spark, tmp_path):
     print("\nOnline Retail:", int(m["input.events"]), "lines,", int(m["accepted.events"]), "accepted,", by_reason)
     assert m["input.events"] == 541_909
     assert m["accepted.events"] + sum(by_reason.values()) == 541_909
-    assert tables.read(spark, cfg, "events").count() == m["accepted.events"]
+    assert warehouse(spark, cfg).read("events").count() == m["accepted.events"]
     assert by_reason["missing_user_id"] > 130_000  # about 135k rows have no CustomerID
     assert by_reason["duplicate"] > 0 and by_reason["non_product_code"] > 0
     print("products", int(m["products.inserted"]), "customers", int(m["customers.inserted"]))

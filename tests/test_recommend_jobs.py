@@ -6,8 +6,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE, run_twice
-from tailor import tables
 from tailor.asof import cutoff
+from tailor.config import warehouse
 from tailor.evaluation.harness import time_fold
 
 WRITTEN = ["recommendations", "popular_items", "evaluations"]
@@ -50,11 +50,11 @@ def test_time_split_never_leaks(spark):
 def test_recommendations_obey_the_filters(spark, twice):
     cfg, summaries, _first, _ = twice
     run = date.fromisoformat(SHOP_RUN_DATE)
-    recs = tables.read_run(spark, cfg, "recommendations", run).cache()
-    events = tables.read(spark, cfg, "events").where(F.col("ts") < F.lit(cutoff(run)))
+    recs = warehouse(spark, cfg).read_run("recommendations", run).cache()
+    events = warehouse(spark, cfg).read("events").where(F.col("ts") < F.lit(cutoff(run)))
     bought = events.where("event_type = 'purchase'").select("user_id", "item_id")
     assert recs.join(bought, ["user_id", "item_id"]).count() == 0
-    products = tables.read(spark, cfg, "products").select(F.col("product_id").alias("item_id"), "category")
+    products = warehouse(spark, cfg).read("products").select(F.col("product_id").alias("item_id"), "category")
     assert recs.join(products, "item_id", "left_anti").count() == 0
     per_cat = recs.join(products, "item_id").groupBy("user_id", "category").count().agg(F.max("count")).first()[0]
     assert per_cat <= cfg.hybrid.max_per_category
@@ -67,24 +67,24 @@ def test_recommendations_obey_the_filters(spark, twice):
 def test_every_customer_and_visitor_gets_recommendations(spark, twice):
     cfg = twice[0]
     run = date.fromisoformat(SHOP_RUN_DATE)
-    customers = tables.read(spark, cfg, "customers").where(F.col("signup_date") <= F.lit(run))
-    visitors = tables.read(spark, cfg, "events").where(F.col("ts") < F.lit(cutoff(run))).select("user_id")
+    customers = warehouse(spark, cfg).read("customers").where(F.col("signup_date") <= F.lit(run))
+    visitors = warehouse(spark, cfg).read("events").where(F.col("ts") < F.lit(cutoff(run))).select("user_id")
     everyone = customers.select(F.col("customer_id").alias("user_id")).unionByName(visitors).distinct()
-    served = tables.read_run(spark, cfg, "recommendations", run).select("user_id").distinct()
+    served = warehouse(spark, cfg).read_run("recommendations", run).select("user_id").distinct()
     assert everyone.join(served, "user_id", "left_anti").count() == 0
 
 
 def test_evaluations_score_every_source_and_the_hybrid(spark, twice):
     cfg = twice[0]
     run = date.fromisoformat(SHOP_RUN_DATE)
-    ev = tables.read_run(spark, cfg, "evaluations", run).collect()
+    ev = warehouse(spark, cfg).read_run("evaluations", run).collect()
     recommenders = {r.recommender for r in ev}
     assert recommenders == {*SOURCES, "hybrid", "hybrid_seeds_rule"}
     metrics = {r.metric for r in ev}
     assert metrics == {"precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "diversity", "users"}
     assert all(0.0 <= r.value <= 1.0 for r in ev if r.metric not in ("novelty", "users"))
     assert {r.split for r in ev} == {"time"} and {r.k for r in ev} == {10}
-    tuning = tables.read_run(spark, cfg, "tuning_results", run).where("model = 'hybrid'").collect()
+    tuning = warehouse(spark, cfg).read_run("tuning_results", run).where("model = 'hybrid'").collect()
     assert len(tuning) > 1 and sum(r.chosen for r in tuning) == 1
     # the chosen setting has the best validation nDCG among those covering as many items as the best source
     floor = tuning[0].metrics["coverage_floor"]

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from conftest import SHOP_RUN_DATE, run_twice
-from tailor.config import load_config
+from tailor.config import load_config, warehouse
 from tailor.errors import InsufficientDataError
 from tailor.rules import cross_sell as X
 from tailor.rules import mining as R
@@ -148,7 +148,6 @@ def test_recent_items_are_the_last_orders(spark):
 def test_the_rules_job_is_idempotent_and_recommends_unseen_items(spark, shop):
     from pyspark.sql import functions as F
 
-    from tailor import tables
 
     cfg = shop("rules.min_support=0.01", "rules.min_confidence=0.05")
     written = ["frequent_itemsets", "association_rules", "frequently_bought_together", "candidate_recs"]
@@ -156,7 +155,7 @@ def test_the_rules_job_is_idempotent_and_recommends_unseen_items(spark, shop):
     assert first == second
     assert summaries[0].metrics["association_rules.rows"] > 0 and summaries[0].metrics["rules.rows"] > 0
     run = date.fromisoformat(SHOP_RUN_DATE)
-    recs = tables.read_run(spark, cfg, "candidate_recs", run).where(F.col("source") == "rules")
-    seen = tables.read(spark, cfg, "events").select("user_id", "item_id")
+    recs = warehouse(spark, cfg).read_run("candidate_recs", run).where(F.col("source") == "rules")
+    seen = warehouse(spark, cfg).read("events").select("user_id", "item_id")
     assert recs.join(seen, ["user_id", "item_id"], "left_semi").count() == 0
     assert recs.where(F.col("anchor").isNull()).count() == 0

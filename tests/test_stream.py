@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from conftest import make_cfg
 from tailor import schemas as S
-from tailor import tables
+from tailor.config import warehouse
 from tailor.jobs import JOBS
 from tailor.jobs.base import execute
 
@@ -27,7 +27,7 @@ def _similarity(spark, cfg):
     for d, pairs in rows.items():
         df = spark.createDataFrame([(a, b, s, 1) for a, b, s in pairs],
                                    "entity string, neighbour string, score double, co_count int")
-        tables.replace_partition(df, cfg, "item_similarity", d, {S.METHOD: "cosine"})
+        warehouse(df.sparkSession, cfg).replace_partition(df, "item_similarity", d, {S.METHOD: "cosine"})
 
 
 def _event(eid, user, item, etype, ts, **extra):
@@ -54,7 +54,7 @@ def test_events_get_the_newest_neighbours_and_bad_rows_are_quarantined(spark, tm
     (landing / "2.json").write_text(_event("e4", "u3", "Q", "view", "2026-11-23 10:03:00") + "\n")
     s = execute("stream", JOBS["stream"], spark, cfg, RUN)
     assert s.metrics["batches"] == 2 and s.metrics["quarantined"] == 2
-    recs = {(r.user_id, r.rank): r for r in tables.read(spark, cfg, "realtime_recs").collect()}
+    recs = {(r.user_id, r.rank): r for r in warehouse(spark, cfg).read("realtime_recs").collect()}
     # u1: A viewed (weight 1), B carted (weight 3); B is seen. C = 0.9 + 3 x 0.4 = 2.1 (anchor B, 1.2 > 0.9),
     # E = 3 x 0.6 = 1.8, D = 0.5
     got = [(recs[("u1", k)].item_id, round(recs[("u1", k)].score, 6), recs[("u1", k)].anchor) for k in (1, 2, 3)]
@@ -63,14 +63,14 @@ def test_events_get_the_newest_neighbours_and_bad_rows_are_quarantined(spark, tm
     assert recs[("u1", 3)].reason == "because you just viewed A"
     assert [recs[("u3", 1)].item_id] == ["X"] and ("u3", 2) not in recs
     assert ("u2", 1) not in recs  # its only event was quarantined
-    reasons = sorted(r.reason for r in tables.read(spark, cfg, "quarantine").collect())
+    reasons = sorted(r.reason for r in warehouse(spark, cfg).read("quarantine").collect())
     assert reasons == ["malformed_json", "unknown_event_type"]
     # a later view of X brings Y in (3.0) and pushes D out: the list is rewritten, rank by rank
     (landing / "3.json").write_text(_event("e5", "u1", "X", "view", "2026-11-23 11:00:00") + "\n")
     execute("stream", JOBS["stream"], spark, cfg, RUN)
-    recs = {(r.user_id, r.rank): r.item_id for r in tables.read(spark, cfg, "realtime_recs").collect()}
+    recs = {(r.user_id, r.rank): r.item_id for r in warehouse(spark, cfg).read("realtime_recs").collect()}
     assert [recs[("u1", k)] for k in (1, 2, 3)] == ["Y", "C", "E"]
-    state = {(r.user_id, r.item_id) for r in tables.read(spark, cfg, "realtime_state").collect()}
+    state = {(r.user_id, r.item_id) for r in warehouse(spark, cfg).read("realtime_state").collect()}
     assert {("u1", "A"), ("u1", "B"), ("u1", "X"), ("u3", "Q")} == state
 
 
@@ -85,9 +85,9 @@ def _files(landing: Path, names: list[str]):
 
 
 def _final(spark, cfg):
-    recs = tables.read(spark, cfg, "realtime_recs").drop("updated_at")
-    state = tables.read(spark, cfg, "realtime_state")
-    quarantine = tables.read(spark, cfg, "quarantine").select("reason", "record")
+    recs = warehouse(spark, cfg).read("realtime_recs").drop("updated_at")
+    state = warehouse(spark, cfg).read("realtime_state")
+    quarantine = warehouse(spark, cfg).read("quarantine").select("reason", "record")
     return [sorted(str(tuple(r)) for r in df.collect()) for df in (recs, state, quarantine)]
 
 
@@ -111,4 +111,4 @@ def test_a_restart_that_replays_a_batch_gives_what_one_uninterrupted_run_gives(s
     s = execute("stream", JOBS["stream"], spark, cfg, RUN)
     assert s.metrics["batches"] == 2  # batch 0 again, then batch 1
     assert _final(spark, cfg) == expected
-    assert tables.read(spark, cfg, "quarantine").where(F.col("reason") == "bad_timestamp").count() == 2
+    assert warehouse(spark, cfg).read("quarantine").where(F.col("reason") == "bad_timestamp").count() == 2

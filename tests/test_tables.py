@@ -6,6 +6,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from tailor import tables
+from tailor.config import warehouse
 from tailor.errors import MissingTableError, SchemaMismatchError
 from tailor.schemas import QUARANTINE
 
@@ -13,24 +14,24 @@ D1, D2 = date(2026, 11, 22), date(2026, 11, 23)
 
 
 def _rows(spark, cfg, name):
-    return sorted(tuple(r) for r in tables.read(spark, cfg, name).collect())
+    return sorted(tuple(r) for r in warehouse(spark, cfg).read(name).collect())
 
 
 def test_replace_partition_round_trip_and_idempotence(spark, cfg):
     t = tables.bronze_name("unit", "things")
     day1 = spark.createDataFrame([("a", 1), ("b", 2)], "k string, v int")
     day2 = spark.createDataFrame([("c", 3)], "k string, v int")
-    assert tables.replace_partition(day1, cfg, t, D1) == 2
-    tables.replace_partition(day2, cfg, t, D2)
+    assert warehouse(day1.sparkSession, cfg).replace_partition(day1, t, D1) == 2
+    warehouse(day2.sparkSession, cfg).replace_partition(day2, t, D2)
     once = _rows(spark, cfg, t)
     assert once == [("a", 1, D1), ("b", 2, D1), ("c", 3, D2)]
 
     # the same date again: no duplicates, the other date untouched
-    tables.replace_partition(day2, cfg, t, D2)
+    warehouse(day2.sparkSession, cfg).replace_partition(day2, t, D2)
     assert _rows(spark, cfg, t) == once
 
     # new content for D2 replaces only D2
-    tables.replace_partition(spark.createDataFrame([("d", 4)], "k string, v int"), cfg, t, D2)
+    warehouse(spark, cfg).replace_partition(spark.createDataFrame([("d", 4)], "k string, v int"), t, D2)
     assert _rows(spark, cfg, t) == [("a", 1, D1), ("b", 2, D1), ("d", 4, D2)]
 
 
@@ -38,26 +39,26 @@ def test_replace_partition_with_extra_key_keeps_other_sources(spark, cfg):
     def q(reason):
         return spark.createDataFrame([("events", reason, "{}")], "entity string, reason string, record string")
 
-    tables.replace_partition(q("x"), cfg, "quarantine", D1, extra_keys={"source": "a"})
-    tables.replace_partition(q("y"), cfg, "quarantine", D1, extra_keys={"source": "b"})
-    tables.replace_partition(q("z"), cfg, "quarantine", D1, extra_keys={"source": "a"})
-    got = {(r.source, r.reason) for r in tables.read(spark, cfg, "quarantine").collect()}
+    warehouse(spark, cfg).replace_partition(q("x"), "quarantine", D1, extra_keys={"source": "a"})
+    warehouse(spark, cfg).replace_partition(q("y"), "quarantine", D1, extra_keys={"source": "b"})
+    warehouse(spark, cfg).replace_partition(q("z"), "quarantine", D1, extra_keys={"source": "a"})
+    got = {(r.source, r.reason) for r in warehouse(spark, cfg).read("quarantine").collect()}
     assert got == {("a", "z"), ("b", "y")}
 
 
 def test_unsafe_partition_value_is_refused(spark, cfg):
     df = spark.createDataFrame([("events", "r", "{}")], "entity string, reason string, record string")
     with pytest.raises(ValueError, match="partition value"):
-        tables.replace_partition(df, cfg, "quarantine", D1, extra_keys={"source": "x' OR '1'='1"})
+        warehouse(df.sparkSession, cfg).replace_partition(df, "quarantine", D1, extra_keys={"source": "x' OR '1'='1"})
 
 
 def test_contract_is_checked_on_write(spark, cfg):
     wrong = spark.createDataFrame([("s", "e", 1, "{}")], "source string, entity string, reason int, record string")
     with pytest.raises(SchemaMismatchError, match="reason is int, expected string"):
-        tables.replace_partition(wrong, cfg, "quarantine", D1)
+        warehouse(wrong.sparkSession, cfg).replace_partition(wrong, "quarantine", D1)
     missing = spark.createDataFrame([("s",)], "source string")
     with pytest.raises(SchemaMismatchError, match="missing"):
-        tables.replace_partition(missing, cfg, "quarantine", D1)
+        warehouse(missing.sparkSession, cfg).replace_partition(missing, "quarantine", D1)
     assert [f.name for f in QUARANTINE.fields][-1] == "run_date"
 
 
@@ -65,13 +66,13 @@ def test_merge_upsert_inserts_updates_and_is_a_no_op_when_replayed(spark, cfg):
     t = tables.bronze_name("unit", "dim")
     first = spark.createDataFrame([("a", 1), ("b", 2)], "k string, v int").withColumn(
         "run_date", F.lit(D1))
-    assert tables.merge_upsert(first, cfg, t, ["k"]) == {"inserted": 2, "updated": 0}
+    assert warehouse(first.sparkSession, cfg).merge_upsert(first, t, ["k"]) == {"inserted": 2, "updated": 0}
     second = spark.createDataFrame([("b", 20), ("c", 3), ("a", 1)], "k string, v int").withColumn(
         "run_date", F.lit(D2))
-    m = tables.merge_upsert(second, cfg, t, ["k"], ignore_in_compare=("run_date",))
+    m = warehouse(second.sparkSession, cfg).merge_upsert(second, t, ["k"], ignore_in_compare=("run_date",))
     assert m == {"inserted": 1, "updated": 1}  # a is unchanged apart from run_date, so not rewritten
     assert _rows(spark, cfg, t) == [("a", 1, D1), ("b", 20, D2), ("c", 3, D2)]
-    assert tables.merge_upsert(second, cfg, t, ["k"], ignore_in_compare=("run_date",)) == {
+    assert warehouse(second.sparkSession, cfg).merge_upsert(second, t, ["k"], ignore_in_compare=("run_date",)) == {
         "inserted": 0, "updated": 0}
     assert _rows(spark, cfg, t) == [("a", 1, D1), ("b", 20, D2), ("c", 3, D2)]
 
@@ -81,8 +82,8 @@ def test_insert_only_merge_never_overwrites(spark, cfg):
     def df(rows):  # bronze tables are partitioned by run_date
         return spark.createDataFrame(rows, "k string, v int").withColumn("run_date", F.lit(D1))
 
-    tables.merge_upsert(df([("a", 1)]), cfg, t, ["k"], update=False)
-    m = tables.merge_upsert(df([("a", 9), ("b", 2)]), cfg, t, ["k"], update=False)
+    warehouse(spark, cfg).merge_upsert(df([("a", 1)]), t, ["k"], update=False)
+    m = warehouse(spark, cfg).merge_upsert(df([("a", 9), ("b", 2)]), t, ["k"], update=False)
     assert m["inserted"] == 1
     assert _rows(spark, cfg, t) == [("a", 1, D1), ("b", 2, D1)]
 
@@ -90,19 +91,19 @@ def test_insert_only_merge_never_overwrites(spark, cfg):
 def test_idempotent_append_replayed_counts_once(spark, cfg):
     t = tables.bronze_name("unit", "log")
     batch = spark.createDataFrame([("x", 1), ("y", 2)], "k string, v int").withColumn("run_date", F.lit(D1))
-    tables.append_idempotent(batch, cfg, t, app_id="loader", version=20261122)
-    tables.append_idempotent(batch, cfg, t, app_id="loader", version=20261122)
-    assert tables.read(spark, cfg, t).count() == 2
-    tables.append_idempotent(batch, cfg, t, app_id="loader", version=20261123)
-    assert tables.read(spark, cfg, t).count() == 4
+    warehouse(batch.sparkSession, cfg).append_idempotent(batch, t, app_id="loader", version=20261122)
+    warehouse(batch.sparkSession, cfg).append_idempotent(batch, t, app_id="loader", version=20261122)
+    assert warehouse(spark, cfg).read(t).count() == 2
+    warehouse(batch.sparkSession, cfg).append_idempotent(batch, t, app_id="loader", version=20261123)
+    assert warehouse(spark, cfg).read(t).count() == 4
 
 
 def test_time_travel_reads_an_older_version(spark, cfg):
     t = tables.bronze_name("unit", "tt")
-    tables.replace_partition(spark.createDataFrame([("a",)], "k string"), cfg, t, D1)
-    v0 = tables.version(spark, cfg, t)
-    tables.replace_partition(spark.createDataFrame([("b",)], "k string"), cfg, t, D1)
-    assert_df_equality(tables.read(spark, cfg, t, version=v0).select("k"),
+    warehouse(spark, cfg).replace_partition(spark.createDataFrame([("a",)], "k string"), t, D1)
+    v0 = warehouse(spark, cfg).version(t)
+    warehouse(spark, cfg).replace_partition(spark.createDataFrame([("b",)], "k string"), t, D1)
+    assert_df_equality(warehouse(spark, cfg).read(t, version=v0).select("k"),
                        spark.createDataFrame([("a",)], "k string"))
 
 
@@ -110,18 +111,19 @@ def test_version_and_metrics_come_from_the_log_as_history_reports_them(spark, cf
     from delta.tables import DeltaTable
 
     t = tables.bronze_name("unit", "log")
-    assert tables.version(spark, cfg, t) == -1  # no table yet
-    tables.replace_partition(spark.createDataFrame([("a",), ("b",), ("c",)], "k string"), cfg, t, D1)
-    tables.replace_partition(spark.createDataFrame([("d",)], "k string"), cfg, t, D2)
-    hist = DeltaTable.forPath(spark, tables.path(cfg, t)).history(1).head()
-    assert tables.version(spark, cfg, t) == hist.version == 2  # 0 is the empty table with its contract
-    assert tables._metrics_since(spark, cfg, t, 1)["numOutputRows"] == int(hist.operationMetrics["numOutputRows"]) == 1
-    assert tables._metrics_since(spark, cfg, t, 2) == {}  # nothing committed after version 2
+    assert warehouse(spark, cfg).version(t) == -1  # no table yet
+    warehouse(spark, cfg).replace_partition(spark.createDataFrame([("a",), ("b",), ("c",)], "k string"), t, D1)
+    warehouse(spark, cfg).replace_partition(spark.createDataFrame([("d",)], "k string"), t, D2)
+    hist = DeltaTable.forPath(spark, warehouse(None, cfg).path(t)).history(1).head()
+    assert warehouse(spark, cfg).version(t) == hist.version == 2  # 0 is the empty table with its contract
+    assert warehouse(spark, cfg)._metrics_since(
+        t, 1)["numOutputRows"] == int(hist.operationMetrics["numOutputRows"]) == 1
+    assert warehouse(spark, cfg)._metrics_since(t, 2) == {}  # nothing committed after version 2
 
 
 def test_missing_table_is_a_clear_error(spark, cfg):
     with pytest.raises(MissingTableError, match="table 'events' does not exist .* run the job that writes it"):
-        tables.read(spark, cfg, "events")
+        warehouse(spark, cfg).read("events")
 
 
 def test_a_lost_commit_race_is_retried_with_growing_waits(cfg, caplog, monkeypatch):
@@ -140,7 +142,7 @@ def test_a_lost_commit_race_is_retried_with_growing_waits(cfg, caplog, monkeypat
             raise ConcurrentAppendException("another writer committed first")
         return "committed"
 
-    assert tables.on_conflict_retry(cfg, "t", write) == "committed"
+    assert warehouse(None, cfg).on_conflict_retry("t", write) == "committed"
     assert len(calls) == 3
     # 0.5 s then 1 s, each scaled by a jitter in [0.5, 1.5)
     assert 0.25 <= waits[0] < 0.75 and 0.5 <= waits[1] < 1.5
@@ -153,14 +155,14 @@ def test_a_lost_commit_race_is_retried_with_growing_waits(cfg, caplog, monkeypat
         raise ConcurrentAppendException("again")
 
     with pytest.raises(ConcurrentAppendException):
-        tables.on_conflict_retry(cfg, "t", always)
+        warehouse(None, cfg).on_conflict_retry("t", always)
     assert len(calls) == 4  # the first try and three retries
 
     def other():
         raise ValueError("not a conflict")
 
     with pytest.raises(ValueError):
-        tables.on_conflict_retry(cfg, "t", other)
+        warehouse(None, cfg).on_conflict_retry("t", other)
 
 
 def test_concurrent_merges_into_one_table_all_commit(spark, cfg, caplog, monkeypatch):
@@ -174,7 +176,7 @@ def test_concurrent_merges_into_one_table_all_commit(spark, cfg, caplog, monkeyp
     def rows(values):
         return spark.createDataFrame(values, "k string, v int").withColumn("run_date", F.lit(D1))
 
-    tables.merge_upsert(rows([("seed", 0)]), cfg, t, ["k"])
+    warehouse(spark, cfg).merge_upsert(rows([("seed", 0)]), t, ["k"])
     barrier = threading.Barrier(3)
     errors = []
 
@@ -182,7 +184,7 @@ def test_concurrent_merges_into_one_table_all_commit(spark, cfg, caplog, monkeyp
         df = rows([(f"k{i}-{j}", i) for j in range(50)])
         barrier.wait()
         try:
-            tables.merge_upsert(df, cfg, t, ["k"])
+            warehouse(df.sparkSession, cfg).merge_upsert(df, t, ["k"])
         except Exception as e:  # collected: an exception in a thread would not fail the test
             errors.append(e)
 
@@ -192,5 +194,5 @@ def test_concurrent_merges_into_one_table_all_commit(spark, cfg, caplog, monkeyp
     for th in threads:
         th.join()
     assert errors == []
-    assert tables.read(spark, cfg, t).count() == 1 + 3 * 50
+    assert warehouse(spark, cfg).read(t).count() == 1 + 3 * 50
     assert "lost a commit race (ConcurrentAppendException)" in caplog.text

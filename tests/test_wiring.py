@@ -9,8 +9,8 @@ from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE
 from tailor import schemas as S
-from tailor import tables
 from tailor import wiring as W
+from tailor.config import warehouse
 
 RUN = date.fromisoformat(SHOP_RUN_DATE)
 
@@ -32,12 +32,12 @@ def test_evaluate_fits_what_the_job_serves(spark, shop, source):
     cfg = shop("als.max_iter=3", "als.rank=4")
     for job in (("als",) if source == "als" else ("similarity", "cf")):
         execute(job, JOBS[job], spark, cfg, RUN)
-    served = tables.read_run(spark, cfg, "candidate_recs", RUN).where(F.col(S.SOURCE) == source)
+    served = warehouse(spark, cfg).read_run("candidate_recs", RUN).where(F.col(S.SOURCE) == source)
     users = sorted(r[0] for r in served.select(S.USER_ID).distinct().orderBy(S.USER_ID).limit(12).collect())
     assert len(users) == 12  # the job served someone: equal lists must not be two empty ones
 
     # evaluate's path: the same events as of the same date, the job's id map, no table of the job's output
-    d = W.TrainData(cfg, RUN, tables.read(spark, cfg, "events"), id_map=tables.read(spark, cfg, "id_map")
+    d = W.TrainData(cfg, RUN, warehouse(spark, cfg).read("events"), id_map=warehouse(spark, cfg).read("id_map")
                     if source == "als" else None)
     d.users = spark.createDataFrame([(u,) for u in users], f"{S.USER_ID} string")
     try:

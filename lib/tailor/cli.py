@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
 from tailor import log as tlog
-from tailor.config import Config, load_config
+from tailor.config import Config, load_config, warehouse
 from tailor.errors import ConfigError, TailorError, first_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -141,6 +141,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def _table_summary(spark, cfg: Config) -> list[tuple[str, str, int, int]]:
+    wh = warehouse(spark, cfg)
     from tailor import tables
 
     names = list(tables.REGISTRY)
@@ -149,9 +150,9 @@ def _table_summary(spark, cfg: Config) -> list[tuple[str, str, int, int]]:
                   ("events", "products", "customers", "lines", "ratings", "movies", "users")]
     rows = []
     for n in names:
-        if tables.exists(spark, cfg, n):
-            rows.append((tables.spec(n).layer, n, tables.read(spark, cfg, n).count(),
-                         tables.version(spark, cfg, n)))
+        if wh.exists(n):
+            rows.append((tables.spec(n).layer, n, wh.read(n).count(),
+                         wh.version(n)))
     return rows
 
 
@@ -244,13 +245,13 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | N
 
 
 def _print_experiments(spark, cfg: Config, run_date: date) -> None:
+    wh = warehouse(spark, cfg)
     from pyspark.sql import functions as F
 
-    from tailor import tables
 
-    if not tables.exists(spark, cfg, "experiment_results"):
+    if not wh.exists("experiment_results"):
         return
-    rows = tables.read(spark, cfg, "experiment_results").where(F.col("run_date") == F.lit(run_date)).collect()
+    rows = wh.read("experiment_results").where(F.col("run_date") == F.lit(run_date)).collect()
     for r in rows:
         lift = "n/a" if r.abs_lift is None else f"{r.abs_lift:+.3f} ({r.ci_low:+.3f} to {r.ci_high:+.3f})"
         p = "n/a" if r.p_value is None else f"{r.p_value:.2g}"

@@ -55,6 +55,7 @@ from tailor.settings import (  # noqa: F401  (re-exported: the sections are part
     Strict,
     SyntheticSettings,
 )
+from tailor.tables import Warehouse
 
 
 class Config(Strict):
@@ -112,6 +113,13 @@ class Config(Strict):
     @property
     def checkpoint_path(self) -> str:
         return as_uri(self.checkpoint_dir) if self.checkpoint_dir else f"{self.warehouse_uri}/_checkpoints"
+
+
+def warehouse(spark, cfg: Config) -> Warehouse:
+    """The :class:`~tailor.tables.Warehouse` of ``cfg``: its root, metastore database and retry policy, on
+    ``spark`` (None is enough for paths)."""
+    return Warehouse(spark, cfg.warehouse_uri, cfg.catalog_database, cfg.delta.conflict_retries,
+                     cfg.delta.retry_backoff_seconds, cfg.seed)
 
 
 def as_uri(location: str) -> str:

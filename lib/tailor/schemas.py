@@ -553,3 +553,12 @@ STREAM_PROGRESS = StructType(
 )
 """One row per micro-batch of ``tailor stream`` (``query`` is its checkpoint): what it handled and when it
 finished, which with each state row's ``updated_batch`` gives event-to-recommendation latency."""
+
+
+def is_personal(column: str) -> bool:
+    """A column name that holds a direct identifier (e-mail, name, phone), in any case."""
+    c = column.lower()
+    if c.endswith("_pseudonym"):
+        return False
+    return c in PII_COLUMNS or any(w in c for w in ("email", "e_mail", "phone", "mobile")) or c in {
+        "first_name", "last_name", "full_name", "firstname", "lastname", "fullname", "surname"}

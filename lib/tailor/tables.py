@@ -1,17 +1,20 @@
-"""Every Delta read and write goes through here.
+"""Every Delta read and write goes through a :class:`Warehouse`.
 
 Tables are known by logical name. :data:`REGISTRY` maps each name to its layer, partitioning and contract;
 its location is ``<warehouse>/<layer>/<name>``. Bronze tables are per source and entity
-(``bronze_<source>_<entity>``) and keep the landed columns as they are.
+(``bronze_<source>_<entity>``) and keep the landed columns as they are. The application builds the
+warehouse from its config (:func:`tailor.config.warehouse`); everything below it takes the object.
 
-Write modes:
+Write modes (methods of :class:`Warehouse`):
 
-- :func:`replace_partition` replaces one ``run_date`` (and optionally one value of further partition keys)
+- ``replace_partition`` replaces one ``run_date`` (and optionally one value of further partition keys)
   with ``replaceWhere``, so a re-run for the same date leaves the table as one run would;
-- :func:`merge_upsert` MERGEs on a key: new keys are inserted, changed rows updated, identical rows untouched;
-- :func:`append_idempotent` appends with ``txnAppId``/``txnVersion``. Delta skips any version at or below
+- ``merge_upsert`` MERGEs on a key: new keys are inserted, changed rows updated, identical rows untouched;
+- ``append_idempotent`` appends with ``txnAppId``/``txnVersion``. Delta skips any version at or below
   the last one committed for that app id *even when the data differs*, so callers derive the version from
   what makes the batch unique (a run date, a batch id), never from a counter.
+
+While a job runs, :func:`declared` binds the tables it declares; a read or write of any other raises.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
 
@@ -48,7 +51,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, NumericType, StringType, StructType, TimestampType
 
 from tailor import schemas as S
-from tailor.config import Config
 from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError, UndeclaredTableError
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -60,27 +62,6 @@ _MAX_WAIT_S = 60.0
 COMMIT_CONFLICTS = (DeltaConcurrentModificationException, ConcurrentAppendException, ConcurrentWriteException,
                     ConcurrentDeleteReadException, ConcurrentDeleteDeleteException, ConcurrentTransactionException,
                     MetadataChangedException, ProtocolChangedException)
-
-
-def on_conflict_retry(cfg: Config, name: str, write: Callable[[], object]) -> object:
-    """Call ``write`` (one idempotent write to table ``name``); when it loses a commit race to another writer
-    (any ``delta.exceptions`` concurrent-modification error), wait and call it again, up to
-    ``delta.conflict_retries`` times. Waits double from ``delta.retry_backoff_seconds``, with jitter from a
-    generator seeded by the seed, the table, the process and the thread, so racing writers do not retry in
-    step."""
-    retries, first = cfg.delta.conflict_retries, cfg.delta.retry_backoff_seconds
-    jitter = random.Random(f"{cfg.seed}:{name}:{os.getpid()}:{threading.get_ident()}")
-    for attempt in range(retries + 1):
-        try:
-            return write()
-        except COMMIT_CONFLICTS as e:
-            if attempt == retries:
-                raise
-            wait = min(_MAX_WAIT_S, first * 2**attempt) * (0.5 + jitter.random())
-            _log.warning("write to %s lost a commit race (%s); retry %d of %d in %.1fs", name,
-                         type(e).__name__, attempt + 1, retries, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
 
 
 NO_CUSTOMERS: tuple[str, ...] = ()
@@ -207,53 +188,6 @@ def _touch(name: str, mode: str) -> None:
                                    f"{'WRITES' if mode == 'write' else 'READS'}")
 
 
-def path(cfg: Config, name: str) -> str:
-    _touch(name, "any")
-    t = spec(name)
-    return f"{cfg.warehouse_uri}/{t.layer}/{t.name}"
-
-
-def model_path(cfg: Config, model: str, run_date: date) -> str:
-    """Where a fitted model of ``run_date`` is saved: ``<warehouse>/models/<model>/run_date=<date>``."""
-    return f"{cfg.warehouse_uri}/models/{model}/run_date={run_date.isoformat()}"
-
-
-def exists(spark: SparkSession, cfg: Config, name: str) -> bool:
-    _touch(name, "read")
-    return DeltaTable.isDeltaTable(spark, path(cfg, name))
-
-
-def read(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> DataFrame:
-    """Read a table (optionally an older version, by Delta time travel).
-
-    Raises:
-        MissingTableError: the table has not been written yet.
-    """
-    _touch(name, "read")
-    if not exists(spark, cfg, name):
-        raise MissingTableError(
-            f"table '{name}' does not exist at {path(cfg, name)}; run the job that writes it first"
-        )
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", version)
-    return reader.load(path(cfg, name))
-
-
-def read_run(spark: SparkSession, cfg: Config, name: str, run_date: date) -> DataFrame:
-    """The ``run_date`` partition of a gold table.
-
-    Raises:
-        MissingTableError: the table, or that date's partition, has not been written yet.
-    """
-    df = read(spark, cfg, name).where(F.col(S.RUN_DATE) == F.lit(run_date))
-    if df.limit(1).count() == 0:
-        raise MissingTableError(
-            f"table '{name}' has no rows for run date {run_date}; run the job that writes it for that date first"
-        )
-    return df
-
-
 def conform(df: DataFrame, schema: StructType, table: str) -> DataFrame:
     """Select ``df``'s columns in contract order, failing if any is missing, extra or of the wrong type.
 
@@ -299,91 +233,11 @@ def stats_properties(t: TableSpec, schema: StructType) -> dict[str, str]:
         return {STATS_COUNT: "0"}
     if not t.customer_columns:
         return {}
-    from tailor.privacy.pseudonym import is_personal  # a leaf module: no cycle
 
     keep = [f.name for f in schema.fields
-            if f.name not in t.customer_columns and f.name not in t.partition_by and not is_personal(f.name)
+            if f.name not in t.customer_columns and f.name not in t.partition_by and not S.is_personal(f.name)
             and isinstance(f.dataType, _ATOMIC)]
     return {STATS_COLUMNS: ",".join(keep)} if keep else {STATS_COUNT: "0"}
-
-
-def properties(spark: SparkSession, cfg: Config, name: str) -> dict[str, str]:
-    """The table's Delta properties."""
-    return dict(DeltaTable.forPath(spark, path(cfg, name)).detail().select("properties").first()[0] or {})
-
-
-def set_properties(spark: SparkSession, cfg: Config, name: str, props: Mapping[str, str | None]) -> None:
-    """Set (a value) or unset (None) table properties, in at most two commits."""
-    _touch(name, "write")
-    target = f"delta.`{path(cfg, name)}`"
-    given = {k: v for k, v in props.items() if v is not None}
-    gone = [k for k, v in props.items() if v is None]
-    if given:
-        pairs = ", ".join(f"'{k}' = '{v}'" for k, v in given.items())
-        on_conflict_retry(cfg, name, lambda: spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({pairs})"))
-    if gone:
-        keys = ", ".join(f"'{k}'" for k in gone)
-        on_conflict_retry(cfg, name, lambda: spark.sql(f"ALTER TABLE {target} UNSET TBLPROPERTIES IF EXISTS ({keys})"))
-
-
-def protect_stats(spark: SparkSession, cfg: Config, name: str) -> bool:
-    """Give an existing table the :func:`stats_properties` it lacks (tables made before they existed);
-    files written from then on carry no customer statistics. Returns whether anything was changed."""
-    want = stats_properties(spec(name), read(spark, cfg, name).schema)
-    have = properties(spark, cfg, name)
-    missing = {k: v for k, v in want.items() if have.get(k) != v}
-    if missing:
-        set_properties(spark, cfg, name, missing)
-    return bool(missing)
-
-
-def _ensure_table(spark: SparkSession, cfg: Config, t: TableSpec, df: DataFrame) -> None:
-    """Create the table with its contract (so Delta enforces NOT NULL columns) if it does not exist."""
-    if exists(spark, cfg, t.name):
-        return
-    builder = DeltaTable.createIfNotExists(spark).location(path(cfg, t.name))
-    if cfg.catalog_database:
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {cfg.catalog_database}")
-        builder = builder.tableName(f"{cfg.catalog_database}.{t.name}")
-    schema = t.schema if t.schema is not None else df.schema
-    builder.addColumns(schema)
-    for k, v in stats_properties(t, schema).items():
-        builder = builder.property(k, v)
-    if t.partition_by:
-        builder = builder.partitionedBy(*t.partition_by)
-
-    def create() -> None:
-        try:
-            builder.execute()
-        except AnalysisException as e:
-            # two writers creating one table: the loser may see the winner's files before its log, and Delta
-            # says DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION; once the table is there, there is nothing to do
-            if "NON_EMPTY_LOCATION" in str(e) or "already exists" in str(e).lower():
-                time.sleep(0.5)
-                if exists(spark, cfg, t.name):
-                    return
-                raise ConcurrentTransactionException(f"creating {t.name} raced another writer") from e
-            raise
-
-    # two writers creating the same table race for version 0; the loser retries and finds it there
-    on_conflict_retry(cfg, t.name, create)
-
-
-def ensure(spark: SparkSession, cfg: Config, name: str) -> None:
-    """Create the (contract) table ``name`` empty if it does not exist yet."""
-    _touch(name, "write")
-    if not exists(spark, cfg, name):
-        t = spec(name)
-        _ensure_table(spark, cfg, t, spark.createDataFrame([], t.schema))
-
-
-def _prepare(spark: SparkSession, cfg: Config, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:
-    _touch(name, "write")
-    t = spec(name)
-    if t.schema is not None:
-        df = conform(df, t.schema, name)
-    _ensure_table(spark, cfg, t, df)
-    return t, df
 
 
 def _sql_literal(value: object) -> str:
@@ -394,160 +248,8 @@ def _sql_literal(value: object) -> str:
     raise ValueError(f"partition value {value!r} must be a date or match {_SAFE_VALUE.pattern}")
 
 
-def _metrics_since(spark: SparkSession, cfg: Config, name: str, before: int) -> dict[str, int]:
-    """The operation metrics of the commit made after version ``before`` (empty when an operation changed
-    nothing and so committed nothing, as a MERGE with nothing to insert does)."""
-    last, info = _last_commit(spark, cfg, name, with_info=True)
-    if last <= before:
-        return {}
-    metrics = (info or {}).get("operationMetrics") or {}
-    return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
-
-
-def _commit(spark: SparkSession, cfg: Config, name: str, write: Callable[[], object]) -> dict[str, int]:
-    """Run one write to ``name`` (retried on a lost commit race) and return its commit's operation metrics.
-    The version is read at the start of each attempt: after a lost race, the winner's commit is not ours,
-    and a retry that has nothing left to do commits nothing (empty metrics)."""
-    start: dict[str, int] = {}
-
-    def attempt() -> object:
-        start["version"] = version(spark, cfg, name)
-        return write()
-
-    on_conflict_retry(cfg, name, attempt)
-    return _metrics_since(spark, cfg, name, start["version"])
-
-
-def replace_partition(
-    df: DataFrame,
-    cfg: Config,
-    name: str,
-    run_date: date,
-    extra_keys: Mapping[str, str] | None = None,
-) -> int:
-    """Replace the rows of ``run_date`` (and of ``extra_keys``' values) in ``name`` with ``df``.
-
-    ``run_date`` (and each extra key) is set as a column on ``df`` before writing, so rows cannot land
-    outside the partition they replace.
-
-    Returns:
-        The number of rows written.
-    """
-    spark = df.sparkSession
-    keys: dict[str, object] = {S.RUN_DATE: run_date, **(extra_keys or {})}
-    for k, v in keys.items():
-        df = df.withColumn(k, F.lit(v))
-    _, df = _prepare(spark, cfg, name, df)
-    predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
-    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
-    if spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
-        writer = writer.option("mergeSchema", "true")
-    return _commit(spark, cfg, name, lambda: writer.save(path(cfg, name))).get("numOutputRows", 0)
-
-
 def _key_condition(keys: Iterable[str]) -> Column:
     return reduce(lambda a, b: a & b, [F.col(f"t.{k}") == F.col(f"s.{k}") for k in keys])
-
-
-def merge_upsert(
-    df: DataFrame,
-    cfg: Config,
-    name: str,
-    keys: list[str],
-    update: bool = True,
-    ignore_in_compare: tuple[str, ...] = (),
-) -> dict[str, int]:
-    """MERGE ``df`` into ``name`` on ``keys``.
-
-    New keys are inserted. With ``update``, a matched row is rewritten only when a column other than those
-    in ``ignore_in_compare`` differs (null-safe), so merging the same data twice changes nothing.
-
-    Returns:
-        Delta's counts of inserted and updated rows.
-
-    Raises:
-        MissingColumnsError: a key is not a column of ``df``.
-    """
-    missing = [k for k in keys if k not in df.columns]
-    if missing:
-        raise MissingColumnsError(f"merge keys {missing} are not columns of the data for '{name}'")
-    spark = df.sparkSession
-    _, df = _prepare(spark, cfg, name, df)
-    compared = [c for c in df.columns if c not in keys and c not in ignore_in_compare] if update else []
-
-    def merge() -> None:
-        merger = DeltaTable.forPath(spark, path(cfg, name)).alias("t").merge(df.alias("s"), _key_condition(keys))
-        if compared:
-            changed = reduce(
-                lambda a, b: a | b, [~F.col(f"t.{c}").eqNullSafe(F.col(f"s.{c}")) for c in compared]
-            )
-            merger = merger.whenMatchedUpdateAll(condition=changed)
-        merger.whenNotMatchedInsertAll().execute()
-
-    m = _commit(spark, cfg, name, merge)
-    return {
-        "inserted": m.get("numTargetRowsInserted", 0),
-        "updated": m.get("numTargetRowsUpdated", 0),
-    }
-
-
-def append_idempotent(df: DataFrame, cfg: Config, name: str, app_id: str, version: int) -> None:
-    """Append ``df`` once for (``app_id``, ``version``); a replay of the same pair is skipped by Delta."""
-    spark = df.sparkSession
-    _, df = _prepare(spark, cfg, name, df)
-    writer = df.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", version)
-    on_conflict_retry(cfg, name, lambda: writer.save(path(cfg, name)))
-
-
-def delete_where(spark: SparkSession, cfg: Config, name: str, condition: Column) -> int:
-    """Delete the rows of ``name`` matching ``condition``; returns how many (0 when the table is absent)."""
-    _touch(name, "write")
-    if not exists(spark, cfg, name):
-        return 0
-    return _commit(spark, cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).delete(condition)).get(
-        "numDeletedRows", 0)
-
-
-def merge_delete(df: DataFrame, cfg: Config, name: str, condition: Column) -> int:
-    """Delete the rows of ``name`` (alias ``t``) that match a row of ``df`` (alias ``s``) on ``condition``, by
-    MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
-    _touch(name, "write")
-    spark = df.sparkSession
-    return _commit(spark, cfg, name, lambda: DeltaTable.forPath(spark, path(cfg, name)).alias("t")
-                   .merge(df.alias("s"), condition).whenMatchedDelete().execute()).get("numTargetRowsDeleted", 0)
-
-
-def version(spark: SparkSession, cfg: Config, name: str) -> int:
-    """The table's current Delta version (-1 when it has no commit)."""
-    return _last_commit(spark, cfg, name)[0]
-
-
-def _last_commit(spark: SparkSession, cfg: Config, name: str, with_info: bool = False) -> tuple[int, dict | None]:
-    """(the newest commit's version, its ``commitInfo`` when ``with_info``), read from ``_delta_log`` with the
-    Hadoop FileSystem: a listing and one small file, where ``DeltaTable.history(1)`` costs a Spark job.
-    Commit files are never rewritten once written, so the newest one found is a committed version."""
-    jvm = spark.sparkContext._jvm
-    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path(cfg, name)}/_delta_log")
-    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(log_dir):
-        return -1, None
-    versions = [int(m.group(1)) for st in fs.listStatus(log_dir)
-                if (m := _COMMIT_FILE.match(st.getPath().getName()))]
-    if not versions:
-        return -1, None
-    last = max(versions)
-    if not with_info:
-        return last, None
-    stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, f"{last:020d}.json"))
-    try:
-        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
-        while (line := reader.readLine()) is not None:
-            action = json.loads(line)
-            if "commitInfo" in action:
-                return last, action["commitInfo"]
-    finally:
-        stream.close()
-    return last, None
 
 
 _LOG_ENTRY = re.compile(r"^(\d{20})\.(json|crc|checkpoint\..*parquet|\d{20}\.compacted\.json)$")
@@ -560,50 +262,382 @@ def hadoop_path(spark: SparkSession, where: str):
     return p, p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
-def checkpoint(spark: SparkSession, cfg: Config, name: str) -> int:
-    """Write a Delta checkpoint of the table's current version (its whole state in one file); returns the
-    version. Delta drops from it the tombstones older than ``delta.deletedFileRetentionDuration``."""
-    jvm = spark.sparkContext._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path(cfg, name))
-    snapshot = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
-    delta_log.checkpoint(snapshot, jvm.scala.Option.empty())
-    return int(snapshot.version())
+@dataclass(frozen=True)
+class Warehouse:
+    """The one owner of storage: the root every table lives under, the metastore database tables are also
+    registered in, the retry policy for lost commit races, and the registry of table contracts. Every read
+    and write of a Delta table is one of its methods.
+
+    Attributes:
+        spark: the session reads and writes run in.
+        root: the warehouse URI; a table lives at ``<root>/<layer>/<name>``.
+        catalog: when set, tables are also registered in the metastore under this database.
+        retries, backoff_s: a write that loses a commit race is retried this many times, waits doubling
+            from ``backoff_s`` (with jitter seeded by ``seed``, the table, the process and the thread).
+        registry: logical name -> :class:`TableSpec`.
+    """
+
+    spark: SparkSession
+    root: str
+    catalog: str | None = None
+    retries: int = 5
+    backoff_s: float = 1.0
+    seed: int = 42
+    registry: Mapping[str, TableSpec] = field(default_factory=lambda: REGISTRY)
+
+    def on_conflict_retry(self, name: str, write: Callable[[], object]) -> object:
+        """Call ``write`` (one idempotent write to table ``name``); when it loses a commit race to another writer
+        (any ``delta.exceptions`` concurrent-modification error), wait and call it again, up to
+        ``delta.conflict_retries`` times. Waits double from ``delta.retry_backoff_seconds``, with jitter from a
+        generator seeded by the seed, the table, the process and the thread, so racing writers do not retry in
+        step."""
+        retries, first = self.retries, self.backoff_s
+        jitter = random.Random(f"{self.seed}:{name}:{os.getpid()}:{threading.get_ident()}")
+        for attempt in range(retries + 1):
+            try:
+                return write()
+            except COMMIT_CONFLICTS as e:
+                if attempt == retries:
+                    raise
+                wait = min(_MAX_WAIT_S, first * 2**attempt) * (0.5 + jitter.random())
+                _log.warning("write to %s lost a commit race (%s); retry %d of %d in %.1fs", name,
+                             type(e).__name__, attempt + 1, retries, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
 
-def expire_log(spark: SparkSession, cfg: Config, name: str, before: int) -> int:
-    """Delete the table's log entries (commits, checksums, checkpoints) of versions below ``before``, which
-    must have a checkpoint: the table then reads from that checkpoint on, and no older version is reachable.
-
-    Delta's own clean-up (``delta.logRetentionDuration``) cuts at a day boundary, so it cannot remove the
-    entries of a purge made today; ``tailor forget --purge`` needs them gone now. Returns how many went."""
-    log_dir, fs = hadoop_path(spark, f"{path(cfg, name)}/_delta_log")
-    if not fs.exists(log_dir):
-        return 0
-    gone = 0
-    for folder in (log_dir, spark.sparkContext._jvm.org.apache.hadoop.fs.Path(log_dir, "_staged_commits")):
-        if not fs.exists(folder):
-            continue
-        for st in fs.listStatus(folder):
-            m = _LOG_ENTRY.match(st.getPath().getName())
-            if m and int(m.group(1)) < before:
-                gone += bool(fs.delete(st.getPath(), False))
-    return gone
+    def path(self, name: str) -> str:
+        _touch(name, "any")
+        t = spec(name)
+        return f"{self.root}/{t.layer}/{t.name}"
 
 
-def files(spark: SparkSession, cfg: Config, name: str, log: bool = False) -> list[str]:
-    """Every file under the table's folder: the data files (of any version, referenced or not), or with
-    ``log`` those of ``_delta_log``. Hidden files (``.crc`` sums, ``_`` folders other than the log) are left out."""
-    root, fs = hadoop_path(spark, path(cfg, name) + ("/_delta_log" if log else ""))
-    if not fs.exists(root):
-        return []
-    out = []
-    it = fs.listFiles(root, True)
-    while it.hasNext():
-        p = it.next().getPath()
-        rel = p.toString()[len(root.toString()):]
-        if p.getName().startswith(".") or (not log and "/_delta_log/" in rel + "/"):
-            continue
-        if not log and any(part.startswith("_") for part in rel.split("/")[:-1] if part):
-            continue
-        out.append(p.toString())
-    return sorted(out)
+    def model_path(self, model: str, run_date: date) -> str:
+        """Where a fitted model of ``run_date`` is saved: ``<warehouse>/models/<model>/run_date=<date>``."""
+        return f"{self.root}/models/{model}/run_date={run_date.isoformat()}"
+
+
+    def exists(self, name: str) -> bool:
+        spark = self.spark
+        _touch(name, "read")
+        return DeltaTable.isDeltaTable(spark, self.path(name))
+
+
+    def read(self, name: str, version: int | None = None) -> DataFrame:
+        """Read a table (optionally an older version, by Delta time travel).
+
+        Raises:
+            MissingTableError: the table has not been written yet.
+        """
+        spark = self.spark
+        _touch(name, "read")
+        if not self.exists(name):
+            raise MissingTableError(
+                f"table '{name}' does not exist at {self.path(name)}; run the job that writes it first"
+            )
+        reader = spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path(name))
+
+
+    def read_run(self, name: str, run_date: date) -> DataFrame:
+        """The ``run_date`` partition of a gold table.
+
+        Raises:
+            MissingTableError: the table, or that date's partition, has not been written yet.
+        """
+        df = self.read(name).where(F.col(S.RUN_DATE) == F.lit(run_date))
+        if df.limit(1).count() == 0:
+            raise MissingTableError(
+                f"table '{name}' has no rows for run date {run_date}; run the job that writes it for that date first"
+            )
+        return df
+
+
+    def properties(self, name: str) -> dict[str, str]:
+        """The table's Delta properties."""
+        spark = self.spark
+        return dict(DeltaTable.forPath(spark, self.path(name)).detail().select("properties").first()[0] or {})
+
+
+    def set_properties(self, name: str, props: Mapping[str, str | None]) -> None:
+        """Set (a value) or unset (None) table properties, in at most two commits."""
+        spark = self.spark
+        _touch(name, "write")
+        target = f"delta.`{self.path(name)}`"
+        given = {k: v for k, v in props.items() if v is not None}
+        gone = [k for k, v in props.items() if v is None]
+        if given:
+            pairs = ", ".join(f"'{k}' = '{v}'" for k, v in given.items())
+            self.on_conflict_retry(name, lambda: spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({pairs})"))
+        if gone:
+            keys = ", ".join(f"'{k}'" for k in gone)
+            unset = f"ALTER TABLE {target} UNSET TBLPROPERTIES IF EXISTS ({keys})"
+            self.on_conflict_retry(name, lambda: spark.sql(unset))
+
+
+    def protect_stats(self, name: str) -> bool:
+        """Give an existing table the :func:`stats_properties` it lacks (tables made before they existed);
+        files written from then on carry no customer statistics. Returns whether anything was changed."""
+        want = stats_properties(spec(name), self.read(name).schema)
+        have = self.properties(name)
+        missing = {k: v for k, v in want.items() if have.get(k) != v}
+        if missing:
+            self.set_properties(name, missing)
+        return bool(missing)
+
+
+    def _ensure_table(self, t: TableSpec, df: DataFrame) -> None:
+        """Create the table with its contract (so Delta enforces NOT NULL columns) if it does not exist."""
+        spark = self.spark
+        if self.exists(t.name):
+            return
+        builder = DeltaTable.createIfNotExists(spark).location(self.path(t.name))
+        if self.catalog:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {self.catalog}")
+            builder = builder.tableName(f"{self.catalog}.{t.name}")
+        schema = t.schema if t.schema is not None else df.schema
+        builder.addColumns(schema)
+        for k, v in stats_properties(t, schema).items():
+            builder = builder.property(k, v)
+        if t.partition_by:
+            builder = builder.partitionedBy(*t.partition_by)
+
+        def create() -> None:
+            try:
+                builder.execute()
+            except AnalysisException as e:
+                # two writers creating one table: the loser may see the winner's files before its log, and Delta
+                # says DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION; once the table is there, there is nothing to do
+                if "NON_EMPTY_LOCATION" in str(e) or "already exists" in str(e).lower():
+                    time.sleep(0.5)
+                    if self.exists(t.name):
+                        return
+                    raise ConcurrentTransactionException(f"creating {t.name} raced another writer") from e
+                raise
+
+        # two writers creating the same table race for version 0; the loser retries and finds it there
+        self.on_conflict_retry(t.name, create)
+
+
+    def delta_table(self, name: str) -> DeltaTable:
+        """The Delta table ``name`` (created empty with its contract first if needed), for a MERGE that needs
+        more than :meth:`merge_upsert` (conditional deletes and updates, inside a caller's transaction)."""
+        self.ensure(name)
+        return DeltaTable.forPath(self.spark, self.path(name))
+
+    def ensure(self, name: str) -> None:
+        """Create the (contract) table ``name`` empty if it does not exist yet."""
+        spark = self.spark
+        _touch(name, "write")
+        if not self.exists(name):
+            t = spec(name)
+            self._ensure_table(t, spark.createDataFrame([], t.schema))
+
+
+    def _prepare(self, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:
+        _touch(name, "write")
+        t = spec(name)
+        if t.schema is not None:
+            df = conform(df, t.schema, name)
+        self._ensure_table(t, df)
+        return t, df
+
+
+    def _metrics_since(self, name: str, before: int) -> dict[str, int]:
+        """The operation metrics of the commit made after version ``before`` (empty when an operation changed
+        nothing and so committed nothing, as a MERGE with nothing to insert does)."""
+        last, info = self._last_commit(name, with_info=True)
+        if last <= before:
+            return {}
+        metrics = (info or {}).get("operationMetrics") or {}
+        return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
+
+
+    def _commit(self, name: str, write: Callable[[], object]) -> dict[str, int]:
+        """Run one write to ``name`` (retried on a lost commit race) and return its commit's operation metrics.
+        The version is read at the start of each attempt: after a lost race, the winner's commit is not ours,
+        and a retry that has nothing left to do commits nothing (empty metrics)."""
+        start: dict[str, int] = {}
+
+        def attempt() -> object:
+            start["version"] = self.version(name)
+            return write()
+
+        self.on_conflict_retry(name, attempt)
+        return self._metrics_since(name, start["version"])
+
+
+    def replace_partition(self, df: DataFrame, name: str,
+        run_date: date,
+        extra_keys: Mapping[str, str] | None = None,
+    ) -> int:
+        """Replace the rows of ``run_date`` (and of ``extra_keys``' values) in ``name`` with ``df``.
+
+        ``run_date`` (and each extra key) is set as a column on ``df`` before writing, so rows cannot land
+        outside the partition they replace.
+
+        Returns:
+            The number of rows written.
+        """
+        keys: dict[str, object] = {S.RUN_DATE: run_date, **(extra_keys or {})}
+        for k, v in keys.items():
+            df = df.withColumn(k, F.lit(v))
+        _, df = self._prepare(name, df)
+        predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
+        writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+        if spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
+            writer = writer.option("mergeSchema", "true")
+        return self._commit(name, lambda: writer.save(self.path(name))).get("numOutputRows", 0)
+
+
+    def merge_upsert(self, df: DataFrame, name: str,
+        keys: list[str],
+        update: bool = True,
+        ignore_in_compare: tuple[str, ...] = (),
+    ) -> dict[str, int]:
+        """MERGE ``df`` into ``name`` on ``keys``.
+
+        New keys are inserted. With ``update``, a matched row is rewritten only when a column other than those
+        in ``ignore_in_compare`` differs (null-safe), so merging the same data twice changes nothing.
+
+        Returns:
+            Delta's counts of inserted and updated rows.
+
+        Raises:
+            MissingColumnsError: a key is not a column of ``df``.
+        """
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise MissingColumnsError(f"merge keys {missing} are not columns of the data for '{name}'")
+        spark = df.sparkSession
+        _, df = self._prepare(name, df)
+        compared = [c for c in df.columns if c not in keys and c not in ignore_in_compare] if update else []
+
+        def merge() -> None:
+            merger = DeltaTable.forPath(spark, self.path(name)).alias("t").merge(df.alias("s"), _key_condition(keys))
+            if compared:
+                changed = reduce(
+                    lambda a, b: a | b, [~F.col(f"t.{c}").eqNullSafe(F.col(f"s.{c}")) for c in compared]
+                )
+                merger = merger.whenMatchedUpdateAll(condition=changed)
+            merger.whenNotMatchedInsertAll().execute()
+
+        m = self._commit(name, merge)
+        return {
+            "inserted": m.get("numTargetRowsInserted", 0),
+            "updated": m.get("numTargetRowsUpdated", 0),
+        }
+
+
+    def append_idempotent(self, df: DataFrame, name: str, app_id: str, version: int) -> None:
+        """Append ``df`` once for (``app_id``, ``version``); a replay of the same pair is skipped by Delta."""
+        _, df = self._prepare(name, df)
+        writer = df.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", version)
+        self.on_conflict_retry(name, lambda: writer.save(self.path(name)))
+
+
+    def delete_where(self, name: str, condition: Column) -> int:
+        """Delete the rows of ``name`` matching ``condition``; returns how many (0 when the table is absent)."""
+        spark = self.spark
+        _touch(name, "write")
+        if not self.exists(name):
+            return 0
+        return self._commit(name, lambda: DeltaTable.forPath(spark, self.path(name)).delete(condition)).get(
+            "numDeletedRows", 0)
+
+
+    def merge_delete(self, df: DataFrame, name: str, condition: Column) -> int:
+        """Delete the rows of ``name`` (alias ``t``) that match a row of ``df`` (alias ``s``) on ``condition``, by
+        MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
+        _touch(name, "write")
+        spark = df.sparkSession
+        return self._commit(name, lambda: DeltaTable.forPath(spark, self.path(name)).alias("t")
+                       .merge(df.alias("s"), condition).whenMatchedDelete().execute()).get("numTargetRowsDeleted", 0)
+
+
+    def version(self, name: str) -> int:
+        """The table's current Delta version (-1 when it has no commit)."""
+        return self._last_commit(name)[0]
+
+
+    def _last_commit(self, name: str, with_info: bool = False) -> tuple[int, dict | None]:
+        """(the newest commit's version, its ``commitInfo`` when ``with_info``), read from ``_delta_log`` with the
+        Hadoop FileSystem: a listing and one small file, where ``DeltaTable.history(1)`` costs a Spark job.
+        Commit files are never rewritten once written, so the newest one found is a committed version."""
+        spark = self.spark
+        jvm = spark.sparkContext._jvm
+        log_dir = jvm.org.apache.hadoop.fs.Path(f"{self.path(name)}/_delta_log")
+        fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        if not fs.exists(log_dir):
+            return -1, None
+        versions = [int(m.group(1)) for st in fs.listStatus(log_dir)
+                    if (m := _COMMIT_FILE.match(st.getPath().getName()))]
+        if not versions:
+            return -1, None
+        last = max(versions)
+        if not with_info:
+            return last, None
+        stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, f"{last:020d}.json"))
+        try:
+            reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+            while (line := reader.readLine()) is not None:
+                action = json.loads(line)
+                if "commitInfo" in action:
+                    return last, action["commitInfo"]
+        finally:
+            stream.close()
+        return last, None
+
+
+    def checkpoint(self, name: str) -> int:
+        """Write a Delta checkpoint of the table's current version (its whole state in one file); returns the
+        version. Delta drops from it the tombstones older than ``delta.deletedFileRetentionDuration``."""
+        spark = self.spark
+        jvm = spark.sparkContext._jvm
+        delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, self.path(name))
+        snapshot = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+        delta_log.checkpoint(snapshot, jvm.scala.Option.empty())
+        return int(snapshot.version())
+
+
+    def expire_log(self, name: str, before: int) -> int:
+        """Delete the table's log entries (commits, checksums, checkpoints) of versions below ``before``, which
+        must have a checkpoint: the table then reads from that checkpoint on, and no older version is reachable.
+
+        Delta's own clean-up (``delta.logRetentionDuration``) cuts at a day boundary, so it cannot remove the
+        entries of a purge made today; ``tailor forget --purge`` needs them gone now. Returns how many went."""
+        spark = self.spark
+        log_dir, fs = hadoop_path(spark, f"{self.path(name)}/_delta_log")
+        if not fs.exists(log_dir):
+            return 0
+        gone = 0
+        for folder in (log_dir, spark.sparkContext._jvm.org.apache.hadoop.fs.Path(log_dir, "_staged_commits")):
+            if not fs.exists(folder):
+                continue
+            for st in fs.listStatus(folder):
+                m = _LOG_ENTRY.match(st.getPath().getName())
+                if m and int(m.group(1)) < before:
+                    gone += bool(fs.delete(st.getPath(), False))
+        return gone
+
+
+    def files(self, name: str, log: bool = False) -> list[str]:
+        """Every file under the table's folder: the data files (of any version, referenced or not), or with
+        ``log`` those of ``_delta_log``. Hidden files (``.crc`` sums, ``_`` folders other than the log) are left out."""
+        spark = self.spark
+        root, fs = hadoop_path(spark, self.path(name) + ("/_delta_log" if log else ""))
+        if not fs.exists(root):
+            return []
+        out = []
+        it = fs.listFiles(root, True)
+        while it.hasNext():
+            p = it.next().getPath()
+            rel = p.toString()[len(root.toString()):]
+            if p.getName().startswith(".") or (not log and "/_delta_log/" in rel + "/"):
+                continue
+            if not log and any(part.startswith("_") for part in rel.split("/")[:-1] if part):
+                continue
+            out.append(p.toString())
+        return sorted(out)

@@ -18,9 +18,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor import wiring as W
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 from tailor.recommend import als as A
 from tailor.recommend.idmap import new_ids
@@ -35,11 +34,12 @@ MODEL = "als"
 
 def ensure_ids(spark: SparkSession, cfg: Config, kind: str, ids: DataFrame, run_date: date) -> DataFrame:
     """Append ids not yet in ``id_map`` for ``kind`` and return that kind's whole map."""
-    existing = (tables.read(spark, cfg, "id_map").where(F.col(S.KIND) == kind)
-                if tables.exists(spark, cfg, "id_map") else None)
+    wh = warehouse(spark, cfg)
+    existing = (wh.read("id_map").where(F.col(S.KIND) == kind)
+                if wh.exists("id_map") else None)
     fresh = new_ids(ids, existing, kind, run_date)
-    tables.merge_upsert(fresh, cfg, "id_map", [S.KIND, S.EXTERNAL_ID], update=False)
-    return tables.read(spark, cfg, "id_map").where(F.col(S.KIND) == kind)
+    wh.merge_upsert(fresh, "id_map", [S.KIND, S.EXTERNAL_ID], update=False)
+    return wh.read("id_map").where(F.col(S.KIND) == kind)
 
 
 def _factors(model_factors: DataFrame, ids: DataFrame, id_col: str) -> DataFrame:
@@ -49,7 +49,8 @@ def _factors(model_factors: DataFrame, ids: DataFrame, id_col: str) -> DataFrame
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
-    d = W.TrainData(cfg, run_date, tables.read(spark, cfg, "events"))
+    wh = warehouse(spark, cfg)
+    d = W.TrainData(cfg, run_date, wh.read("events"))
     summary = JobSummary(tables=["id_map", "als_user_factors", "als_item_factors", "candidate_recs"])
     try:
         fit = W.als_fit(d, ids=lambda kind, external: ensure_ids(spark, cfg, kind, external, run_date))
@@ -59,12 +60,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             _record_tuning(spark, cfg, fit, run_date, summary)
         summary.metrics.update({f"param.{k}": v for k, v in fit.params.as_map().items()})
         summary.metrics["interactions"] = n
-        summary.metrics["user_factors.rows"] = tables.replace_partition(
-            _factors(fit.model.userFactors, fit.users, S.USER_ID), cfg, "als_user_factors", run_date)
-        summary.metrics["item_factors.rows"] = tables.replace_partition(
-            _factors(fit.model.itemFactors, fit.items, S.ITEM_ID), cfg, "als_item_factors", run_date)
-        summary.metrics["als.rows"] = tables.replace_partition(
-            W.als_recommendations(d, fit), cfg, "candidate_recs", run_date, {S.SOURCE: MODEL})
+        summary.metrics["user_factors.rows"] = wh.replace_partition(
+            _factors(fit.model.userFactors, fit.users, S.USER_ID), "als_user_factors", run_date)
+        summary.metrics["item_factors.rows"] = wh.replace_partition(
+            _factors(fit.model.itemFactors, fit.items, S.ITEM_ID), "als_item_factors", run_date)
+        summary.metrics["als.rows"] = wh.replace_partition(
+            W.als_recommendations(d, fit), "candidate_recs", run_date, {S.SOURCE: MODEL})
         _save_model(spark, cfg, fit.model, fit.params, run_date, summary.metrics)
     finally:
         d.release()
@@ -73,9 +74,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
 
 
 def _record_tuning(spark: SparkSession, cfg: Config, fit: W.AlsFit, run_date: date, summary: JobSummary) -> None:
+    wh = warehouse(spark, cfg)
     rows = [(MODEL, p.as_map(), m, p == fit.params) for p, m in fit.tried]
     schema = "model string, params map<string,double>, metrics map<string,double>, chosen boolean"
-    tables.replace_partition(spark.createDataFrame(rows, schema), cfg, "tuning_results", run_date, {"model": MODEL})
+    wh.replace_partition(spark.createDataFrame(rows, schema), "tuning_results", run_date, {"model": MODEL})
     summary.tables.append("tuning_results")
     best_metrics = dict(fit.tried)[fit.params]
     summary.metrics.update({f"validation.{k}": v for k, v in best_metrics.items()})
@@ -84,7 +86,8 @@ def _record_tuning(spark: SparkSession, cfg: Config, fit: W.AlsFit, run_date: da
 
 def _save_model(spark: SparkSession, cfg: Config, model, params: A.AlsParams, run_date: date,
                 metrics: dict[str, float]) -> None:
-    path = tables.model_path(cfg, MODEL, run_date)
+    wh = warehouse(spark, cfg)
+    path = wh.model_path(MODEL, run_date)
     model.write().overwrite().save(path)
     meta = {"model": MODEL, "version": run_date.isoformat(), "params": params.as_map(),
             "implicit": cfg.als.implicit, "value": cfg.als.value, "half_life_days": cfg.als.half_life_days,

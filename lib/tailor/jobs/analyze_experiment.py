@@ -19,9 +19,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from tailor import schemas as S
-from tailor import tables
 from tailor.campaigns import experiment as X
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 
@@ -84,9 +83,10 @@ class Args:
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
+    wh = warehouse(spark, cfg)
     cs = cfg.campaigns
     summary = JobSummary(tables=["experiment_results"])
-    history = tables.read(spark, cfg, "contact_history").where(F.col(S.SENT_DATE) <= F.lit(run_date))
+    history = wh.read("contact_history").where(F.col(S.SENT_DATE) <= F.lit(run_date))
     if args.campaigns:
         history = history.where(F.col(S.CAMPAIGN).isin(list(args.campaigns)))
         found = {r[0] for r in history.select(S.CAMPAIGN).distinct().collect()}  # at most len(campaigns)
@@ -94,7 +94,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
         if missing:
             raise MissingTableError(f"contact_history has no sends on or before {run_date} for {missing}; "
                                     "record them with `tailor record-sends` first")
-    per_user = outcomes(history, tables.read(spark, cfg, "orders"), run_date, cs.window_days)
+    per_user = outcomes(history, wh.read("orders"), run_date, cs.window_days)
     aggregated = per_user.groupBy(S.CAMPAIGN, S.ARM).agg(
         F.count("*").alias("n"), F.sum("converted").alias("conversions"), F.sum("revenue").alias("revenue"),
         F.sum(F.col("revenue") * F.col("revenue")).alias("revenue_sq"),
@@ -104,7 +104,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
         arms.setdefault(r[S.CAMPAIGN], {})[r[S.ARM]] = r.asDict()
     rows = results(arms, cs.window_days, cs.alpha)
     df = spark.createDataFrame(rows, schema=RESULT_FIELDS)
-    summary.rows_out = tables.replace_partition(df, cfg, "experiment_results", run_date)
+    summary.rows_out = wh.replace_partition(df, "experiment_results", run_date)
     summary.rows_in = sum(r["n"] for r in aggregated)
     for row in rows:
         summary.metrics[f"{row[S.CAMPAIGN]}.abs_lift"] = row["abs_lift"] if row["abs_lift"] is not None else 0.0

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from tailor import log as tlog
 from tailor import schemas as S
 from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import ConfigError, first_line
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ def job_of(name: str, module: ModuleType, daily: bool = True) -> Job:
 
 
 def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
+    wh = warehouse(spark, cfg)
     df = spark.createDataFrame([row], schema=S.RUNS)
-    tables.append_idempotent(df, cfg, "runs", app_id=f"run-{row['run_id']}", version=1)
+    wh.append_idempotent(df, "runs", app_id=f"run-{row['run_id']}", version=1)
 
 
 def _bind(name: str, run_id: str, run_date: date, pipeline_run_id: str | None):

@@ -16,10 +16,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor.campaigns import audience as A
 from tailor.campaigns import sandbox
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 
@@ -33,23 +32,25 @@ WRITES: frozenset[str] = frozenset({"campaign_audiences"})
 
 
 def _optional(spark: SparkSession, cfg: Config, name: str, run_date: date) -> DataFrame | None:
+    wh = warehouse(spark, cfg)
     try:
-        return tables.read_run(spark, cfg, name, run_date)
+        return wh.read_run(name, run_date)
     except MissingTableError:
         return None
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     cs = cfg.campaigns
     summary = JobSummary(tables=["campaign_audiences"])
     for d in cs.definitions:  # before anything is read: a rule outside the language is a config error
         sandbox.check(spark, d.rule, d.name)
-    customers = tables.read(spark, cfg, "customers")
-    features = tables.read_run(spark, cfg, "user_features", run_date)
-    recs = tables.read_run(spark, cfg, "recommendations", run_date)
+    customers = wh.read("customers")
+    features = wh.read_run("user_features", run_date)
+    recs = wh.read_run("recommendations", run_date)
     segments = _optional(spark, cfg, "user_segments", run_date)
     scores = _optional(spark, cfg, "propensity_scores", run_date)
-    history = tables.read(spark, cfg, "contact_history") if tables.exists(spark, cfg, "contact_history") else None
+    history = wh.read("contact_history") if wh.exists("contact_history") else None
 
     segment_names = ([r[0] for r in segments.select(S.SEGMENT).distinct().collect()]  # at most k_max + 1
                      if segments is not None else None)
@@ -66,7 +67,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     chosen = A.pick(allowed).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         out = A.assign(chosen, campaigns, A.top_offers(recs, max(c.offers for c in campaigns)), cs.salt)
-        summary.rows_out = tables.replace_partition(out, cfg, "campaign_audiences", run_date)
+        summary.rows_out = wh.replace_partition(out, "campaign_audiences", run_date)
         opted = A.opted_in(customers).count()
         n_people = people.count()
         qualified_users = qualified.select(S.USER_ID).distinct().count()
@@ -79,7 +80,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             "capped": qualified_users - n_chosen,
             "no_offer": n_chosen - summary.rows_out,
         })
-        written = tables.read_run(spark, cfg, "campaign_audiences", run_date) if summary.rows_out else None
+        written = wh.read_run("campaign_audiences", run_date) if summary.rows_out else None
         if written is not None:
             for r in written.groupBy(S.CAMPAIGN, S.ARM).count().collect():  # campaigns x 2 rows
                 summary.metrics[f"{r[S.CAMPAIGN]}.{r[S.ARM]}"] = r["count"]

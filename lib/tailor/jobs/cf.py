@@ -15,9 +15,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor import wiring as W
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 
 READS: frozenset[str] = frozenset({"events", "item_similarity", "user_similarity"})
@@ -25,19 +24,20 @@ WRITES: frozenset[str] = frozenset({"candidate_recs"})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     c = cfg.cf
-    d = W.TrainData(cfg, run_date, tables.read(spark, cfg, "events"))
+    d = W.TrainData(cfg, run_date, wh.read("events"))
     summary = JobSummary(tables=["candidate_recs"])
     try:
         summary.rows_in = d.interactions(c.half_life_days)[1]
-        item_sim = tables.read_run(spark, cfg, "item_similarity", run_date).where(F.col(S.METHOD) == c.item_method)
+        item_sim = wh.read_run("item_similarity", run_date).where(F.col(S.METHOD) == c.item_method)
         recs = {"item_cf": W.item_cf_source(d, item_sim)}
         if c.user_method is not None:
-            user_sim = tables.read_run(spark, cfg, "user_similarity", run_date).where(
+            user_sim = wh.read_run("user_similarity", run_date).where(
                 F.col(S.METHOD) == c.user_method)
             recs["user_cf"] = W.user_cf_source(d, user_sim)
         for source, df in recs.items():
-            n = tables.replace_partition(df, cfg, "candidate_recs", run_date, {S.SOURCE: source})
+            n = wh.replace_partition(df, "candidate_recs", run_date, {S.SOURCE: source})
             summary.metrics[f"{source}.rows"] = n
     finally:
         d.release()

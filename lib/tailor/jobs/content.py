@@ -16,8 +16,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 from tailor.recommend import content as C
 from tailor.wiring import TrainData, content_similarity_of, content_source
@@ -27,18 +26,19 @@ WRITES: frozenset[str] = frozenset({"item_similarity", "candidate_recs"})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
-    products = tables.read(spark, cfg, "products")
-    events = tables.read(spark, cfg, "events")
+    wh = warehouse(spark, cfg)
+    products = wh.read("products")
+    events = wh.read("events")
     summary = JobSummary(tables=["item_similarity", "candidate_recs"])
     sim = content_similarity_of(cfg, products).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         summary.rows_in = products.count()
-        summary.metrics["item_similarity.tfidf.rows"] = tables.replace_partition(
-            sim.drop(S.METHOD), cfg, "item_similarity", run_date, {S.METHOD: C.METHOD})
+        summary.metrics["item_similarity.tfidf.rows"] = wh.replace_partition(
+            sim.drop(S.METHOD), "item_similarity", run_date, {S.METHOD: C.METHOD})
         data = TrainData(cfg, run_date, events, products, groups=None, users=None)
         try:
-            summary.metrics["content.rows"] = tables.replace_partition(
-                content_source(data, sim), cfg, "candidate_recs", run_date, {S.SOURCE: "content"})
+            summary.metrics["content.rows"] = wh.replace_partition(
+                content_source(data, sim), "candidate_recs", run_date, {S.SOURCE: "content"})
         finally:
             data.release()
         summary.metrics["items_with_neighbours"] = sim.select(F.countDistinct(S.ENTITY)).first()[0]

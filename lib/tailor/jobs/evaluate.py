@@ -16,8 +16,8 @@ from datetime import date, timedelta
 
 from pyspark.sql import SparkSession
 
-from tailor import tables, wiring
-from tailor.config import Config
+from tailor import wiring
+from tailor.config import Config, warehouse
 from tailor.errors import InsufficientDataError
 from tailor.evaluation import harness
 from tailor.jobs.base import JobSummary
@@ -33,14 +33,16 @@ SPLIT = "time"
 def _id_map(spark: SparkSession, cfg: Config):
     """The ALS id map the ``als`` job keeps (None before its first run): evaluation numbers users and items as
     the job does, so its ALS fits are the job's."""
-    return tables.read(spark, cfg, "id_map") if tables.exists(spark, cfg, "id_map") else None
+    wh = warehouse(spark, cfg)
+    return wh.read("id_map") if wh.exists("id_map") else None
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     e = cfg.evaluation
-    events = tables.read(spark, cfg, "events")
-    products = tables.read(spark, cfg, "products")
-    groups = wiring.groups_of(tables.read(spark, cfg, "customers"))
+    events = wh.read("events")
+    products = wh.read("products")
+    groups = wiring.groups_of(wh.read("customers"))
     horizon = timedelta(days=e.horizon_days)
     test = harness.time_fold(events, run_date - horizon, e.horizon_days, cfg.interactions.weights)
     validation = harness.time_fold(events, run_date - 2 * horizon, e.horizon_days, cfg.interactions.weights)
@@ -52,13 +54,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     rows, tried, winner = wiring.evaluate(cfg, validation, test, products, groups, e.k, id_map=_id_map(spark, cfg))
     summary = JobSummary(tables=["evaluations", "tuning_results"])
     df = spark.createDataFrame(rows, "recommender string, k int, metric string, value double")
-    summary.rows_out = tables.replace_partition(df, cfg, "evaluations", run_date, {"split": SPLIT})
+    summary.rows_out = wh.replace_partition(df, "evaluations", run_date, {"split": SPLIT})
     tuning = spark.createDataFrame(
         [(t.weights, {"ndcg": t.ndcg, "items_covered": float(t.items), "coverage_floor": float(t.floor)},
           t is winner) for t in tried],
         "params map<string,double>, metrics map<string,double>, chosen boolean",
     )
-    tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": wiring.HYBRID})
+    wh.replace_partition(tuning, "tuning_results", run_date, {"model": wiring.HYBRID})
     for rec, k, metric, value in rows:
         if metric == "ndcg" and k == e.search_k:
             summary.metrics[f"ndcg.{rec}"] = round(value, 4)

@@ -14,8 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.features import rfm
 from tailor.features.profile import user_features
 from tailor.jobs.base import JobSummary
@@ -27,8 +26,9 @@ WRITES: frozenset[str] = frozenset({"user_features"})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     orders, events, products, customers = (
-        tables.read(spark, cfg, n) for n in ("orders", "events", "products", "customers")
+        wh.read(n) for n in ("orders", "events", "products", "customers")
     )
     feats = user_features(orders, events, products, customers, as_of=run_date,
                           trend_days=cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
@@ -36,7 +36,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         cuts = rfm.thresholds(feats, cfg.features.quantile_relative_error)
         log.info("RFM thresholds %s", cuts)
         scored = feats.transform(rfm.with_rfm(cuts))
-        n = tables.replace_partition(scored, cfg, "user_features", run_date)
+        n = wh.replace_partition(scored, "user_features", run_date)
         # a handful of segment counts, from the cached features rather than a re-read of the table
         by_segment = {r[S.RFM_SEGMENT]: r["n"] for r in
                       scored.groupBy(S.RFM_SEGMENT).agg(F.count(F.lit(1)).alias("n")).collect()}

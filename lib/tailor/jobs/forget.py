@@ -3,7 +3,7 @@ pseudonym in ``forget_requests``, optionally purge every older trace, and verify
 
 Input (:class:`Args`): ``--user-id ID`` (repeatable) and/or ``--ids-file FILE``. The tables and their id
 columns: :mod:`tailor.privacy.forget`. Before deleting, each table holding customers gets the statistics
-properties that keep ids out of its log (:func:`tailor.tables.protect_stats`).
+properties that keep ids out of its log (:meth:`tailor.tables.Warehouse.protect_stats`).
 
 With ``--purge``, every table that holds customers is purged
 (:func:`tailor.privacy.forget.purge`: files of older versions vacuumed with retention 0, the log cut at a
@@ -26,8 +26,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import TailorError
 from tailor.jobs.base import JobSummary
 from tailor.jobs.stream import checkpoint as stream_checkpoint
@@ -64,6 +63,7 @@ def _stream_checkpoints(cfg: Config) -> list[str]:
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
+    wh = warehouse(spark, cfg)
     p = args
     secret = pseudonym.key(cfg.privacy.key_env)
     summary = JobSummary(tables=["forget_requests"])
@@ -71,19 +71,19 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
     marks = None
     try:
         summary.rows_in = ids.count()
-        found = FG.targets(spark, cfg)
+        found = FG.targets(wh, FG.csv_id_columns(cfg.sources.csv))
         holding = sorted({t.table for t in found})
         if p.purge:  # what identifies them, read before the deletes remove it
-            marks = FG.needles(spark, cfg, ids, secret).persist(StorageLevel.MEMORY_AND_DISK)
+            marks = FG.needles(wh, ids, secret).persist(StorageLevel.MEMORY_AND_DISK)
             summary.metrics["needles"] = marks.count()
         for name in holding:
-            if tables.protect_stats(spark, cfg, name):
+            if wh.protect_stats(name):
                 log.info("forget: %s now keeps customer columns out of its statistics", name)
         by_table = {name: [t for t in found if t.table == name] for name in holding}
 
         def forget_in(name: str) -> tuple[int, int]:  # one table's id columns one after another
-            gone = sum(FG.delete(cfg, t, ids) for t in by_table[name])
-            return gone, sum(FG.remaining(spark, cfg, t, ids) for t in by_table[name])
+            gone = sum(FG.delete(wh, t, ids) for t in by_table[name])
+            return gone, sum(FG.remaining(wh, t, ids) for t in by_table[name])
 
         done = _each(forget_in, holding, 2 * spark.sparkContext.defaultParallelism)
         deleted = {name: d for name, (d, _) in zip(holding, done, strict=True)}
@@ -106,7 +106,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
             F.lit(p.purge).alias("purged"),
             F.lit(sum(left.values()) == 0).alias("verified"),
             F.lit(run_date).alias("run_date"))
-        tables.merge_upsert(requests, cfg, "forget_requests", ["user_pseudonym", "run_date"],
+        wh.merge_upsert(requests, "forget_requests", ["user_pseudonym", "run_date"],
                             ignore_in_compare=("requested_at",))
         summary.rows_out = total
     finally:
@@ -132,21 +132,23 @@ def _purge_and_verify(spark, cfg: Config, found, holding, ids, marks, summary: J
                       left: dict[str, int]) -> None:
     """Purge every table that holds customers, drop Spark's leftover RDD checkpoints, then look for the
     customers everywhere a trace could stay; what is found is added to ``left`` under a descriptive key."""
+    wh = warehouse(spark, cfg)
     workers = 2 * spark.sparkContext.defaultParallelism
     with FG.purging(spark):
-        purged = _each(lambda name: FG.purge(spark, cfg, name), holding, workers)
+        purged = _each(lambda name: FG.purge(wh, name), holding, workers)
     for name, counts in zip(holding, purged, strict=True):
         summary.metrics[f"purged.{name}.files"] = counts["vacuumed"]
         summary.metrics[f"purged.{name}.log_entries"] = counts["log_expired"]
         # a version from before the purge that time travel could still read
-        left[f"{name}.versions_before_purge"] = sum(v < counts["cut"] for v in FG.versions(spark, cfg, name))
+        left[f"{name}.versions_before_purge"] = sum(v < counts["cut"] for v in FG.versions(wh, name))
     streams = _stream_checkpoints(cfg)
-    summary.metrics["purged.rdd_checkpoints"] = FG.delete_paths(spark, FG.leftover_checkpoints(spark, cfg, streams))
-    on_disk = _each(lambda t: FG.remaining_in_files(spark, cfg, t, ids), found, workers)
+    summary.metrics["purged.rdd_checkpoints"] = FG.delete_paths(
+        spark, FG.leftover_checkpoints(spark, cfg.checkpoint_path, streams))
+    on_disk = _each(lambda t: FG.remaining_in_files(wh, t, ids), found, workers)
     for t, n in zip(found, on_disk, strict=True):
         key = f"{t.table}.files"
         left[key] = left.get(key, 0) + n
-    logs = _each(lambda name: FG.traces_in_log(spark, cfg, name, marks), holding, workers)
+    logs = _each(lambda name: FG.traces_in_log(wh, name, marks), holding, workers)
     for name, traces in zip(holding, logs, strict=True):
         left[f"{name}.log_statistics"] = traces["statistics"]
         left[f"{name}.log"] = traces["needles"]

@@ -27,7 +27,7 @@ from tailor import quarantine as Q
 from tailor import schemas as S
 from tailor import tables
 from tailor import wiring as W
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import RejectRatioExceededError
 from tailor.ingest import validate as V
 from tailor.ingest.sources import ADAPTERS, unmapped_columns
@@ -70,6 +70,7 @@ def _validator(entity: str, cfg: Config, run_date: date, secret: bytes):
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     source = cfg.ingest.source
     adapter = ADAPTERS[source]
     summary = JobSummary(metrics={})
@@ -82,18 +83,18 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     for entity, df in landed_raw.items():
         name = tables.bronze_name(source, entity)
         as_strings = df.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in df.columns])
-        n = tables.replace_partition(as_strings, cfg, name, run_date)
+        n = wh.replace_partition(as_strings, name, run_date)
         summary.metrics[f"landed.{entity}"] = n
         unused = unmapped_columns(inputs, entity, df.columns)
         if unused:
             summary.metrics[f"unmapped_columns.{entity}"] = len(unused)
             log.warning("%s: %d column(s) of the file are in no mapping and are kept in bronze only: %s",
                         entity, len(unused), unused)
-        summary.metrics[f"bronze_expired.{entity}"] = tables.delete_where(
-            spark, cfg, name, F.col(S.RUN_DATE) < F.date_sub(F.lit(run_date), cfg.privacy.bronze_retention_days))
+        summary.metrics[f"bronze_expired.{entity}"] = wh.delete_where(
+            name, F.col(S.RUN_DATE) < F.date_sub(F.lit(run_date), cfg.privacy.bronze_retention_days))
         summary.tables.append(name)
         landed[entity] = (
-            tables.read(spark, cfg, name).where(F.col(S.RUN_DATE) == F.lit(run_date)).drop(S.RUN_DATE)
+            wh.read(name).where(F.col(S.RUN_DATE) == F.lit(run_date)).drop(S.RUN_DATE)
         )
 
     # 2. validate every standard entity; persist the flagged rows (they feed several writes)
@@ -110,6 +111,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
 
 
 def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: bytes) -> JobSummary:
+    wh = warehouse(spark, cfg)
     quarantine = None
     over = []
     for entity, df in flagged.items():
@@ -133,8 +135,8 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
                                                            F.col("reason") != Q.WRONG_COLUMN_COUNT)))
         quarantine = q if quarantine is None else quarantine.unionByName(q)
     summary.rows_in = int(sum(v for k, v in summary.metrics.items() if k.startswith("input.")))
-    summary.metrics["quarantined"] = tables.replace_partition(
-        quarantine, cfg, "quarantine", run_date, extra_keys={S.SOURCE: source}
+    summary.metrics["quarantined"] = wh.replace_partition(
+        quarantine, "quarantine", run_date, extra_keys={S.SOURCE: source}
     )
     summary.tables.append("quarantine")
     if over:
@@ -153,15 +155,15 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
             dims[e] = df.transform(_validator(e, cfg, run_date, secret))
     rows_out = 0
     ev = Q.accepted(flagged["events"], S.EVENTS, source, run_date)
-    m = tables.merge_upsert(ev, cfg, "events", [S.EVENT_ID], update=False)
+    m = wh.merge_upsert(ev, "events", [S.EVENT_ID], update=False)
     summary.metrics["events.inserted"] = m["inserted"]
     rows_out += m["inserted"]
-    m = tables.merge_upsert(orders_from_events(ev), cfg, "orders", [S.EVENT_ID], update=False)
+    m = wh.merge_upsert(orders_from_events(ev), "orders", [S.EVENT_ID], update=False)
     summary.metrics["orders.inserted"] = m["inserted"]
     summary.tables += ["events", "orders"]
     for entity, df in dims.items():
         acc = Q.accepted(df, _SCHEMAS[entity], source, run_date)
-        m = tables.merge_upsert(acc, cfg, entity, [_KEYS[entity]], ignore_in_compare=(S.INGEST_DATE,))
+        m = wh.merge_upsert(acc, entity, [_KEYS[entity]], ignore_in_compare=(S.INGEST_DATE,))
         summary.metrics[f"{entity}.inserted"] = m["inserted"]
         summary.metrics[f"{entity}.updated"] = m["updated"]
         summary.tables.append(entity)

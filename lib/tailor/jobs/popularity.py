@@ -17,9 +17,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor.asof import before_cutoff
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 from tailor.recommend import popularity as P
@@ -34,11 +33,12 @@ WRITES: frozenset[str] = frozenset({"popular_items", "candidate_recs"})
 
 def groups(spark: SparkSession, cfg: Config, run_date: date, customers: DataFrame) -> DataFrame:
     """user_id, scope, group_key: each customer's country, and segment when ``user_segments`` has the run."""
+    wh = warehouse(spark, cfg)
     country = customers.where(F.col(S.COUNTRY).isNotNull()).select(
         F.col(S.CUSTOMER_ID).alias(S.USER_ID), F.lit(P.COUNTRY).alias(P.SCOPE), F.col(S.COUNTRY).alias(P.GROUP)
     )
     try:
-        seg = tables.read_run(spark, cfg, "user_segments", run_date).select(
+        seg = wh.read_run("user_segments", run_date).select(
             S.USER_ID, F.lit(P.SEGMENT).alias(P.SCOPE), F.col(S.SEGMENT).alias(P.GROUP))
     except MissingTableError:
         log.warning("no user_segments for %s: popularity by country and overall only", run_date)
@@ -55,8 +55,9 @@ def audience(events: DataFrame, customers: DataFrame, run_date: date) -> DataFra
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
-    events = tables.read(spark, cfg, "events")
-    customers = tables.read(spark, cfg, "customers")
+    wh = warehouse(spark, cfg)
+    events = wh.read("events")
+    customers = wh.read("customers")
     g = groups(spark, cfg, run_date, customers).persist(StorageLevel.MEMORY_AND_DISK)
     users = audience(events, customers, run_date).persist(StorageLevel.MEMORY_AND_DISK)
     data = TrainData(cfg, run_date, events, products=None, groups=g, users=users)
@@ -64,12 +65,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     summary = JobSummary(tables=["popular_items", "candidate_recs"])
     try:
         summary.rows_in = users.count()
-        summary.metrics["popular_items.rows"] = tables.replace_partition(
+        summary.metrics["popular_items.rows"] = wh.replace_partition(
             lists.select(P.SCOPE, P.GROUP, S.ITEM_ID, S.SCORE, P.USERS, F.col(S.RANK).cast("int").alias(S.RANK)),
-            cfg, "popular_items", run_date)
+            "popular_items", run_date)
         for source, fn in (("popular", popular_source), ("trending", trending_source)):
-            summary.metrics[f"{source}.rows"] = tables.replace_partition(
-                fn(data, lists), cfg, "candidate_recs", run_date, {S.SOURCE: source})
+            summary.metrics[f"{source}.rows"] = wh.replace_partition(
+                fn(data, lists), "candidate_recs", run_date, {S.SOURCE: source})
     finally:
         lists.unpersist()
         data.release()

@@ -22,9 +22,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor.asof import before_cutoff
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import MissingTableError
 from tailor.jobs.base import JobSummary
 from tailor.recommend import hybrid as H
@@ -40,12 +39,13 @@ WRITES: frozenset[str] = frozenset({"recommendations"})
 def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]) -> tuple[dict[str, float], str]:
     """The blend weights for ``sources`` (and the novelty term) and where they came from (config, learned
     <date>, equal)."""
+    wh = warehouse(spark, cfg)
     terms = [*sources, H.NOVELTY]
     if cfg.hybrid.weights:
         return {s: float(cfg.hybrid.weights.get(s, 0.0)) for s in terms}, "config"
     try:
         learned = (
-            tables.read(spark, cfg, "tuning_results")
+            wh.read("tuning_results")
             .where((F.col("model") == HYBRID) & F.col("chosen") & (F.col(S.RUN_DATE) <= F.lit(run_date)))
             .orderBy(F.desc(S.RUN_DATE))
             .select("params", S.RUN_DATE)
@@ -61,17 +61,18 @@ def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     h = cfg.hybrid
-    cands = tables.read_run(spark, cfg, "candidate_recs", run_date).where(F.col(S.SOURCE).isin(h.sources))
+    cands = wh.read_run("candidate_recs", run_date).where(F.col(S.SOURCE).isin(h.sources))
     present = sorted(r[0] for r in cands.select(S.SOURCE).distinct().collect())  # at most len(sources) rows
     if not present:
         raise MissingTableError(f"no candidates from {h.sources} for {run_date}: run cf, als, content or popularity")
     w, origin = weights(spark, cfg, run_date, present)
     log.info("blending %s with weights %s (%s)", present, w, origin)
-    events = tables.read(spark, cfg, "events")
+    events = wh.read("events")
     bought = events.where(before_cutoff(run_date) & (F.col(S.EVENT_TYPE) == S.PURCHASE)).select(
         S.USER_ID, S.ITEM_ID)  # repeats are harmless: both plans only test membership
-    catalogue = tables.read(spark, cfg, "products").select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
+    catalogue = wh.read("products").select(F.col(S.PRODUCT_ID).alias(S.ITEM_ID), S.CATEGORY)
     info = None
     if w.get(H.NOVELTY, 0.0) > 0:
         info = H.item_information(events.where(before_cutoff(run_date)).select(S.USER_ID, S.ITEM_ID))
@@ -79,7 +80,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     summary.rows_in = cands.count()
     recs = H.serve(cands, bought, catalogue, {HYBRID: w}, h.top_n, h.max_per_category, h.normalise, info,
                    cfg.similarity.local_scoring_max_rows, summary.rows_in).drop(H.RECOMMENDER)
-    summary.rows_out = tables.replace_partition(recs, cfg, "recommendations", run_date)
+    summary.rows_out = wh.replace_partition(recs, "recommendations", run_date)
     summary.metrics.update({f"weight.{s}": v for s, v in w.items()})
     summary.metrics["weights_learned"] = float(origin.startswith("learned"))
     return summary

@@ -16,10 +16,10 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from tailor import csvfile, tables
+from tailor import csvfile
 from tailor import schemas as S
 from tailor.campaigns import sends
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 from tailor.privacy import pseudonym
 from tailor.quarantine import REASON, WRONG_COLUMN_COUNT, rejected
@@ -43,11 +43,12 @@ class Args:
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
+    wh = warehouse(spark, cfg)
     cs = cfg.campaigns
     summary = JobSummary(tables=["contact_history"])
     if args.file is None:
         # an empty partition is a day on which every customer was capped: nothing to record, not an error
-        audiences = tables.read(spark, cfg, "campaign_audiences").where(F.col(S.RUN_DATE) == F.lit(run_date))
+        audiences = wh.read("campaign_audiences").where(F.col(S.RUN_DATE) == F.lit(run_date))
         channels = {d.name: d.channel for d in cs.definitions if d.channel}
         summary.rows_in = audiences.count()
         _merge(sends.from_audiences(audiences, channels, cs.channel, run_date), cfg, summary)
@@ -64,8 +65,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
         bad = rejected(flagged, QUARANTINE_SOURCE, "contact_history").withColumn(
             "record", pseudonym.redact_record(secret, F.col("record"), sends.CLEAR,
                                               F.col("reason") != WRONG_COLUMN_COUNT))
-        summary.metrics["quarantined"] = tables.replace_partition(
-            bad, cfg, "quarantine", run_date, extra_keys={S.SOURCE: QUARANTINE_SOURCE})
+        summary.metrics["quarantined"] = wh.replace_partition(
+            bad, "quarantine", run_date, extra_keys={S.SOURCE: QUARANTINE_SOURCE})
         good = (flagged.where(F.col(REASON).isNull()).withColumn("recorded_on", F.lit(run_date))
                 .select(*S.CONTACT_HISTORY.fieldNames()))
         _merge(good, cfg, summary)
@@ -78,19 +79,21 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
 def _known(spark: SparkSession, cfg: Config, external: tuple[str, ...]) -> dict:
     """What a provider's export is checked against: the campaigns Tailor knows (configured, built on some
     day, or declared external), silver customers, and the day of the shop's first event."""
+    wh = warehouse(spark, cfg)
     cs = cfg.campaigns
     names = {d.name for d in cs.definitions} | set(cs.external) | set(external)
-    if tables.exists(spark, cfg, "campaign_audiences"):  # one row per campaign name: a handful
-        names |= {r[0] for r in tables.read(spark, cfg, "campaign_audiences").select(S.CAMPAIGN).distinct().collect()}
-    customers = tables.read(spark, cfg, "customers") if tables.exists(spark, cfg, "customers") else None
+    if wh.exists("campaign_audiences"):  # one row per campaign name: a handful
+        names |= {r[0] for r in wh.read("campaign_audiences").select(S.CAMPAIGN).distinct().collect()}
+    customers = wh.read("customers") if wh.exists("customers") else None
     first = None
-    if tables.exists(spark, cfg, "events"):
-        first = tables.read(spark, cfg, "events").agg(F.min(F.to_date(S.TS))).first()[0]
+    if wh.exists("events"):
+        first = wh.read("events").agg(F.min(F.to_date(S.TS))).first()[0]
     return {"campaigns": sorted(names), "prefixes": [f"{d.name}-" for d in cs.definitions if d.per_segment],
             "customers": customers, "first_day": first}
 
 
 def _merge(rows, cfg: Config, summary: JobSummary) -> None:
-    merged = tables.merge_upsert(rows, cfg, "contact_history", sends.KEY, update=False)
+    wh = warehouse(rows.sparkSession, cfg)
+    merged = wh.merge_upsert(rows, "contact_history", sends.KEY, update=False)
     summary.rows_out = merged["inserted"]
     summary.metrics["inserted"] = merged["inserted"]

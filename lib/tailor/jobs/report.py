@@ -19,8 +19,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 from tailor.reporting import figures as G
 from tailor.reporting.page import Section, Table, render
@@ -45,9 +44,10 @@ def output_path(cfg: Config, run_date: date) -> str:
 
 def _day(spark: SparkSession, cfg: Config, name: str, run_date: date):
     """The run date's rows of ``name``, or None when the table does not exist."""
-    if not tables.exists(spark, cfg, name):
+    wh = warehouse(spark, cfg)
+    if not wh.exists(name):
         return None
-    return tables.read(spark, cfg, name).where(F.col(S.RUN_DATE) == F.lit(run_date))
+    return wh.read(name).where(F.col(S.RUN_DATE) == F.lit(run_date))
 
 
 def _missing(key: str, title: str, table: str, job: str) -> Section:

@@ -18,9 +18,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor.asof import before_cutoff, cutoff
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 from tailor.rules import cross_sell as X
 from tailor.wiring import TrainData, mine, rules_source
@@ -31,9 +30,10 @@ WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "f
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     r = cfg.rules
     since = cutoff(run_date - timedelta(days=r.window_days))
-    lines = tables.read(spark, cfg, "orders").where(
+    lines = wh.read("orders").where(
         ~F.col(S.IS_RETURN) & before_cutoff(run_date) & (F.col(S.TS) >= F.lit(since))
     ).select(S.USER_ID, S.ORDER_ID, S.ITEM_ID, S.TS)
     mined = mine(cfg, lines)
@@ -47,16 +47,14 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             "items.pruned": st.pruned_items, "guard.frequent_items": est.frequent_items,
             "guard.frequent_pairs": est.frequent_pairs, "guard.bound": min(est.bound, 1e300),
         })
-        summary.metrics["frequent_itemsets.rows"] = tables.replace_partition(
-            mined.itemsets, cfg, "frequent_itemsets", run_date)
-        summary.metrics["association_rules.rows"] = tables.replace_partition(
-            mined.rules, cfg, "association_rules", run_date)
-        summary.metrics["frequently_bought_together.rows"] = tables.replace_partition(
-            X.frequently_bought_together(mined.rules, r.fbt_top_n), cfg, "frequently_bought_together", run_date)
-        data = TrainData(cfg, run_date, tables.read(spark, cfg, "events"))
+        summary.metrics["frequent_itemsets.rows"] = wh.replace_partition(mined.itemsets, "frequent_itemsets", run_date)
+        summary.metrics["association_rules.rows"] = wh.replace_partition(mined.rules, "association_rules", run_date)
+        summary.metrics["frequently_bought_together.rows"] = wh.replace_partition(
+            X.frequently_bought_together(mined.rules, r.fbt_top_n), "frequently_bought_together", run_date)
+        data = TrainData(cfg, run_date, wh.read("events"))
         try:
-            summary.metrics["rules.rows"] = tables.replace_partition(
-                rules_source(data, mined), cfg, "candidate_recs", run_date, {S.SOURCE: "rules"})
+            summary.metrics["rules.rows"] = wh.replace_partition(
+                rules_source(data, mined), "candidate_recs", run_date, {S.SOURCE: "rules"})
         finally:
             data.release()
     finally:

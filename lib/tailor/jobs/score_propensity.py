@@ -17,8 +17,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.features.profile import user_features
 from tailor.jobs.base import JobSummary
 from tailor.propensity import model as M
@@ -29,8 +28,9 @@ WRITES: frozenset[str] = frozenset({"propensity_scores"})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     p = cfg.propensity
-    orders, events, products, customers = (tables.read(spark, cfg, n) for n in
+    orders, events, products, customers = (wh.read(n) for n in
                                            ("orders", "events", "products", "customers"))
     feats = user_features(orders, events, products, customers, as_of=run_date,
                           trend_days=cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
@@ -41,12 +41,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             for algo in p.algorithms:
                 name = f"{target}_{algo}"
                 pinned = p.version.isoformat() if p.version else None
-                fitted, version, _meta = store.load(spark, cfg, name, run_date, pinned)
+                fitted, version, _meta = store.load(warehouse(spark, cfg), name, run_date, pinned)
                 scored = M.scored(fitted, feats).select(S.USER_ID, M.SCORE).persist(StorageLevel.MEMORY_AND_DISK)
                 out = M.deciles(scored).select(S.USER_ID, F.lit(version).alias("version"), S.SCORE,
                                                F.col(M.DECILE).cast("int").alias("decile"))
-                summary.metrics[f"{name}.rows"] = tables.replace_partition(
-                    out, cfg, "propensity_scores", run_date, {"model": name})
+                summary.metrics[f"{name}.rows"] = wh.replace_partition(
+                    out, "propensity_scores", run_date, {"model": name})
                 summary.metrics[f"{name}.version"] = float(version.replace("-", ""))
                 scored.unpersist()
     finally:

@@ -15,8 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.features.rfm import is_buyer
 from tailor.jobs.base import JobSummary
 from tailor.segments.kmeans import profiles, segment
@@ -29,8 +28,9 @@ WRITES: frozenset[str] = frozenset({"user_segments", "segment_profiles"})
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     sc = cfg.segments
-    feats = tables.read_run(spark, cfg, "user_features", run_date).persist(StorageLevel.MEMORY_AND_DISK)
+    feats = wh.read_run("user_features", run_date).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         buyers = feats.where(is_buyer())
         seg = segment(buyers, sc.features, sc.k_min, sc.k_max, cfg.seed, sc.max_iter, sc.selection_sample_rows)
@@ -38,14 +38,14 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             S.USER_ID, F.lit(NO_PURCHASE_ID).alias(S.SEGMENT_ID), F.lit(NO_PURCHASE_LABEL).alias(S.SEGMENT)
         )
         assigned = seg.assign(buyers).unionByName(others)
-        n = tables.replace_partition(assigned, cfg, "user_segments", run_date)
-        stored = tables.read_run(spark, cfg, "user_segments", run_date).drop(S.RUN_DATE)
+        n = wh.replace_partition(assigned, "user_segments", run_date)
+        stored = wh.read_run("user_segments", run_date).drop(S.RUN_DATE)
         prof = profiles(stored, feats.drop(S.RUN_DATE), sc.features).select(
             "*",
             F.lit(seg.k).alias("k"),
             F.lit(seg.silhouettes.get(seg.k)).cast("double").alias("silhouette"),
         )
-        n_prof = tables.replace_partition(prof, cfg, "segment_profiles", run_date)
+        n_prof = wh.replace_partition(prof, "segment_profiles", run_date)
     finally:
         feats.unpersist()
     metrics: dict[str, float] = {"k": seg.k, "segments": n_prof}

@@ -22,9 +22,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
 from tailor import wiring as W
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.jobs.base import JobSummary
 from tailor.similarity.pairs import RATING_METHODS
 
@@ -47,7 +46,7 @@ def _write(d: W.TrainData, kind: str, methods: list[str], table: str, run_date: 
             if method in RATING_METHODS and not has_ratings:
                 continue
             sim = sims.where(F.col(S.METHOD) == method).drop(S.METHOD)
-            n = tables.replace_partition(sim, d.cfg, table, run_date, {S.METHOD: method})
+            n = warehouse(sim.sparkSession, d.cfg).replace_partition(sim, table, run_date, {S.METHOD: method})
             summary.metrics[f"{table}.{method}.rows"] = n
     finally:
         sims.unpersist()
@@ -55,7 +54,8 @@ def _write(d: W.TrainData, kind: str, methods: list[str], table: str, run_date: 
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
-    d = W.TrainData(cfg, run_date, tables.read(spark, cfg, "events"))
+    wh = warehouse(spark, cfg)
+    d = W.TrainData(cfg, run_date, wh.read("events"))
     summary = JobSummary()
     try:
         inter, _ = d.interactions(None)

@@ -23,8 +23,7 @@ from pyspark.sql import functions as F
 
 from tailor import quarantine as Q
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import SourceError
 from tailor.jobs.base import JobSummary
 from tailor.privacy import pseudonym
@@ -45,14 +44,15 @@ def checkpoint(cfg: Config) -> str:
 
 
 def _reader(spark: SparkSession, cfg: Config) -> DataFrame:
+    wh = warehouse(spark, cfg)
     st = cfg.stream
     if st.source == "events":
         reader = spark.readStream.format("delta").option("skipChangeCommits", "true")
         if st.max_files_per_trigger:
             reader = reader.option("maxFilesPerTrigger", st.max_files_per_trigger)
-        if not tables.exists(spark, cfg, "events"):
+        if not wh.exists("events"):
             raise SourceError("stream.source is events, and silver events does not exist: run `tailor ingest` first")
-        return reader.load(tables.path(cfg, "events"))
+        return reader.load(wh.path("events"))
     if not st.landing_path:
         raise SourceError("stream.source is landing: set stream.landing_path to the folder the JSON files arrive in")
     reader = (spark.readStream.schema(R.landing_schema()).option("mode", "PERMISSIVE")
@@ -63,6 +63,7 @@ def _reader(spark: SparkSession, cfg: Config) -> DataFrame:
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     st = cfg.stream
     ck = checkpoint(cfg)
     app_id = f"tailor-stream:{ck}"
@@ -74,7 +75,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         started = datetime.now(timezone.utc)
         quarantined = 0
         if st.source == "landing":
-            flagged = R.validated(batch, started.date(), cfg).localCheckpoint()  # validated once, read thrice
+            flagged = R.validated(batch, started.date(), cfg.ingest).localCheckpoint()  # validated once, read thrice
             n = {r[0]: r[1] for r in flagged.groupBy(F.col(Q.REASON).isNull()).count().collect()}
             events, quarantined = n.get(True, 0), n.get(False, 0)
             if quarantined:
@@ -82,17 +83,17 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                        .withColumn("record", pseudonym.redact_record(secret, F.col("record"),
                                                                      frozenset(R.LANDING_COLUMNS)))
                        .withColumn(S.RUN_DATE, F.lit(started.date())))
-                tables.append_idempotent(bad, cfg, "quarantine", f"{app_id}:quarantine", batch_id)
+                wh.append_idempotent(bad, "quarantine", f"{app_id}:quarantine", batch_id)
             good = flagged.where(F.col(Q.REASON).isNull()).select(*R.LANDING_COLUMNS)
         else:
             good = batch.select(*R.LANDING_COLUMNS).localCheckpoint()
             events = good.count()
-        done = R.process(spark, cfg, good, batch_id, app_id)
+        done = R.process(warehouse(spark, cfg), cfg.stream, cfg.interactions.weights, good, batch_id, app_id)
         for k, v in (("batches", 1), ("events", events), ("quarantined", quarantined), ("users", done["users"])):
             counts[k] += v
         row = {"query": ck, "batch_id": batch_id, "events": events, "quarantined": quarantined,
                "users": done["users"], "started_at": started, "finished_at": datetime.now(timezone.utc)}
-        tables.append_idempotent(spark.createDataFrame([row], S.STREAM_PROGRESS), cfg, "stream_progress",
+        wh.append_idempotent(spark.createDataFrame([row], S.STREAM_PROGRESS), "stream_progress",
                                  f"{app_id}:progress", batch_id)
         log.info("stream batch %d: %s", batch_id, row)
 

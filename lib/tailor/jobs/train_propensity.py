@@ -18,8 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from tailor import tables
-from tailor.config import Config
+from tailor.config import Config, warehouse
 from tailor.errors import InsufficientDataError
 from tailor.jobs.base import JobSummary
 from tailor.propensity import labels as L
@@ -39,8 +38,9 @@ def cutoffs(run_date: date, horizon_days: int) -> tuple[date, date]:
 
 
 def _rows(spark: SparkSession, cfg: Config, as_of: date):
+    wh = warehouse(spark, cfg)
     p = cfg.propensity
-    orders, events, products, customers = (tables.read(spark, cfg, n) for n in
+    orders, events, products, customers = (wh.read(n) for n in
                                            ("orders", "events", "products", "customers"))
     return L.training_rows(orders, events, products, customers, as_of, p.horizon_days, p.lookback_days,
                            cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
@@ -56,6 +56,7 @@ def _check(rows, target: str, as_of: date) -> None:
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
     p = cfg.propensity
     t1, t2 = cutoffs(run_date, p.horizon_days)
     train_all, valid_all = _rows(spark, cfg, t1), _rows(spark, cfg, t2)
@@ -81,14 +82,14 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                         "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
                         "horizon_days": p.horizon_days, "lookback_days": p.lookback_days, "seed": cfg.seed,
                         "metrics": headline}
-                version = store.save(spark, cfg, name, fitted, run_date, meta)
+                version = store.save(warehouse(spark, cfg), name, fitted, run_date, meta)
                 metrics_df = spark.createDataFrame([(version, m, k, v) for m, k, v in rows],
                                                    "version string, metric string, key string, value double")
-                tables.replace_partition(metrics_df, cfg, "model_metrics", run_date, {"model": name})
+                wh.replace_partition(metrics_df, "model_metrics", run_date, {"model": name})
                 tuning = spark.createDataFrame(
                     [(params_i, {"pr_auc": v}, params_i == params) for params_i, v in tried],
                     "params map<string,double>, metrics map<string,double>, chosen boolean")
-                tables.replace_partition(tuning, cfg, "tuning_results", run_date, {"model": name})
+                wh.replace_partition(tuning, "tuning_results", run_date, {"model": name})
                 summary.metrics.update({f"{name}.{m}": round(v, 4) for m, v in headline.items()
                                         if m in ("roc_auc", "pr_auc", "log_loss", "brier")})
                 log.info("%s version %s: %s", name, version, headline)

@@ -29,9 +29,10 @@ from pyspark.sql import functions as F
 
 from tailor import csvfile, tables
 from tailor import schemas as S
-from tailor.config import Config
 from tailor.errors import SourceError
 from tailor.privacy.pseudonym import is_personal, pseudonym_col
+from tailor.settings import CsvSource
+from tailor.tables import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -96,21 +97,21 @@ def _record_id(prefix: str, extra: frozenset[str]) -> Column:
     return normalised(F.element_at(F.map_values(ids), 1))
 
 
-def _csv_id_columns(cfg: Config) -> frozenset[str]:
+def csv_id_columns(csv: CsvSource) -> frozenset[str]:
     out = set()
     for entity in ("events", "customers"):
-        e = getattr(cfg.sources.csv, entity)
+        e = getattr(csv, entity)
         if e is not None:
             out |= {v.lower() for k, v in e.mapping.items() if k in (S.USER_ID, S.CUSTOMER_ID)}
     return frozenset(out)
 
 
-def targets(spark: SparkSession, cfg: Config) -> list[Target]:
-    """Every (table, id column) that exists in the warehouse and holds customer ids."""
-    extra = _csv_id_columns(cfg)
+def targets(wh: Warehouse, extra: frozenset[str] = frozenset()) -> list[Target]:
+    """Every (table, id column) that exists in the warehouse and holds customer ids; ``extra``: further
+    landed column names holding ids (a csv source's mapped id columns, :func:`csv_id_columns`)."""
     out: list[Target] = []
     for name, spec in tables.REGISTRY.items():
-        if not spec.customer_columns or not tables.exists(spark, cfg, name):
+        if not spec.customer_columns or not wh.exists(name):
             continue
         if name == "quarantine":
             out.append(Target(name, "record", lambda p, x=extra: _record_id(p, x)))
@@ -120,24 +121,24 @@ def targets(spark: SparkSession, cfg: Config) -> list[Target]:
     for source in BRONZE_SOURCES:
         for entity in BRONZE_ENTITIES:
             name = tables.bronze_name(source, entity)
-            if not tables.exists(spark, cfg, name):
+            if not wh.exists(name):
                 continue
-            cols = [c for c in tables.read(spark, cfg, name).columns if c.lower() in ID_FIELDS | extra]
+            cols = [c for c in wh.read(name).columns if c.lower() in ID_FIELDS | extra]
             out.extend(Target(name, c, lambda p, c=c: normalised(F.col(f"{p}`{c}`"))) for c in cols)
     return out
 
 
-def delete(cfg: Config, target: Target, ids: DataFrame) -> int:
+def delete(wh: Warehouse, target: Target, ids: DataFrame) -> int:
     """Delete the target's rows whose id is in ``ids``; returns the number deleted."""
     cond = target.id_of("t.") == F.col(f"s.{ID}")
     if target.where:
         cond = cond & F.expr(target.where.replace(S.KIND, f"t.{S.KIND}"))
-    return tables.merge_delete(ids, cfg, target.table, cond)
+    return wh.merge_delete(ids, target.table, cond)
 
 
-def remaining(spark: SparkSession, cfg: Config, target: Target, ids: DataFrame) -> int:
+def remaining(wh: Warehouse, target: Target, ids: DataFrame) -> int:
     """How many of the target's rows (current version) still carry one of ``ids``."""
-    return _matches(tables.read(spark, cfg, target.table), target, ids)
+    return _matches(wh.read(target.table), target, ids)
 
 
 RETENTION = "delta.deletedFileRetentionDuration"
@@ -164,7 +165,7 @@ def purging(spark: SparkSession):
                 spark.conf.set(k, v)
 
 
-def purge(spark: SparkSession, cfg: Config, table: str) -> dict[str, int]:
+def purge(wh: Warehouse, table: str) -> dict[str, int]:
     """Remove every trace older versions of ``table`` keep, so time travel can no longer reach a deleted row.
     Call it inside :func:`purging`.
 
@@ -174,42 +175,43 @@ def purge(spark: SparkSession, cfg: Config, table: str) -> dict[str, int]:
        mark rows;
     3. VACUUM with retention 0: every file no longer in the current version is deleted;
     4. a checkpoint of the current version; the property is restored (one small commit after it), and
-       every log entry before the checkpoint is deleted (:func:`tailor.tables.expire_log`): the history, and
+       every log entry before the checkpoint is deleted (:meth:`tailor.tables.Warehouse.expire_log`): the history, and
        with it the commits whose statistics or predicates named the customer, starts at the purge.
 
     The price: no time travel to before the purge, and a reader or writer still working on an older version
     of the table fails; run a purge when no other job runs. Returns counts (files vacuumed, log entries
     expired) and ``cut``, the checkpoint's version, the oldest one left.
     """
-    props = tables.properties(spark, cfg, table)
-    tables.set_properties(spark, cfg, table, {RETENTION: "interval 0 hours"})
+    spark = wh.spark
+    props = wh.properties(table)
+    wh.set_properties(table, {RETENTION: "interval 0 hours"})
     try:
         if str(props.get("delta.enableDeletionVectors", "false")).lower() == "true":
-            spark.sql(f"REORG TABLE delta.`{tables.path(cfg, table)}` APPLY (PURGE)")
-        data_before = len(tables.files(spark, cfg, table))
-        DeltaTable.forPath(spark, tables.path(cfg, table)).vacuum(0.0)
-        vacuumed = data_before - len(tables.files(spark, cfg, table))
-        cut = tables.checkpoint(spark, cfg, table)
+            spark.sql(f"REORG TABLE delta.`{wh.path(table)}` APPLY (PURGE)")
+        data_before = len(wh.files(table))
+        DeltaTable.forPath(spark, wh.path(table)).vacuum(0.0)
+        vacuumed = data_before - len(wh.files(table))
+        cut = wh.checkpoint(table)
     finally:
-        tables.set_properties(spark, cfg, table, {RETENTION: props.get(RETENTION)})
-    return {"vacuumed": vacuumed, "log_expired": tables.expire_log(spark, cfg, table, cut), "cut": cut}
+        wh.set_properties(table, {RETENTION: props.get(RETENTION)})
+    return {"vacuumed": vacuumed, "log_expired": wh.expire_log(table, cut), "cut": cut}
 
 
-def needles(spark: SparkSession, cfg: Config, ids: DataFrame, secret: bytes) -> DataFrame:
+def needles(wh: Warehouse, ids: DataFrame, secret: bytes) -> DataFrame:
     """Everything that identifies the request's customers, one string per row (``needle``): their ids, the
     keyed pseudonyms of their ids and e-mail addresses, and the raw personal values of their bronze customer
     rows (e-mail, name, phone). Read before the deletes; the purge verification looks for each of them."""
     parts = [ids.select(F.col(ID).alias("needle")),
              ids.select(pseudonym_col(secret, F.col(ID)).alias("needle"))]
-    if tables.exists(spark, cfg, "customers"):
-        parts.append(tables.read(spark, cfg, "customers").alias("c")
+    if wh.exists("customers"):
+        parts.append(wh.read("customers").alias("c")
                      .join(ids, F.col(f"c.{S.CUSTOMER_ID}") == F.col(ID), "left_semi")
                      .select(F.col(S.EMAIL_PSEUDONYM).alias("needle")))
     for source in BRONZE_SOURCES:
         name = tables.bronze_name(source, "customers")
-        if not tables.exists(spark, cfg, name):
+        if not wh.exists(name):
             continue
-        bronze = tables.read(spark, cfg, name)
+        bronze = wh.read(name)
         id_cols = [c for c in bronze.columns if c.lower() in ID_FIELDS]
         personal = [c for c in bronze.columns if is_personal(c)]
         if not id_cols or not personal:
@@ -223,11 +225,11 @@ def needles(spark: SparkSession, cfg: Config, ids: DataFrame, secret: bytes) -> 
     return out.where(F.col("needle").isNotNull() & (F.length("needle") >= 3)).distinct()
 
 
-def versions(spark: SparkSession, cfg: Config, table: str) -> list[int]:
+def versions(wh: Warehouse, table: str) -> list[int]:
     """The versions of ``table`` that time travel may still read: every commit from the newest checkpoint
     that has all commits before it on (a listing of ``_delta_log``, no Spark job)."""
     commits, checkpoints = set(), set()
-    for f in tables.files(spark, cfg, table, log=True):
+    for f in wh.files(table, log=True):
         name = f.rsplit("/", 1)[-1]
         if name[:20].isdigit():
             (commits if name.endswith(".json") and name.count(".") == 1 else checkpoints).add(int(name[:20]))
@@ -239,14 +241,15 @@ def versions(spark: SparkSession, cfg: Config, table: str) -> list[int]:
     return sorted(v for v in commits if v >= start)
 
 
-def remaining_in_files(spark: SparkSession, cfg: Config, target: Target, ids: DataFrame) -> int:
+def remaining_in_files(wh: Warehouse, target: Target, ids: DataFrame) -> int:
     """Rows carrying ``ids`` in any parquet file under the table's folder, referenced by a version or not.
     Every version time travel can read is made of such files, so this covers them all (and more strictly:
     a row that a deletion vector hides is still counted)."""
-    found = [f for f in tables.files(spark, cfg, target.table) if f.endswith(".parquet")]
+    spark = wh.spark
+    found = [f for f in wh.files(target.table) if f.endswith(".parquet")]
     if not found:
         return 0
-    df = (spark.read.option("basePath", tables.path(cfg, target.table)).option("mergeSchema", "true")
+    df = (spark.read.option("basePath", wh.path(target.table)).option("mergeSchema", "true")
           .parquet(*found))
     return _matches(df, target, ids)
 
@@ -262,10 +265,11 @@ _TOKEN_SPLIT = r"[\s\"\\,:{}\[\]()=]+"
 _STATS = r'"stats":"((?:[^"\\]|\\.)*)"'
 
 
-def _log_texts(spark: SparkSession, cfg: Config, table: str) -> DataFrame | None:
+def _log_texts(wh: Warehouse, table: str) -> DataFrame | None:
     """Every entry of the table's ``_delta_log`` as JSON text (``_text``), one row per action; checkpoints
     (Parquet) are turned into JSON."""
-    entries = tables.files(spark, cfg, table, log=True)
+    spark = wh.spark
+    entries = wh.files(table, log=True)
     texts = [f for f in entries if f.endswith((".json", ".crc"))]
     parquet = [f for f in entries if f.endswith(".parquet")]
     parts = []
@@ -282,7 +286,7 @@ def _log_texts(spark: SparkSession, cfg: Config, table: str) -> DataFrame | None
     return reduce(DataFrame.unionByName, parts) if parts else None
 
 
-def traces_in_log(spark: SparkSession, cfg: Config, table: str, needles: DataFrame) -> dict[str, int]:
+def traces_in_log(wh: Warehouse, table: str, needles: DataFrame) -> dict[str, int]:
     """What the table's ``_delta_log`` (commits, checksums, checkpoints) still tells of customers:
 
     - ``statistics``: file statistics with a min or max of a customer or personal column (of any column in
@@ -290,7 +294,7 @@ def traces_in_log(spark: SparkSession, cfg: Config, table: str, needles: DataFra
     - ``needles``: how many of ``needles`` appear as whole tokens anywhere else (commit predicates, metadata,
       transaction ids).
     """
-    texts = _log_texts(spark, cfg, table)
+    texts = _log_texts(wh, table)
     if texts is None:
         return {"statistics": 0, "needles": 0}
     texts = texts.localCheckpoint()  # read once, scanned twice
@@ -317,11 +321,11 @@ def _needles_in(texts: DataFrame, needles: DataFrame) -> int:
     return tokens.join(needles, "needle", "left_semi").select("needle").distinct().count()
 
 
-def leftover_checkpoints(spark: SparkSession, cfg: Config, streams: list[str]) -> list[str]:
+def leftover_checkpoints(spark: SparkSession, checkpoint_root: str, streams: list[str]) -> list[str]:
     """Folders of Spark's RDD checkpoint directory that a finished job left behind (a killed run does not
     clean up): scratch copies of intermediate data, user ids included. The streams' checkpoints, and the
     folder of this session's own context, are kept."""
-    root, fs = tables.hadoop_path(spark, cfg.checkpoint_path)
+    root, fs = tables.hadoop_path(spark, checkpoint_root)
     if not fs.exists(root):
         return []
     keep = {s.rstrip("/") for s in streams}

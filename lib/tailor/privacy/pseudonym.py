@@ -24,8 +24,8 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
-from tailor import schemas as S
 from tailor.errors import ConfigError, register_secret
+from tailor.schemas import is_personal
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,6 @@ def pseudonym_col(secret: bytes, value: Column) -> Column:
         return v.map(lambda x: None if x is None or x is pd.NA else pseudonym(secret, str(x)))
 
     return _hmac(value.cast("string"))
-
-
-def is_personal(column: str) -> bool:
-    """A column name that holds a direct identifier (e-mail, name, phone), in any case."""
-    c = column.lower()
-    if c.endswith("_pseudonym"):
-        return False
-    return c in S.PII_COLUMNS or any(w in c for w in ("email", "e_mail", "phone", "mobile")) or c in {
-        "first_name", "last_name", "full_name", "firstname", "lastname", "fullname", "surname"}
 
 
 EMAIL_LIKE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")

@@ -10,13 +10,11 @@ from datetime import date
 from typing import Any
 
 from pyspark.ml import PipelineModel
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
 from tailor.errors import MissingTableError
+from tailor.tables import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -25,26 +23,26 @@ class ModelNotFoundError(MissingTableError):
     """No trained version of a model matches the request."""
 
 
-def save(spark: SparkSession, cfg: Config, name: str, model: PipelineModel, run_date: date,
-         meta: dict[str, Any]) -> str:
+def save(wh: Warehouse, name: str, model: PipelineModel, run_date: date, meta: dict[str, Any]) -> str:
     """Save ``model`` as version ``run_date`` of ``name`` (replacing a re-run's) and index it."""
-    path = tables.model_path(cfg, name, run_date)
+    spark = wh.spark
+    path = wh.model_path(name, run_date)
     model.write().overwrite().save(path)
     version = run_date.isoformat()
     row = spark.createDataFrame([(name, version, path, json.dumps({"model": name, "version": version, **meta},
                                                                      sort_keys=True))],
                                 "model string, version string, path string, meta string")
-    tables.replace_partition(row.drop("model"), cfg, "model_versions", run_date, {"model": name})
+    wh.replace_partition(row.drop("model"), "model_versions", run_date, {"model": name})
     _log_mlflow(name, version, meta)
     return version
 
 
-def load(spark: SparkSession, cfg: Config, name: str, run_date: date, version: str | None) -> tuple[
+def load(wh: Warehouse, name: str, run_date: date, version: str | None) -> tuple[
         PipelineModel, str, dict[str, Any]]:
     """(the model, its version, its metadata): ``version`` when given, else the latest trained on or before
     ``run_date``."""
     try:
-        versions = tables.read(spark, cfg, "model_versions").where(F.col("model") == name)
+        versions = wh.read("model_versions").where(F.col("model") == name)
     except MissingTableError:
         raise ModelNotFoundError(f"no model {name} has been trained: run tailor train-propensity first") from None
     if version is not None:

@@ -24,15 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tailor import quarantine as Q
 from tailor import schemas as S
-from tailor import tables
-from tailor.config import Config
 from tailor.ingest import validate as V
+from tailor.settings import IngestSettings, StreamSettings
+from tailor.tables import Warehouse
 
 ACTIONS = (S.VIEW, S.CART, S.PURCHASE)
 REASONS = {S.VIEW: ("viewed ", ""), S.CART: ("added ", " to your cart"), S.PURCHASE: ("bought ", "")}
@@ -60,13 +59,12 @@ def landing_schema() -> str:
     return ", ".join(f"{c} string" for c in (*LANDING_COLUMNS, CORRUPT))
 
 
-def validated(batch: DataFrame, run_date: date, cfg: Config) -> DataFrame:
+def validated(batch: DataFrame, run_date: date, ing: IngestSettings) -> DataFrame:
     """Landing rows (JSON of the events contract, as strings) typed and flagged with ``reason``; a line that
     is not JSON at all is ``malformed_json``."""
     fields = [c for c in LANDING_COLUMNS]
     record = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}))
     standard = batch.select(*fields, record.alias(Q.RECORD), F.col(CORRUPT).isNotNull().alias("_bad_json"))
-    ing = cfg.ingest
     flagged = standard.withColumn(Q.REJECT, F.when(F.col("_bad_json"), F.lit(MALFORMED))).drop("_bad_json")
     return flagged.transform(V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min,
                                                ing.rating_max, limits=V.Limits.of(ing)))
@@ -85,11 +83,11 @@ def recent_state(events: DataFrame, state: DataFrame | None, n: int) -> DataFram
     return per_item.withColumn("keep", F.row_number().over(recent) <= n)
 
 
-def newest_similarity(spark: SparkSession, cfg: Config, method: str) -> DataFrame | None:
+def newest_similarity(wh: Warehouse, method: str) -> DataFrame | None:
     """The newest ``item_similarity`` partition of ``method`` (None when there is none yet)."""
-    if not tables.exists(spark, cfg, "item_similarity"):
+    if not wh.exists("item_similarity"):
         return None
-    sim = tables.read(spark, cfg, "item_similarity").where(F.col(S.METHOD) == method)
+    sim = wh.read("item_similarity").where(F.col(S.METHOD) == method)
     newest = sim.agg(F.max(S.RUN_DATE)).first()[0]
     return None if newest is None else sim.where(F.col(S.RUN_DATE) == F.lit(newest))
 
@@ -119,43 +117,40 @@ def _reason(event: str, anchor: str):
     return F.concat(F.lit("because you just "), part(0), F.col(anchor), part(1))
 
 
-def process(spark: SparkSession, cfg: Config, events: DataFrame, batch_id: int, app_id: str) -> dict[str, int]:
-    """One micro-batch of valid events (typed contract columns): state, then recommendations."""
-    st = cfg.stream
-    state = tables.read(spark, cfg, "realtime_state") if tables.exists(spark, cfg, "realtime_state") else None
+def process(wh: Warehouse, st: StreamSettings, weights: dict[str, float], events: DataFrame, batch_id: int,
+            app_id: str) -> dict[str, int]:
+    """One micro-batch of valid events (typed contract columns): state, then recommendations (interaction
+    ``weights`` by event type)."""
+    spark = wh.spark
+    state = wh.read("realtime_state") if wh.exists("realtime_state") else None
     merged = recent_state(events, state, st.recent_items).localCheckpoint()  # fixed before the state changes
     users = merged.select(S.USER_ID).distinct()
     rows = (merged.withColumn("updated_batch", F.lit(batch_id).cast("long"))
             .select(S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS, "updated_batch", "keep"))
     with transaction(spark, app_id, batch_id):
-        _merge_state(spark, cfg, rows)
+        _merge_state(wh, rows)
     kept = merged.where("keep")
-    sim = newest_similarity(spark, cfg, st.similarity_method)
+    sim = newest_similarity(wh, st.similarity_method)
     n_users = users.count()
     if sim is None:
         return {"users": n_users, "recs": 0}
-    silver_seen = (tables.read(spark, cfg, "events").join(users, S.USER_ID, "left_semi")
-                   .select(S.USER_ID, S.ITEM_ID) if tables.exists(spark, cfg, "events") else None)
+    silver_seen = (wh.read("events").join(users, S.USER_ID, "left_semi")
+                   .select(S.USER_ID, S.ITEM_ID) if wh.exists("events") else None)
     seen = merged.select(S.USER_ID, S.ITEM_ID)
     seen = seen if silver_seen is None else seen.unionByName(silver_seen)
-    recs = recommend(kept, sim, seen.distinct(), cfg.interactions.weights, st.top_n)
+    recs = recommend(kept, sim, seen.distinct(), weights, st.top_n)
     slots = users.crossJoin(spark.range(1, st.top_n + 1).select(F.col("id").cast("int").alias(S.RANK)))
     out = (slots.join(recs, [S.USER_ID, S.RANK], "left")
            .select(S.USER_ID, S.RANK, S.ITEM_ID, S.SCORE, S.ANCHOR, "anchor_ts",
                    F.when(F.col(S.ITEM_ID).isNotNull(), _reason("anchor_event", S.ANCHOR)).alias(S.REASON),
                    F.current_timestamp().alias("updated_at"), F.lit(batch_id).cast("long").alias("batch_id")))
     with transaction(spark, app_id, batch_id):
-        _merge_recs(spark, cfg, out)
+        _merge_recs(wh, out)
     return {"users": n_users}
 
 
-def _target(spark: SparkSession, cfg: Config, name: str) -> DeltaTable:
-    tables.ensure(spark, cfg, name)
-    return DeltaTable.forPath(spark, tables.path(cfg, name))
-
-
-def _merge_state(spark: SparkSession, cfg: Config, rows: DataFrame) -> None:
-    t = _target(spark, cfg, "realtime_state")
+def _merge_state(wh: Warehouse, rows: DataFrame) -> None:
+    t = wh.delta_table("realtime_state")
     cond = "t.user_id = s.user_id AND t.item_id = s.item_id"
     cols = {c: f"s.{c}" for c in S.REALTIME_STATE.fieldNames()}
     (t.alias("t").merge(rows.alias("s"), cond)
@@ -165,8 +160,8 @@ def _merge_state(spark: SparkSession, cfg: Config, rows: DataFrame) -> None:
      .execute())
 
 
-def _merge_recs(spark: SparkSession, cfg: Config, rows: DataFrame) -> None:
-    t = _target(spark, cfg, "realtime_recs")
+def _merge_recs(wh: Warehouse, rows: DataFrame) -> None:
+    t = wh.delta_table("realtime_recs")
     cols = {c: f"s.{c}" for c in S.REALTIME_RECS.fieldNames()}
     (t.alias("t").merge(rows.alias("s"), "t.user_id = s.user_id AND t.rank = s.rank")
      .whenMatchedDelete(condition="s.item_id IS NULL")
