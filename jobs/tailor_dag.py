@@ -3,8 +3,8 @@
 it reads and writes), so the order is written once.
 
 Install: ``pip install 'tailor[airflow]'`` in the Airflow environment (or put this repository's ``lib/`` on
-its path: the DAG imports ``tailor.pipeline`` and the job declarations, which import pyspark but start no
-Spark), copy or link this file into the
+its path: the DAG imports only ``tailor.pipeline``, which reads the jobs' declarations from their source and
+needs no Spark), copy or link this file into the
 DAGs folder, build the artifact with ``make dist``, and set an Airflow connection (default ``spark_default``)
 to the cluster's master. The environment variables below override the defaults.
 

@@ -28,7 +28,7 @@ EXPECTED_NEEDS = {  # worked out by hand from each job's READS/SOFT_READS and th
     "rules": ("ingest",),
     "train-propensity": ("ingest",),
     "score-propensity": ("ingest", "train-propensity"),
-    "evaluate": ("ingest",),
+    "evaluate": ("ingest", "als"),                 # id_map (soft): ALS numbers ids as the job does
     # candidate_recs from five sources; tuning_results (soft) from als, train-propensity and evaluate
     "recommend": ("ingest", "content", "cf", "als", "popularity", "rules", "train-propensity", "evaluate"),
     # contact_history is HISTORY (earlier days' sends), so record-sends does not come first
@@ -44,6 +44,16 @@ def test_the_graph_is_derived_from_what_the_jobs_read_and_write():
     assert pipeline.needs() == EXPECTED_NEEDS
     assert set(JOBS) - set(pipeline.needs()) == {"stream"}          # a long-running query, scheduled apart
     assert pipeline.writers("candidate_recs") == ["content", "cf", "als", "popularity", "rules"]
+
+
+def test_the_declarations_the_dag_reads_without_spark_are_the_jobs_own():
+    static = pipeline.declarations()
+    assert list(static) == [j for j in JOBS]
+    for name, job in JOBS.items():
+        d = static[name]
+        assert (d.reads, d.writes, dict(d.soft_reads), d.history, d.daily) == (
+            job.reads, job.writes, dict(job.soft_reads), job.history, job.daily), name
+    assert pipeline.needs(JOBS) == pipeline.needs()
 
 
 def test_every_job_runs_after_what_it_needs():

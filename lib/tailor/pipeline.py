@@ -13,16 +13,70 @@ them failed or was skipped; a job whose failed needs are soft runs on its docume
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tailor.errors import ConfigError, first_line
+
+JOB_ORDER: tuple[str, ...] = (
+    "ingest", "features", "segments", "similarity", "content", "cf", "als", "popularity", "rules",
+    "train-propensity", "score-propensity", "evaluate", "recommend", "stream", "campaign", "record-sends",
+    "analyze-experiment", "report",
+)
+"""Every scheduled job, in the order the demo runs them (a valid run order of :func:`needs`); each is the
+module ``tailor.jobs.<name with _>``."""
+NOT_DAILY = frozenset({"stream"})
+"""Scheduled apart from the daily pipeline: ``stream`` is a long-running query."""
+_DECLARED = ("READS", "SOFT_READS", "HISTORY", "WRITES")
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a job module declares, read from its source (:func:`declarations`)."""
+
+    name: str
+    reads: frozenset[str]
+    writes: frozenset[str]
+    soft_reads: Mapping[str, str] = field(default_factory=dict)
+    history: frozenset[str] = frozenset()
+    daily: bool = True
+
+
+def _literal(node: ast.expr) -> object:
+    """A declaration's value: a literal, or ``frozenset(<literal>)``."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "frozenset":
+        return frozenset(ast.literal_eval(node.args[0])) if node.args else frozenset()
+    return ast.literal_eval(node)
+
+
+def declarations() -> dict[str, Declaration]:
+    """The daily jobs' declarations, read from their modules' source without importing them, so that the
+    Airflow DAG needs neither Spark nor Delta (a test keeps them equal to the imported ones)."""
+    folder = Path(__file__).resolve().parent / "jobs"
+    out = {}
+    for name in JOB_ORDER:
+        values: dict[str, object] = {}
+        for node in ast.parse((folder / f"{name.replace('-', '_')}.py").read_text()).body:
+            target = node.target if isinstance(node, ast.AnnAssign) else (
+                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+            if isinstance(target, ast.Name) and target.id in _DECLARED and node.value is not None:
+                values[target.id] = _literal(node.value)
+        out[name] = Declaration(name, frozenset(values.get("READS", ())), frozenset(values.get("WRITES", ())),
+                                dict(values.get("SOFT_READS", {})), frozenset(values.get("HISTORY", ())),
+                                daily=name not in NOT_DAILY)
+    return out
 
 
 def _daily(jobs: Mapping | None):
     if jobs is None:
-        from tailor.jobs import JOBS
+        try:
+            jobs = declarations()
+        except OSError:  # shipped as a zip (spark-submit --py-files): the modules import
+            from tailor.jobs import JOBS
 
-        jobs = JOBS
+            jobs = JOBS
     return {name: job for name, job in jobs.items() if job.daily}
 
 
