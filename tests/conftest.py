@@ -89,6 +89,8 @@ def snapshot(spark, cfg: Config, names: list[str]) -> dict[str, list[str]]:
 def run_twice(spark, cfg: Config, jobs: list[str], written: list[str]):
     """Run ``jobs`` in order for SHOP_RUN_DATE, snapshot ``written``, run them again and snapshot again.
 
+    Every table of ``written`` must hold rows after the first run, so that equal snapshots mean something.
+
     Returns:
         (summaries of the first run, first snapshot, second snapshot).
     """
@@ -100,6 +102,8 @@ def run_twice(spark, cfg: Config, jobs: list[str], written: list[str]):
     run = date.fromisoformat(SHOP_RUN_DATE)
     summaries = [execute(j, JOBS[j], spark, cfg, run) for j in jobs]
     first = snapshot(spark, cfg, written)
+    empty = [t for t, rows in first.items() if not rows]
+    assert not empty, f"the first run wrote nothing to {empty}: equal snapshots would prove nothing"
     for j in jobs:
         execute(j, JOBS[j], spark, cfg, run)
     return summaries, first, snapshot(spark, cfg, written)
