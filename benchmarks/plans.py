@@ -69,7 +69,7 @@ def main(scale: str, run_date: date) -> Path:
                       [f"warehouse={work / 'wh'}", f"synthetic.scale={scale}", f"spark.jars_dir={ROOT / '.jars'}"])
     spark = get_spark(cfg)
     execute("ingest", JOBS["ingest"], spark, cfg, run_date)
-    bound = cfg.similarity.local_scoring_max_rows
+    bound = cfg.plans.grouped_max_rows
     ic, sc = cfg.interactions, cfg.similarity
     events = warehouse(spark, cfg).read("events")
     rows = []
@@ -124,7 +124,7 @@ def main(scale: str, run_date: date) -> Path:
     d.release()
 
     facts = machine_facts(spark)
-    lines = [f"Scale {scale}, bound similarity.local_scoring_max_rows = {bound:,}.", "",
+    lines = [f"Scale {scale}, bound plans.grouped_max_rows = {bound:,}.", "",
              "| plan | rows | grouped s | Spark s | only grouped | only Spark | score differs > 1e-12 rel "
              "| max score diff | other columns differ |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

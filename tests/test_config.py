@@ -95,3 +95,12 @@ def test_error_text_is_one_line_and_scrubbed_of_secrets(monkeypatch):
     line = first_line(text)
     assert "\n" not in line and "the-pseudonym-key-value" not in line and "tok-1234" not in line
     assert line.count(REDACTED) == 2 and line.startswith("java.lang.NumberFormatException")
+
+
+def test_each_capability_names_its_plan():
+    cfg = load_config([], ["plans.grouped_max_rows=500", "plans.user_cf=spark", "plans.hybrid=grouped"])
+    assert cfg.plans.max_rows("item_cf") == 500          # auto: grouped up to the bound
+    assert cfg.plans.max_rows("user_cf") == 0            # Spark's join, whatever the size
+    assert cfg.plans.max_rows("hybrid") >= 2**62         # grouped, whatever the size
+    with pytest.raises(ConfigError, match="plans.als_top_n"):
+        load_config([], ["plans.als_top_n=numpy"])

@@ -1,11 +1,7 @@
-"""Item-CF and user-CF scores by hand; ranking metrics by hand; the per-user split."""
-
-import math
+"""Item-CF and user-CF scores by hand, and the two plans of each."""
 
 import pytest
 
-from tailor.evaluation.ranking import per_user, ranking_metrics
-from tailor.evaluation.split import per_user_split
 from tailor.recommend.neighbourhood import item_cf, user_cf
 
 SIM = "entity string, neighbour string, score double"
@@ -117,49 +113,3 @@ def test_user_cf_plans_agree_and_users_without_neighbours_get_nothing(spark):
 def test_item_cf_of_an_empty_similarity_is_empty(spark, rows):
     affinity = spark.createDataFrame([("u", "a", 1.0)], UI + ", affinity double")
     assert item_cf(affinity, spark.createDataFrame([], SIM), 5, local_max_rows=rows).count() == 0
-
-
-def test_ranking_metrics_by_hand(spark):
-    recs = spark.createDataFrame(
-        [("A", "i1", 1), ("A", "i2", 2), ("A", "i3", 3), ("A", "i4", 4), ("B", "i5", 1), ("D", "i1", 1)],
-        UI + ", rank int",
-    )
-    truth = spark.createDataFrame([("A", "i2"), ("A", "i4"), ("A", "i9"), ("B", "i5"), ("C", "i1")], UI)
-    users = {r.user_id: r for r in per_user(recs, truth, 3).collect()}
-    assert sorted(users) == ["A", "B", "C"]  # D has no relevant items: ignored
-    idcg3 = 1 + 1 / math.log2(3) + 1 / math.log2(4)
-    a = users["A"]  # one hit (i2) at rank 2 in the top 3; i4 is at rank 4
-    assert (a.precision, a.recall) == (pytest.approx(1 / 3), pytest.approx(1 / 3))
-    assert a.ndcg == pytest.approx((1 / math.log2(3)) / idcg3)
-    assert a.map == pytest.approx((1 / 2) / 3)
-    b = users["B"]  # a one-item list: precision counts k, not the list length
-    assert (b.precision, b.recall, b.ndcg, b.map, b.hit_rate) == (pytest.approx(1 / 3), 1.0, 1.0, 1.0, 1.0)
-    c = users["C"]  # relevant items but no recommendations
-    assert (c.precision, c.recall, c.ndcg, c.map, c.hit_rate) == (0.0, 0.0, 0.0, 0.0, 0.0)
-    m = ranking_metrics(recs, truth, 3)
-    assert m["precision"] == pytest.approx(2 / 9)
-    assert m["recall"] == pytest.approx(4 / 9)
-    assert m["ndcg"] == pytest.approx(((1 / math.log2(3)) / idcg3 + 1) / 3)
-    assert m["map"] == pytest.approx((1 / 6 + 1) / 3)
-    assert m["hit_rate"] == pytest.approx(2 / 3)
-
-
-def test_k_larger_than_every_list(spark):
-    recs = spark.createDataFrame([("A", "i1", 1), ("A", "i2", 2)], UI + ", rank int")
-    truth = spark.createDataFrame([("A", "i2")], UI)
-    m = ranking_metrics(recs, truth, 10)
-    assert m["precision"] == pytest.approx(1 / 10)
-    assert m["ndcg"] == pytest.approx(1 / math.log2(3))  # ideal: the one relevant item at rank 1
-    assert m["map"] == pytest.approx(1 / 2)
-
-
-def test_per_user_split_sizes_and_partition_independence(spark):
-    rows = [("1", f"i{k}") for k in range(10)] + [("2", f"i{k}") for k in range(3)] + [("3", "i0")]
-    df = spark.createDataFrame(rows, UI)
-    train, test = per_user_split(df, 0.75, seed=42)
-    count = {u: (train.where(f"user_id = '{u}'").count(), test.where(f"user_id = '{u}'").count()) for u in "123"}
-    assert count == {"1": (8, 2), "2": (2, 1), "3": (1, 0)}  # round(7.5) = 8, round(2.25) = 2, round(0.75) = 1
-    again, _ = per_user_split(df.repartition(5), 0.75, seed=42)
-    assert sorted(map(tuple, again.collect())) == sorted(map(tuple, train.collect()))
-    other, _ = per_user_split(df, 0.75, seed=7)
-    assert sorted(map(tuple, other.collect())) != sorted(map(tuple, train.collect()))

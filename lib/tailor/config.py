@@ -41,6 +41,7 @@ from tailor.settings import (  # noqa: F401  (re-exported: the sections are part
     InteractionsSettings,
     MovieLensSource,
     OnlineRetailSource,
+    PlanSettings,
     PopularitySettings,
     PrivacySettings,
     PropensitySettings,
@@ -89,6 +90,7 @@ class Config(Strict):
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
+    plans: PlanSettings = Field(default_factory=PlanSettings)
 
     @field_validator("catalog_database")
     @classmethod

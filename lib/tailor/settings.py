@@ -161,16 +161,6 @@ class SimilaritySettings(Strict):
     """minhash_jaccard: pairs below this Jaccard index are not searched for."""
     lsh_hash_tables: int = Field(10, ge=1)
     """minhash_jaccard: more tables find more pairs, at more cost."""
-    local_scoring_max_rows: int = Field(2_000_000, ge=0)
-    """The bound of every grouped plan (numpy/scipy per group of entities instead of a Spark join):
-    cosine and jaccard similarities of at most this many input rows (the job's capped inputs: at most
-    min(interactions, baskets x cap)); item-CF and content with an
-    item similarity of at most this many rows (sent to every task, held once on the driver); user-CF when
-    the interactions have at most this many rows; ALS top-N with at most this many items (their factors
-    sent to every task); popular and trending lists of at most this many rows (sent to every task); the
-    hybrid's serving with at most this many catalogue items (sent to every task), in groups of about this
-    many candidates. Larger inputs take the Spark plan (same results up to summation order, slower).
-    0: always Spark's."""
 
 
 class CfSettings(Strict):
@@ -526,3 +516,33 @@ class SourcesSettings(Strict):
     online_retail: OnlineRetailSource = Field(default_factory=OnlineRetailSource)
     movielens: MovieLensSource = Field(default_factory=MovieLensSource)
     csv: CsvSource = Field(default_factory=CsvSource)
+
+
+Plan = Literal["auto", "grouped", "spark"]
+PLANNED = ("similarity", "item_cf", "user_cf", "als_top_n", "popularity", "hybrid")
+"""The capabilities with two plans: a grouped one (numpy/scipy per group of entities, on the executors) and
+Spark's join plan. ``tests`` check each pair for agreement; ``benchmarks.run plans`` times them."""
+
+
+class PlanSettings(Strict):
+    """Which plan each capability runs. ``auto`` takes the grouped plan when its input is at most
+    ``grouped_max_rows`` rows, Spark's otherwise; ``grouped`` and ``spark`` force one."""
+
+    grouped_max_rows: int = Field(2_000_000, ge=0)
+    """The bound of ``auto``: cosine and jaccard similarities of at most this many input rows (the capped
+    inputs: at most min(interactions, baskets x cap)); item-CF and content with an item similarity of at most
+    this many rows (sent to every task, held once on the driver); user-CF when the neighbours' interactions
+    have at most this many rows; ALS top-N, popularity and hybrid serving with a catalogue (or lists) of at
+    most this many items (rows)."""
+    similarity: Plan = "auto"
+    item_cf: Plan = "auto"
+    """Item-CF and content scoring."""
+    user_cf: Plan = "auto"
+    als_top_n: Plan = "auto"
+    popularity: Plan = "auto"
+    hybrid: Plan = "auto"
+
+    def max_rows(self, capability: str) -> int:
+        """The ``local_max_rows`` the capability's functions take: 0 forces Spark's plan."""
+        plan = getattr(self, capability)
+        return {"auto": self.grouped_max_rows, "grouped": 2**62, "spark": 0}[plan]

@@ -136,13 +136,14 @@ def similarity_of(d: TrainData, kind: str, methods: list[str], targets: DataFram
     cap = ic.max_items_per_user if kind == "item" else ic.max_users_per_item
     # read twice by the grouped plan (the baskets each group needs, and their rows)
     capped = d.keep(f"{kind}_similarity.capped", inter.transform(cap_per(by, entity, cap)))
-    if n > sc.local_scoring_max_rows:  # a big shop: the number of groups may still bound the capped rows
+    local = d.cfg.plans.max_rows("similarity")
+    if n > local:  # a big shop: the number of groups may still bound the capped rows
         n = capped_rows(n, inter.select(by).distinct().count(), cap)
     out = []
     shared = [m for m in methods if m in SHARED_METHODS]
     if shared:
         out.append(similarities(capped, by, entity, WEIGHT, shared, sc.min_co_count, sc.shrinkage, sc.top_k,
-                                targets=targets, local_max_rows=sc.local_scoring_max_rows, rows=n))
+                                targets=targets, local_max_rows=local, rows=n))
     for method in methods:
         if method == LSH_METHOD:
             out.append(minhash_jaccard(capped, by=by, entity=entity, min_jaccard=sc.lsh_min_jaccard,
@@ -162,7 +163,7 @@ def item_cf_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
     """Item-CF: each unseen item scored by the user's time-decayed affinity (``cf.half_life_days``) times its
     ``cf.item_method`` similarity to what they interacted with. ``sim``: that similarity as the
     ``similarity`` job wrote it (computed by :func:`similarity_of` when not given)."""
-    c, local = d.cfg.cf, d.cfg.similarity.local_scoring_max_rows
+    c, local = d.cfg.cf, d.cfg.plans.max_rows("item_cf")
     sim = sim if sim is not None else similarity_of(d, "item", [c.item_method])
     inter = _inter(d, c.half_life_days)
     return item_cf(_targets(d, inter), sim, c.top_n, local_max_rows=local)
@@ -171,7 +172,7 @@ def item_cf_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
 def user_cf_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
     """User-CF: the similarity-weighted average of the ``cf.user_method`` neighbours' time-decayed
     interactions. ``sim`` as for :func:`item_cf_source` (computed for ``d.users`` only when not given)."""
-    c, local = d.cfg.cf, d.cfg.similarity.local_scoring_max_rows
+    c, local = d.cfg.cf, d.cfg.plans.max_rows("user_cf")
     # only the target users' neighbours are needed: the join then pairs them with everyone, not all with all
     sim = sim if sim is not None else similarity_of(d, "user", [c.user_method or "cosine"], targets=d.users)
     inter = _inter(d, c.half_life_days)
@@ -245,7 +246,7 @@ def als_recommendations(d: TrainData, fit: AlsFit) -> DataFrame:
     seen = fit.data.select(A.USER_IDX, A.ITEM_IDX)
     fetch = min(A.fetch_size(seen, a.top_n, a.max_fetch), max(int(fit.items.count()), 1))
     recs = A.recommend_idx(fit.model, seen, a.top_n, fetch, a.block_size, subset,
-                           local_max_rows=d.cfg.similarity.local_scoring_max_rows)
+                           local_max_rows=d.cfg.plans.max_rows("als_top_n"))
     return A.to_external(recs, fit.users, fit.items, a.top_n)
 
 
@@ -256,14 +257,14 @@ def als_source(d: TrainData) -> DataFrame:
 def content_similarity_of(cfg: Config, products: DataFrame) -> DataFrame:
     c = cfg.content
     vectors = C.item_vectors(products, c.min_df, c.vocab_size)
-    return C.content_similarity(vectors, c.top_k, c.max_items_per_term, cfg.similarity.local_scoring_max_rows)
+    return C.content_similarity(vectors, c.top_k, c.max_items_per_term, cfg.plans.max_rows("similarity"))
 
 
 def content_source(d: TrainData, sim: DataFrame | None = None) -> DataFrame:
     c = d.cfg.content
     sim = sim if sim is not None else content_similarity_of(d.cfg, d.products)
     inter = _targets(d, _inter(d, c.half_life_days))
-    return item_cf(inter, sim, c.top_n, local_max_rows=d.cfg.similarity.local_scoring_max_rows)
+    return item_cf(inter, sim, c.top_n, local_max_rows=d.cfg.plans.max_rows("item_cf"))
 
 
 def popular_lists(d: TrainData) -> DataFrame:
@@ -279,14 +280,14 @@ def popular_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
     lists = lists if lists is not None else popular_lists(d)
     seen = _inter(d, None)
     return P.for_users(d.users, d.groups, lists.where(F.col(P.SCOPE) != P.TRENDING), seen, d.cfg.popularity.top_n,
-                       d.cfg.similarity.local_scoring_max_rows)
+                       d.cfg.plans.max_rows("popularity"))
 
 
 def trending_source(d: TrainData, lists: DataFrame | None = None) -> DataFrame:
     lists = lists if lists is not None else popular_lists(d)
     seen = _inter(d, None)
     return P.trending_for_users(d.users, lists.where(F.col(P.SCOPE) == P.TRENDING), seen,
-                                d.cfg.popularity.top_n, d.cfg.similarity.local_scoring_max_rows)
+                                d.cfg.popularity.top_n, d.cfg.plans.max_rows("popularity"))
 
 
 @dataclass
@@ -464,7 +465,7 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     top_n = max(max(ks), h.top_n)
     settings = {**{s: {s: 1.0} for s in sources}, HYBRID: chosen, SEEDS_RULE: seeds}
     served = H.serve(test_c, bought, catalogue, settings, top_n, h.max_per_category, h.normalise, info,
-                     cfg.similarity.local_scoring_max_rows).checkpoint()  # every list from one pass
+                     cfg.plans.max_rows("hybrid")).checkpoint()  # every list from one pass
     recs = {name: served.where(F.col(H.RECOMMENDER) == name).drop(H.RECOMMENDER) for name in settings}
     log.info("test candidates of %d sources; %.0f s", len(sources), time.perf_counter() - t0)
     # read once for every recommender and k, not once per metric

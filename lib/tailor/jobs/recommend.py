@@ -9,7 +9,7 @@ written with the source that contributed most, its anchor and a reason. A user o
 one) gets their segment's, country's or everyone's best sellers. A positive ``novelty`` weight adds each
 candidate's self-information (from the events up to run_date), min-max normalised per user.
 
-When the catalogue has at most ``similarity.local_scoring_max_rows`` items, each group of users is served
+When the catalogue has at most ``plans.grouped_max_rows`` items (``plans.hybrid: auto``), each group of users is served
 in numpy from one shuffle of the candidates (:func:`tailor.recommend.hybrid.serve`); Spark's plan otherwise.
 """
 
@@ -79,7 +79,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     summary = JobSummary(tables=["recommendations"])
     summary.rows_in = cands.count()
     recs = H.serve(cands, bought, catalogue, {HYBRID: w}, h.top_n, h.max_per_category, h.normalise, info,
-                   cfg.similarity.local_scoring_max_rows, summary.rows_in).drop(H.RECOMMENDER)
+                   cfg.plans.max_rows("hybrid"), summary.rows_in).drop(H.RECOMMENDER)
     summary.rows_out = wh.replace_partition(recs, "recommendations", run_date)
     summary.metrics.update({f"weight.{s}": v for s, v in w.items()})
     summary.metrics["weights_learned"] = float(origin.startswith("learned"))

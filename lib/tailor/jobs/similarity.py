@@ -6,8 +6,8 @@ each item's ``interactions.max_users_per_item`` most recent users. For each conf
 ``similarity.top_k`` neighbours per entity are written (pairs sharing fewer than ``similarity.min_co_count``
 are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``). Cosine and jaccard share one pass: the
 grouped sparse products of :mod:`tailor.similarity.local` when the capped input has at most
-``similarity.local_scoring_max_rows`` rows (bounded by min(interactions, baskets x cap), not counted), one
-self-join otherwise.
+``plans.grouped_max_rows`` rows (bounded by min(interactions, baskets x cap), not counted), one self-join
+otherwise; ``plans.similarity`` may force either.
 Rating-based methods are skipped, with a warning and a metric, when the events carry no ratings. Each
 (run_date, method) partition is replaced.
 """
