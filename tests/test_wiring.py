@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from conftest import SHOP_RUN_DATE
@@ -16,12 +17,9 @@ RUN = date.fromisoformat(SHOP_RUN_DATE)
 
 
 def _lists(df, users):
-    """user -> [(item, rank, score to 9 places)] for ``users``."""
-    rows = df.where(F.col(S.USER_ID).isin(users)).select(S.USER_ID, S.ITEM_ID, S.RANK, S.SCORE).collect()
-    out: dict[str, list] = {}
-    for r in sorted(rows, key=lambda r: (r[S.USER_ID], r[S.RANK])):
-        out.setdefault(r[S.USER_ID], []).append((r[S.ITEM_ID], r[S.RANK], round(r[S.SCORE], 9)))
-    return out
+    """The lists of ``users``: user, item, rank, score to 9 places."""
+    return df.where(F.col(S.USER_ID).isin(users)).select(
+        S.USER_ID, S.ITEM_ID, F.col(S.RANK).cast("int").alias(S.RANK), F.round(S.SCORE, 9).alias(S.SCORE))
 
 
 @pytest.mark.parametrize("source", ["item_cf", "user_cf", "als"])
@@ -41,7 +39,7 @@ def test_evaluate_fits_what_the_job_serves(spark, shop, source):
                     if source == "als" else None)
     d.users = spark.createDataFrame([(u,) for u in users], f"{S.USER_ID} string")
     try:
-        fitted = _lists(W.SOURCES[source](d), users)
+        assert_df_equality(_lists(W.SOURCES[source](d), users), _lists(served, users), ignore_row_order=True,
+                           ignore_nullable=True)
     finally:
         d.release()
-    assert fitted == _lists(served, users)
