@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
@@ -58,7 +59,7 @@ def _source_options(sp: argparse.ArgumentParser) -> None:
 
 def _describe(job) -> str:
     """A job's ``--help`` text: its summary and the tables it declares."""
-    lines = [job.summary, ""]
+    lines = [textwrap.fill(job.summary.replace("``", ""), 100), ""]
     lines.append(f"reads:      {', '.join(sorted(job.reads)) or '-'}")
     for table, fallback in sorted(job.soft_reads.items()):
         lines.append(f"reads if present: {table} (else: {fallback})")
