@@ -19,7 +19,8 @@ M_TARGET_S = 600  # issue 13: the M shop's full pipeline in at most 10 minutes o
 LM_TARGET = 12  # and L/M at most 12 for 10x the data
 
 
-def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overrides: list[str]) -> list[Measure]:
+def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overrides: list[str],
+              keep: Path | None = None) -> list[Measure]:
     from tailor.config import load_config
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
@@ -42,11 +43,16 @@ def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overri
     total.jvm_peak_mb = max((m.jvm_peak_mb or 0) for m in out) or None
     out.append(total)
     print(f"  {total.name:<28} {total.seconds:>9.1f} s", flush=True)
+    if keep is not None:  # for benchmarks.checksums: the same tables as another build's?
+        shutil.rmtree(keep / f"warehouse-{scale}", ignore_errors=True)
+        shutil.move(str(warehouse), keep / f"warehouse-{scale}")
+        print(f"  warehouse kept at {keep / f'warehouse-{scale}'}", flush=True)
     shutil.rmtree(warehouse, ignore_errors=True)
     return out
 
 
-def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: list[str]) -> Path:
+def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: list[str],
+         keep: Path | None = None) -> Path:
     from tailor.pipeline import order
     from tailor.spark import get_spark
 
@@ -55,7 +61,7 @@ def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: l
     workdir = Path(tempfile.mkdtemp(prefix="tailor-bench-"))
     for scale in scales:
         print(f"scale {scale}", flush=True)
-        rows += run_scale(scale, run_date, jobs, workdir, overrides)
+        rows += run_scale(scale, run_date, jobs, workdir, overrides, keep)
     from tailor.config import load_config
 
     facts = machine_facts(get_spark(load_config([str(ROOT / "conf" / "local.yaml")])))

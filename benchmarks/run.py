@@ -2,6 +2,7 @@
 
     python -m benchmarks.run jobs --scales S M          # the scale suite (default S and M; L takes hours)
     python -m benchmarks.run jobs --scales M --jobs ingest features segments
+    python -m benchmarks.run jobs --scales S --keep /tmp/a   # then: python -m benchmarks.checksums /tmp/a/warehouse-S
     python -m benchmarks.run ml100k --data ../shared/data/ml-100k
     python -m benchmarks.run als100k --data ../shared/data/ml-100k
     python -m benchmarks.run dense --scales S M      # the dense-pivot baseline, in a memory-capped process
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 from datetime import date
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     j.add_argument("--jobs", nargs="+", default=None, help="a subset of the jobs, in pipeline order")
     j.add_argument("--run-date", default="2026-11-23")
     j.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+    j.add_argument("--keep", default=None, metavar="DIR",
+                   help="keep each scale's warehouse under DIR (for python -m benchmarks.checksums)")
     ml = sub.add_parser("ml100k", help="item-CF and user-CF on MovieLens 100k, recommenders protocol")
     ml.add_argument("--data", default="../shared/data/ml-100k")
     d = sub.add_parser("dense", help="the seeds' dense pandas pivot + cosine, for comparison with similarity")
@@ -75,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import jobs
 
         md = jobs.main(getattr(args, "scales", ["S", "M"]), getattr(args, "jobs", None),
-                       date.fromisoformat(getattr(args, "run_date", "2026-11-23")), getattr(args, "overrides", []))
+                       date.fromisoformat(getattr(args, "run_date", "2026-11-23")), getattr(args, "overrides", []),
+                       Path(args.keep) if getattr(args, "keep", None) else None)
         print(f"results: {md}")
     elif suite == "dense":
         from benchmarks import dense
