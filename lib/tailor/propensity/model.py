@@ -200,12 +200,13 @@ def roc_points(predictions: DataFrame, points: int = ROC_POINTS) -> list[tuple[s
 
 
 def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
-    """(metric, key, value) rows for ``predictions`` (label, score, rawPrediction). One approxQuantile pass
-    gives both the ROC thresholds and the decile thresholds; one aggregation gives log loss, Brier, the
-    counts and the ROC points."""
+    """(metric, key, value) rows for ``predictions`` (label, score). One approxQuantile pass gives both the ROC
+    thresholds and the decile thresholds; one aggregation gives log loss, Brier, the counts and the ROC
+    points. Every metric is of the published (rounded) ``score``: two fits that differ in the last bits of
+    near-tied raw predictions (another partitioning, another merge order) then report the same AUC."""
     out: list[tuple[str, str, float]] = []
     for name, metric in (("roc_auc", "areaUnderROC"), ("pr_auc", "areaUnderPR")):
-        ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction", metricName=metric)
+        ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol=SCORE, metricName=metric)
         out.append((name, "", float(ev.evaluate(predictions))))
     ascending = predictions.approxQuantile(SCORE, [i / ROC_POINTS for i in range(1, ROC_POINTS)], 0.0001)
     roc_cuts = ascending[::-1]
