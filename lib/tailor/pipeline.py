@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from tailor.errors import ConfigError, first_line
@@ -51,6 +52,7 @@ def _literal(node: ast.expr) -> object:
     return ast.literal_eval(node)
 
 
+@lru_cache(maxsize=1)
 def declarations() -> dict[str, Declaration]:
     """The daily jobs' declarations, read from their modules' source without importing them, so that the
     Airflow DAG needs neither Spark nor Delta (a test keeps them equal to the imported ones)."""
@@ -191,7 +193,7 @@ def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | 
         logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
                                                           "code": code_locations(spark)}})
         for job in jobs:
-            because = blocked_by(job, jobs, not_ok)
+            because = blocked_by(job, jobs, not_ok, JOBS)
             if because:
                 record_skipped(spark, cfg, job, run_date, pipeline_run_id, because)
                 not_ok.add(job)

@@ -285,6 +285,10 @@ class Warehouse:
     seed: int = 42
     registry: Mapping[str, TableSpec] = field(default_factory=lambda: REGISTRY)
 
+    def spec(self, name: str) -> TableSpec:
+        """What this warehouse's registry knows of ``name`` (bronze tables by their name's shape)."""
+        return self.registry[name] if name in self.registry else spec(name)
+
     def on_conflict_retry(self, name: str, write: Callable[[], object]) -> object:
         """Call ``write`` (one idempotent write to table ``name``); when it loses a commit race to another writer
         (any ``delta.exceptions`` concurrent-modification error), wait and call it again, up to
@@ -308,7 +312,7 @@ class Warehouse:
 
     def path(self, name: str) -> str:
         _touch(name, "any")
-        t = spec(name)
+        t = self.spec(name)
         return f"{self.root}/{t.layer}/{t.name}"
 
 
@@ -380,7 +384,7 @@ class Warehouse:
     def protect_stats(self, name: str) -> bool:
         """Give an existing table the :func:`stats_properties` it lacks (tables made before they existed);
         files written from then on carry no customer statistics. Returns whether anything was changed."""
-        want = stats_properties(spec(name), self.read(name).schema)
+        want = stats_properties(self.spec(name), self.read(name).schema)
         have = self.properties(name)
         missing = {k: v for k, v in want.items() if have.get(k) != v}
         if missing:
@@ -432,13 +436,13 @@ class Warehouse:
         spark = self.spark
         _touch(name, "write")
         if not self.exists(name):
-            t = spec(name)
+            t = self.spec(name)
             self._ensure_table(t, spark.createDataFrame([], t.schema))
 
 
     def _prepare(self, name: str, df: DataFrame) -> tuple[TableSpec, DataFrame]:
         _touch(name, "write")
-        t = spec(name)
+        t = self.spec(name)
         if t.schema is not None:
             df = conform(df, t.schema, name)
         self._ensure_table(t, df)
@@ -487,7 +491,7 @@ class Warehouse:
         _, df = self._prepare(name, df)
         predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
         writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
-        if spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
+        if self.spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
             writer = writer.option("mergeSchema", "true")
         return self._commit(name, lambda: writer.save(self.path(name))).get("numOutputRows", 0)
 

@@ -32,6 +32,7 @@ from tailor.jobs.base import JobSummary
 from tailor.jobs.stream import checkpoint as stream_checkpoint
 from tailor.privacy import forget as FG
 from tailor.privacy import pseudonym
+from tailor.tables import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
         deleted = {name: d for name, (d, _) in zip(holding, done, strict=True)}
         left = {name: n for name, (_, n) in zip(holding, done, strict=True)}
         if p.purge:
-            _purge_and_verify(spark, cfg, found, holding, ids, marks, summary, left)
+            _purge_and_verify(wh, cfg, found, holding, ids, marks, summary, left)
         touched = sorted(k for k, v in deleted.items() if v)
         for name in holding:
             summary.metrics[f"deleted.{name}"] = deleted.get(name, 0)
@@ -128,11 +129,11 @@ def _each(fn, items: list, workers: int) -> list:
         return list(pool.map(lambda item: copy_context().run(fn, item), items))
 
 
-def _purge_and_verify(spark, cfg: Config, found, holding, ids, marks, summary: JobSummary,
+def _purge_and_verify(wh: Warehouse, cfg: Config, found, holding, ids, marks, summary: JobSummary,
                       left: dict[str, int]) -> None:
     """Purge every table that holds customers, drop Spark's leftover RDD checkpoints, then look for the
     customers everywhere a trace could stay; what is found is added to ``left`` under a descriptive key."""
-    wh = warehouse(spark, cfg)
+    spark = wh.spark
     workers = 2 * spark.sparkContext.defaultParallelism
     with FG.purging(spark):
         purged = _each(lambda name: FG.purge(wh, name), holding, workers)

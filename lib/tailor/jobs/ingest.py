@@ -104,13 +104,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         for e, df in standard.items()
     }
     try:
-        return _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret)
+        return _finish(spark, cfg, run_date, source, adapter, inputs, flagged, summary, secret)
     finally:
         for df in flagged.values():
             df.unpersist()
 
 
-def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: bytes) -> JobSummary:
+def _finish(spark, cfg, run_date, source, adapter, inputs, flagged, summary, secret: bytes) -> JobSummary:
     wh = warehouse(spark, cfg)
     quarantine = None
     over = []
@@ -129,7 +129,7 @@ def _finish(spark, cfg, run_date, source, adapter, flagged, summary, secret: byt
             over.append(f"{entity} {ratio:.1%}")
         # redacted by contract: only the landed columns the adapter maps to non-personal contract columns stay
         # readable, and none of a ragged row (its values may sit in the wrong columns)
-        clear = adapter.clear(W.source_inputs(cfg, run_date), entity)
+        clear = adapter.clear(inputs, entity)
         q = (Q.rejected(df, source, entity)
              .withColumn("record", pseudonym.redact_record(secret, F.col("record"), clear,
                                                            F.col("reason") != Q.WRONG_COLUMN_COUNT)))
