@@ -13,13 +13,13 @@ from tailor.config import Config, load_config, warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 # ingest pseudonymises with a key from the environment; the tests (and the spark-submit runs they start)
-# use this one. test_privacy removes it to check the error.
+# use this one. test_pseudonym removes it to check the error.
 os.environ.setdefault("TAILOR_PSEUDONYM_KEY", "tests-only-pseudonym-key")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 # The files with the longest tests (minutes each, measured with --durations) are handed out first, so that
 # with two xdist workers (--dist loadfile) they do not start last and leave one worker idle at the end.
-SLOW_FIRST = ("test_privacy.py", "test_propensity.py", "test_recommend_jobs.py", "test_campaigns.py",
-              "test_stream.py", "test_cf_job.py")
+SLOW_FIRST = ("test_forget_job.py", "test_train_propensity_job.py", "test_recommend_job.py", "test_campaign_job.py",
+              "test_stream_job.py", "test_cf_job.py", "test_record_sends_job.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

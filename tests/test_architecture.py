@@ -90,3 +90,39 @@ def test_capability_packages_import_one_another_without_circles():
     circles = sorted((a, b) for a in edges for b in edges[a] if reaches(b, a))
     assert circles == []
     assert "tailor.evaluation" in edges["tailor.recommend"]  # recommend's tuning scores with evaluation's nDCG
+
+
+# Suites that test the whole house rather than one module: the layers (this file), a real standalone cluster,
+# and the real public data.
+WHOLE_HOUSE = {"test_architecture.py", "test_cluster.py", "test_realdata.py"}
+
+
+def module_of_test(test: str, known: dict[str, Path]) -> list[Path]:
+    """The library modules a test file's name maps to. ``test_<job>_job.py`` tests ``tailor/jobs/<job>.py``;
+    otherwise ``test_<module>.py`` or ``test_<package>_<module>.py``, optionally followed by ``_<aspect>`` when
+    one module's tests fill several files (``test_sources_online_retail.py``)."""
+    stem = test.removeprefix("test_").removesuffix(".py")
+    if stem.endswith("_job"):
+        job = LIB / "tailor" / "jobs" / f"{stem.removesuffix('_job')}.py"
+        return [job] if job.exists() else []
+    keys: dict[str, set[Path]] = {}
+    for name, path in known.items():
+        parts = name.split(".")[1:]
+        if not parts or parts[0] == "jobs" or path.name == "__init__.py":
+            continue
+        keys.setdefault("_".join(parts), set()).add(path)
+        keys.setdefault(parts[-1], set()).add(path)
+    keys["tailor_dag"] = {ROOT / "jobs" / "tailor_dag.py"}  # the Airflow DAG, beside the spark-submit entries
+    hits = {p for key, paths in keys.items() if len(paths) == 1 and (stem == key or stem.startswith(key + "_"))
+            for p in paths}
+    return sorted(hits)
+
+
+def test_each_test_file_maps_to_one_module():
+    known = modules()
+    assert [p.name for p in module_of_test("test_cf_job.py", known)] == ["cf.py"]  # the rule on known cases
+    assert module_of_test("test_sources_online_retail.py", known) == [LIB / "tailor" / "ingest" / "sources.py"]
+    assert module_of_test("test_recommend_jobs.py", known) == []
+    unmapped = {f.name: module_of_test(f.name, known) for f in (ROOT / "tests").glob("test_*.py")
+                if f.name not in WHOLE_HOUSE}
+    assert {name: hits for name, hits in unmapped.items() if len(hits) != 1} == {}

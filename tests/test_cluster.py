@@ -26,7 +26,7 @@ from tailor import schemas as S
 from tailor import tables
 from tailor.cli import main
 from tailor.config import warehouse
-from test_report import check_full_report
+from test_page import check_full_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 

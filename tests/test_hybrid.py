@@ -1,36 +1,15 @@
-"""Beyond-accuracy metrics by hand; the hybrid's normalisation, blend, filters, cold start and weight search."""
+"""The hybrid (tailor.recommend.hybrid): normalisation, the weight search, serving filters, cold start, the two
+plans."""
 
 import math
 
 import pytest
 from pyspark.sql import functions as F
 
-from tailor.evaluation.beyond import beyond_accuracy
 from tailor.recommend import hybrid as H
 
 UI = "user_id string, item_id string"
 CANDS = "user_id string, item_id string, score double, rank int, anchor string, source string"
-
-
-def test_coverage_novelty_and_diversity_by_hand(spark):
-    recs = spark.createDataFrame(
-        [("u1", "A", 1), ("u1", "B", 2), ("u1", "C", 3), ("u2", "A", 1), ("u2", "D", 2), ("u3", "E", 1)],
-        UI + ", rank int")
-    train = spark.createDataFrame([("t1", "A"), ("t2", "A"), ("t3", "A"), ("t1", "B"), ("t4", "E")], UI)
-    catalogue = spark.createDataFrame(
-        [("A", "x"), ("B", "x"), ("C", "y"), ("D", "y"), ("E", "z"), ("F", "z")], "item_id string, category string")
-    m = beyond_accuracy(recs, 2, train, catalogue)
-    assert m["coverage"] == pytest.approx(4 / 6)  # A, B, D, E of six
-    # p = (users + 1) / (4 + 1): A 0.8, B 0.4, D 0.2 (nobody), E 0.4; five recommended rows
-    info = [-math.log2(p) for p in (0.8, 0.4, 0.8, 0.2, 0.4)]
-    assert m["novelty"] == pytest.approx(sum(info) / 5)
-    assert m["diversity"] == pytest.approx((0.0 + 1.0) / 2)  # u1: x, x; u2: x, y; u3 has one item
-    m5 = beyond_accuracy(recs, 5, train, catalogue)  # k larger than every list
-    assert m5["coverage"] == pytest.approx(5 / 6)
-    assert m5["diversity"] == pytest.approx((1 - 2 / 6 + 1.0) / 2)  # u1: x, x, y -> one same pair of three
-    # without categories diversity cannot be measured: it is left out, not reported as 0
-    bare = catalogue.selectExpr("item_id", "cast(null as string) as category")
-    assert set(beyond_accuracy(recs, 2, train, bare)) == {"coverage", "novelty"}
 
 
 def _cands(spark, rows):
@@ -125,19 +104,6 @@ def test_validation_scores_what_would_be_served_under_the_category_cap(spark):
     # uncapped, Y1 is third: a miss at k=2; capped at one per category it is second: 1/log2(3)
     assert H.scorer(norm, truth, 2).score([{"a": 1.0}]) == [(0.0, 2)]
     assert H.scorer(norm, truth, 2, cats, 1).score([{"a": 1.0}]) == [(pytest.approx(1 / math.log2(3)), 2)]
-
-
-def test_the_search_sample_is_seeded_and_keeps_whole_users(spark):
-    from tailor.evaluation.harness import sample_users
-
-    truth = spark.createDataFrame([(f"u{i}", f"i{j}") for i in range(20) for j in range(i % 3 + 1)], UI)
-    a = sorted(tuple(r) for r in sample_users(truth, 5, seed=7).collect())
-    assert a == sorted(tuple(r) for r in sample_users(truth, 5, seed=7).collect())  # same seed, same users
-    users = {u for u, _ in a}
-    assert len(users) == 5
-    assert a == sorted(tuple(r) for r in truth.collect() if r.user_id in users)  # every row of a chosen user
-    assert users != {u for u, _ in sample_users(truth, 5, seed=8).collect()}
-    assert sample_users(truth, 50, seed=7).count() == truth.count()
 
 
 # serve(): the same lists from raw candidates, by Spark's plan (0) and the grouped numpy plan (1000)

@@ -1,5 +1,5 @@
-"""The report page: self-contained, each section with its images; on a warehouse with nothing in it every
-section says which job to run. The full report of a whole pipeline run is checked in test_cluster.py."""
+"""The report page (tailor.reporting.page): self-contained, text escaped, rendered by Chromium. check_full_report
+is used by test_cluster.py on a whole pipeline's report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tailor.jobs import report
 from tailor.reporting import figures as G
 from tailor.reporting.page import Section, Table, render
 
@@ -75,28 +74,6 @@ def test_a_page_embeds_its_images_and_escapes_its_text():
     assert got.sections["one"]["images"] == [png] and png.startswith(PNG)
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
     assert '<td class="n">1,234</td>' in page
-
-
-def test_figures_draw_from_small_lists():
-    for png in (G.heatmap(["s1", "s2"], ["f1", "f2"], [[1.0, 10.0], [3.0, 30.0]], "h"),
-                G.curves({"roc": {"a": [(0.0, 0.0), (0.5, 0.8), (1.0, 1.0)]}}, "fpr", "tpr", diagonal=True),
-                G.grouped_bars(["c1"], {"control": [0.1], "treatment": [0.2]}, "t", "rate",
-                               errors={"treatment": [(0.15, 0.25)]}),
-                G.scatter([0.01, 0.02], [0.5, 0.6], [2.0, 3.0], "r", "s", "c", "l"),
-                G.timeline(["ingest", "features"], [0.0, 5.0], [5.0, 2.0], [True, False], "t")):
-        assert png.startswith(PNG) and len(png) > 2000
-
-
-def test_an_empty_warehouse_gives_a_note_per_section(spark, cfg):
-    summary = report.run(spark, cfg, RUN)
-    assert summary.metrics["sections"] == 7 and summary.metrics["images"] == 0
-    page = Path(report.output_path(cfg, RUN).removeprefix("file:")).read_text()
-    got = parse(page)
-    assert list(got.sections) == SECTION_KEYS
-    notes = {k: " ".join(v["notes"]) for k, v in got.sections.items()}
-    assert notes["quality"] == "no successful ingest rows for this run date: run `tailor ingest`"
-    assert notes["propensity"] == "no model_metrics rows for this run date: run `tailor train-propensity`"
-    assert notes["runs"] == "no runs rows for this run date: run `tailor pipeline`"
 
 
 def check_full_report(path: Path) -> None:

@@ -1,6 +1,7 @@
-"""End to end on the small shop: content, popularity, evaluate and recommend; the time split by hand."""
+"""The recommend job end to end on the small shop after content, popularity and evaluate: filters, coverage,
+idempotence."""
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from pyspark.sql import functions as F
@@ -8,7 +9,6 @@ from pyspark.sql import functions as F
 from conftest import SHOP_RUN_DATE, run_twice
 from tailor.asof import cutoff
 from tailor.config import warehouse
-from tailor.evaluation.harness import time_fold
 
 WRITTEN = ["recommendations", "popular_items", "evaluations"]
 # evaluate refits every source twice: only the sources whose jobs run here (content, popularity), so that
@@ -28,23 +28,6 @@ def twice(spark, shop):
     execute("evaluate", JOBS["evaluate"], spark, cfg, date.fromisoformat(SHOP_RUN_DATE))
     summaries, first, second = run_twice(spark, cfg, ["content", "popularity", "recommend"], WRITTEN)
     return cfg, summaries, first, second
-
-
-def test_time_split_never_leaks(spark):
-    ev = "user_id string, item_id string, event_type string, ts timestamp, rating double"
-
-    def ts(d, h=12):
-        return datetime(2026, 11, d, h, tzinfo=timezone.utc)
-
-    events = spark.createDataFrame([
-        ("u", "a", "purchase", ts(1), None), ("u", "b", "view", ts(9, 23), None),  # train (cutoff end of 9th)
-        ("u", "b", "purchase", ts(10, 1), None),  # test, but seen before: not a new item
-        ("u", "c", "purchase", ts(12), None), ("v", "c", "view", ts(12), None),  # test; a view is not truth
-        ("u", "d", "purchase", ts(20), None),  # after the horizon
-    ], ev)
-    fold = time_fold(events, date(2026, 11, 9), 7, {"view": 1.0, "purchase": 5.0})
-    assert fold.train.agg(F.max("ts")).first()[0] < cutoff(date(2026, 11, 9))
-    assert sorted((r.user_id, r.item_id) for r in fold.truth.collect()) == [("u", "c")]
 
 
 def test_recommendations_obey_the_filters(spark, twice):

@@ -1,4 +1,5 @@
-"""K-means segmentation: planted clusters are recovered, the silhouette picks the planted k, profiles add up."""
+"""K-means segmentation (tailor.segments.kmeans): planted clusters recovered, the silhouette picks k, profiles add
+up."""
 
 import numpy as np
 import pytest

@@ -1,12 +1,11 @@
-"""Similarity measures against brute-force numpy and hand-worked values; caps, thresholds, ties, plans."""
+"""Similarity measures (tailor.similarity.pairs) against brute-force numpy and hand-worked values; thresholds,
+ties, both plans."""
 
 import math
 
 import numpy as np
 import pytest
 
-from tailor.similarity.interactions import cap_per, capped_rows, event_weight
-from tailor.similarity.local import partition_keys
 from tailor.similarity.pairs import neighbours, pair_table, similarities, similarity
 
 SCHEMA = "user_id string, item_id string, value double"
@@ -183,42 +182,6 @@ def test_the_two_plans_agree_on_random_data(spark):
             assert grouped[key][0] == (score if key[0] == "jaccard" else pytest.approx(score, rel=1e-12))
 
 
-def test_partition_keys_send_each_group_to_its_own_partition(spark):
-    from pyspark.sql import functions as F
-
-    n = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    keys = partition_keys(spark, n)
-    assert len(set(keys)) == n
-    df = spark.createDataFrame([(k,) for k in keys], "k long").repartition(n, "k")
-    assert df.select(F.spark_partition_id().alias("p")).distinct().count() == n
-
-
-def test_cap_keeps_each_users_most_recent_items(spark):
-    from datetime import datetime
-
-    df = spark.createDataFrame(
-        [("u", f"i{k}", datetime(2024, 1, k + 1)) for k in range(5)] + [("v", "i0", datetime(2024, 1, 1))],
-        "user_id string, item_id string, last_ts timestamp",
-    )
-    kept = {(r.user_id, r.item_id) for r in df.transform(cap_per("user_id", "item_id", 2)).collect()}
-    assert kept == {("u", "i4"), ("u", "i3"), ("v", "i0")}
-    # the job's bound on the capped rows, without counting them: min(rows, baskets x cap)
-    assert df.transform(cap_per("user_id", "item_id", 2)).count() == 3 <= capped_rows(6, 2, 2) == 4
-    assert capped_rows(6, 2, 5) == 6
-    # the L shop: 20,000 items x 100 users each bound user-user at 2 M rows, whatever the traffic
-    assert capped_rows(12_000_000, 20_000, 100) == 2_000_000
-
-
-def test_event_weights_by_type_and_rating(spark):
-    df = spark.createDataFrame(
-        [("view", None), ("cart", None), ("purchase", None), ("rating", 4.0), ("return", None)],
-        "event_type string, rating double",
-    )
-    got = [r.w for r in df.select(event_weight({"view": 1, "cart": 3, "purchase": 5, "rating": 0.5}).alias("w"))
-           .collect()]
-    assert got == [1.0, 3.0, 5.0, 2.0, None]
-
-
 def _plan(df) -> str:
     return df._jdf.queryExecution().executedPlan().toString()
 
@@ -231,26 +194,3 @@ def test_no_cartesian_product_or_nested_loop_join(spark):
             plan = _plan(similarity(df, by=by, entity=entity, value="value", method=method))
             assert "CartesianProduct" not in plan and "NestedLoopJoin" not in plan, plan
             assert "SortMergeJoin" in plan or "BroadcastHashJoin" in plan or "ShuffledHashJoin" in plan
-
-
-def test_minhash_lsh_scores_exactly_and_finds_the_close_pairs(spark):
-    from tailor.similarity.lsh import minhash_jaccard
-
-    rng = np.random.default_rng(11)
-    rows = []
-    for g in range(6):  # six families of items; items of a family share most of a user pool
-        pool = [f"u{g}-{k}" for k in range(20)]
-        for i in range(5):
-            users = [u for u in pool if rng.random() < 0.8] + [f"x{rng.integers(500)}" for _ in range(3)]
-            rows += [(u, f"i{g}-{i}", 1.0) for u in set(users)]
-    df = spark.createDataFrame(rows, SCHEMA)
-    exact = {(r.entity, r.neighbour): (r.score, r.co_count) for r in
-             similarity(df, "user_id", "item_id", "value", "jaccard", top_k=1000).collect()}
-    approx = {(r.entity, r.neighbour): (r.score, r.co_count) for r in
-              minhash_jaccard(df, "user_id", "item_id", min_jaccard=0.3, hash_tables=10, seed=1, top_k=1000)
-              .collect()}
-    close = {p for p, (s, _) in exact.items() if s >= 0.3}
-    assert len(close) >= 100
-    assert len(close & set(approx)) / len(close) >= 0.9
-    for pair, (score, co) in approx.items():
-        assert score == pytest.approx(exact[pair][0]) and co == exact[pair][1]

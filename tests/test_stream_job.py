@@ -1,5 +1,4 @@
-"""The stream: the right neighbours and reasons, bad landing rows quarantined without stopping the stream,
-and exactly once across a restart that replays a batch."""
+"""The stream job: the right neighbours and reasons, bad landing rows quarantined, exactly once across a restart."""
 
 from __future__ import annotations
 

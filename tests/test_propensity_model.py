@@ -1,0 +1,68 @@
+"""Propensity models (tailor.propensity.model): even deciles, a planted signal learnt, empty features left out, ROC
+by hand."""
+
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+
+from tailor.propensity import model as M
+
+    # u4 bought only after the horizon: not in the frame (the caller fills 0 and leaves churn null)
+
+
+def test_deciles_split_the_population_evenly(spark):
+    scores = spark.createDataFrame([(f"u{i}", i / 1000.0) for i in range(1000)], "user_id string, score double")
+    counts = {r.decile: r["count"] for r in M.deciles(scores).groupBy("decile").count().collect()}
+    assert counts == {d: 100 for d in range(1, 11)}
+    top = M.deciles(scores).where("decile = 10").agg(F.min("score")).first()[0]
+    assert top == pytest.approx(0.9)
+
+
+def _planted(spark, n, seed):
+    rng = np.random.default_rng(seed)
+    x1, x2, noise = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
+    cat = rng.choice(["a", "b", "c"], size=n)
+    logit = 2.0 * x1 - 1.5 * x2 + 1.0 * (cat == "a") - 1.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    x2_missing = [None if i % 17 == 0 else float(v) for i, v in enumerate(x2)]  # the imputer's job
+    return spark.createDataFrame(
+        [(f"u{i}", float(x1[i]), x2_missing[i], float(noise[i]), str(cat[i]), float(y[i])) for i in range(n)],
+        "user_id string, x1 double, x2 double, noise double, cat string, label double")
+
+
+@pytest.mark.parametrize("algo,grid", [("lr", {"regParam": [0.0, 0.1], "elasticNetParam": [0.0, 0.5]}),
+                                       ("gbt", {"maxDepth": [2, 3]})])
+def test_a_planted_signal_is_learnt_out_of_sample(spark, algo, grid):
+    train, test = _planted(spark, 2000, 1), _planted(spark, 1000, 2)
+    fitted, params, tried = M.tune(train, algo, ["x1", "x2", "noise"], ["cat"], grid, 42, 20, 2)
+    assert len(tried) == (4 if algo == "lr" else 2) and params in [p for p, _ in tried]
+    metrics = {(m, k): v for m, k, v in M.judge(M.scored(fitted, test))}
+    assert metrics[("roc_auc", "")] > 0.75
+    assert metrics[("lift", "10")] > 1.5 and metrics[("capture", "1")] == pytest.approx(1.0)
+    assert 0 < metrics[("brier", "")] < 0.25
+    explained = {(m, k): v for m, k, v in M.explain(fitted, M.scored(fitted, test), algo)}
+    if algo == "gbt":  # the noise matters least
+        imp = {k: v for (m, k), v in explained.items() if m == "importance"}
+        assert imp["x1"] > imp["noise"] and imp["x2"] > imp["noise"]
+    else:  # the signs of the planted effects survive the scaling
+        assert explained[("coefficient", "x1")] > 0 > explained[("coefficient", "x2")]
+
+
+def test_a_feature_with_no_value_at_all_is_left_out_not_fatal(spark):
+    # Online Retail has no browsing events: its session features are null for every customer
+    rows = _planted(spark, 400, 3).withColumn("sessions_minutes", F.lit(None).cast("double"))
+    assert M.usable_numeric(rows, ["x1", "sessions_minutes"]) == ["x1"]
+    fitted, _, _ = M.tune(rows, "lr", ["x1", "x2", "sessions_minutes"], [], {"regParam": [0.01]}, 42, 10, 1)
+    assert M.scored(fitted, rows).where("score is null").count() == 0
+
+
+def test_roc_points_by_hand(spark):
+    # scores 0.9 (pos), 0.7 (neg), 0.4 (pos), 0.2 (neg); with 4 points the thresholds are the 75/50/25 %
+    # quantiles 0.7, 0.4, 0.2. At >= 0.7: 1 of 2 positives, 1 of 2 negatives; >= 0.4: 2/2 and 1/2; >= 0.2: all.
+    preds = spark.createDataFrame([(0.9, 1.0), (0.7, 0.0), (0.4, 1.0), (0.2, 0.0)], "score double, label double")
+    got = {(m, k): v for m, k, v in M.roc_points(preds, points=4)}
+    fpr = [got[("roc_fpr", f"{i:02d}")] for i in range(5)]
+    tpr = [got[("roc_tpr", f"{i:02d}")] for i in range(5)]
+    assert fpr == [0.0, 0.5, 0.5, 1.0, 1.0]
+    assert tpr == [0.0, 0.5, 1.0, 1.0, 1.0]

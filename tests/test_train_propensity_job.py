@@ -1,0 +1,69 @@
+"""The train- and score-propensity jobs: scoring before training says what to run; idempotent; pinned versions."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from conftest import SHOP_RUN_DATE, run_twice
+from tailor.config import warehouse
+from tailor.propensity.store import ModelNotFoundError
+
+    # u4 bought only after the horizon: not in the frame (the caller fills 0 and leaves churn null)
+
+
+def _frame(df, cols):
+    return sorted(tuple(r) for r in df.select(*cols).collect())
+
+
+# one setting each (tuning is tested above), few trees
+FAST = ('propensity.lr_grid={"regParam": [0.01]}', 'propensity.gbt_grid={"maxDepth": [3]}',
+        "propensity.max_iter=5", "propensity.horizon_days=21")
+ONE = ("propensity.targets=[purchase]", "propensity.algorithms=[lr]")
+
+
+def test_scoring_before_training_says_what_to_run(spark, shop):
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+
+    cfg = shop(*FAST, "propensity.version=1999-01-01")
+    with pytest.raises(ModelNotFoundError, match=r"train-propensity|no version 1999-01-01"):
+        execute("score-propensity", JOBS["score-propensity"], spark, cfg, date.fromisoformat(SHOP_RUN_DATE))
+
+
+def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spark, shop):
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+
+    # both targets, both algorithms, but one model each: the run is done twice, so keep it to two fits
+    cfg = shop(*FAST, *ONE)
+    both = shop(*FAST, "propensity.targets=[churn]", "propensity.algorithms=[gbt]")
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    written = ["model_versions", "model_metrics", "propensity_scores"]
+    execute("train-propensity", JOBS["train-propensity"], spark, cfg, run)
+    summaries, first, second = run_twice(spark, both, ["train-propensity", "score-propensity"], written)
+    assert first == second
+    assert summaries[0].metrics["churn_gbt.roc_auc"] > 0.5
+    execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
+    scores = warehouse(spark, cfg).read_run("propensity_scores", run)
+    assert {r.model for r in scores.select("model").distinct().collect()} == {"purchase_lr", "churn_gbt"}
+    assert scores.where("score < 0 or score > 1 or decile < 1 or decile > 10").count() == 0
+    features = warehouse(spark, cfg).read("customers").count()
+    assert scores.where("model = 'churn_gbt'").count() >= features * 0.9  # every customer known on the day
+    metrics = {(r.model, r.metric, r.key) for r in warehouse(spark, cfg).read_run("model_metrics", run).collect()}
+    assert {("churn_gbt", "roc_auc", ""), ("churn_gbt", "lift", "10"), ("purchase_lr", "coefficient", "frequency"),
+            } <= metrics
+    assert any(m == "churn_gbt" and metric == "importance" for m, metric, _ in metrics)
+    # a later training run makes a new version; pinned, the next day still scores with the first one
+    nxt = run + timedelta(days=1)
+    one = cfg
+    execute("train-propensity", JOBS["train-propensity"], spark, one, nxt)
+    pinned = shop(*FAST, *ONE, f"propensity.version={SHOP_RUN_DATE}")
+    cols = ["user_id", "model", "version", "score", "decile"]
+    execute("score-propensity", JOBS["score-propensity"], spark, pinned, nxt)
+    once = _frame(warehouse(spark, cfg).read_run("propensity_scores", nxt), cols)
+    execute("score-propensity", JOBS["score-propensity"], spark, pinned, nxt)
+    assert _frame(warehouse(spark, cfg).read_run("propensity_scores", nxt), cols) == once
+    assert {r[2] for r in once} == {SHOP_RUN_DATE}
+    execute("score-propensity", JOBS["score-propensity"], spark, one, nxt)  # unpinned: the latest
+    latest = warehouse(spark, cfg).read_run("propensity_scores", nxt).select("version").distinct().collect()
+    assert [r.version for r in latest] == [nxt.isoformat()]
