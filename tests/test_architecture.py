@@ -10,7 +10,7 @@ from conftest import ROOT
 
 LIB = ROOT / "lib"
 CORE = {"tailor", "tailor.schemas", "tailor.errors", "tailor.log", "tailor.csvfile", "tailor.tables", "tailor.asof",
-        "tailor.quarantine", "tailor.assign", "tailor.settings"}
+        "tailor.quarantine", "tailor.assign", "tailor.settings", "tailor.sandbox"}
 APP = {"tailor.config", "tailor.spark", "tailor.wiring", "tailor.pipeline", "tailor.cli"}
 CORE_LAYER, CAPABILITY_LAYER, APP_LAYER = 0, 1, 2
 

@@ -1,4 +1,4 @@
-"""The campaign rule language (tailor.campaigns.sandbox): what it refuses, naming the construct, and what it
+"""The campaign rule language (tailor.sandbox): what it refuses, naming the construct, and what it
 passes."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tailor.errors import ConfigError
     ("frequency RLIKE '(a+)+$'", "RLIKE"),
 ])
 def test_a_rule_outside_the_language_is_refused_naming_the_construct(spark, rule, named):
-    from tailor.campaigns import sandbox
+    from tailor import sandbox
 
     with pytest.raises(ConfigError) as e:
         sandbox.check(spark, rule, "probe")
@@ -48,7 +48,7 @@ def test_a_rule_outside_the_language_is_refused_naming_the_construct(spark, rule
     "-recency_days < -3 AND lower(top_category) = 'toys'",
 ])
 def test_rules_in_the_language_pass(spark, rule):
-    from tailor.campaigns import sandbox
+    from tailor import sandbox
 
     sandbox.check(spark, rule, "fine")  # no error
 

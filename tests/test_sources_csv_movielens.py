@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SHARED_DATA, make_cfg
 from tailor.config import warehouse
-from tailor.errors import ConfigError, SourceError
+from tailor.errors import ConfigError
 from tailor.jobs import ingest
 
 RUN = date(2026, 11, 23)
@@ -36,7 +36,7 @@ def test_csv_mapping_to_a_missing_column_is_a_clear_error(spark, tmp_path):
     cfg = make_cfg(tmp_path / "wh", "ingest.source=csv",
                    f"sources.csv.events={{path: {f}, mapping: {{user_id: customer, item_id: a, ts: b}}, "
                    "constants: {event_type: view}}")
-    with pytest.raises(SourceError, match=r"mapping names columns not in .*: \['customer'\]"):
+    with pytest.raises(ConfigError, match=r"mapping.user_id: 'customer' is not a column of .*e.csv \(columns: a, b\)"):
         ingest.run(spark, cfg, RUN)
 
 

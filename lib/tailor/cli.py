@@ -26,7 +26,8 @@ from tailor.errors import ConfigError, TailorError, first_line
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 logger = logging.getLogger("tailor.cli")
 
-_SOURCE_PATH_KEY = {"online_retail": "sources.online_retail.path", "movielens": "sources.movielens.path"}
+_SOURCE_PATH_KEY = {"online_retail": "sources.online_retail.path", "movielens": "sources.movielens.path",
+                    "csv": "sources.csv.events.path"}
 
 
 FIRST_RUN_DATE, LAST_RUN_DATE = date(1970, 1, 1), date(2100, 12, 31)
@@ -54,7 +55,8 @@ class _Parser(argparse.ArgumentParser):
 def _source_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--source", choices=["synthetic", "online_retail", "movielens", "csv"],
                     help="shorthand for --set ingest.source=...")
-    sp.add_argument("--path", help="shorthand for --set sources.<source>.path=...")
+    sp.add_argument("--path", help="the source's file, folder or glob: shorthand for --set sources.<source>.path=... "
+                    "(csv: sources.csv.events.path)")
 
 
 def _describe(job) -> str:
@@ -135,8 +137,10 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         out.append(f"ingest.source={source}")
     path = getattr(args, "path", None)
     if path:
+        if source is None:  # the configured source's path
+            source = load_config(args.conf, out).ingest.source
         if source not in _SOURCE_PATH_KEY:
-            raise ConfigError("--path needs --source online_retail or movielens")
+            raise ConfigError(f"--path does not apply to the {source} source (it reads no files)")
         out.append(f"{_SOURCE_PATH_KEY[source]}={path}")
     return out
 
@@ -261,6 +265,9 @@ def _print_experiments(spark, cfg: Config, run_date: date) -> None:
 
 
 def _print_job(name: str, summary) -> None:
+    if summary.status == "not_applicable":
+        print(f"{name}: not applicable: {summary.reason}")
+        return
     print(f"{name}: {summary.rows_in} rows in, {summary.rows_out} rows out")
     for k, v in sorted(summary.metrics.items()):
         print(f"  {k:<48} {v:>14,.0f}" if float(v).is_integer() else f"  {k:<48} {v:>14.4f}")

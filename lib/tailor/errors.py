@@ -42,7 +42,13 @@ class DeltaJarsMissingError(TailorError):
     """The Spark session was started without the Delta Lake jars."""
 
 
-class InsufficientDataError(TailorError, ValueError):
+class NotApplicable(TailorError):
+    """The job cannot run on this shop's data, by its shape rather than by a fault (one product, no two
+    classes to learn, no time window): the job records ``not_applicable`` with this one-line reason and
+    exits 0, and jobs that read its tables hard are recorded ``not_applicable`` too."""
+
+
+class InsufficientDataError(NotApplicable, ValueError):
     """There is too little data for a model to be fitted (for example fewer customers than clusters)."""
 
 

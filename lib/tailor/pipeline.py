@@ -154,28 +154,34 @@ def select(start: str | None = None, only: Iterable[str] = (), available: Iterab
     return [j for j in order(graph) if j in wanted and j in keep]
 
 
-def blocked_by(job: str, selected: Iterable[str], failed: set[str], jobs: Mapping | None = None) -> list[str]:
+def blocked_by(job: str, selected: Iterable[str], failed: set[str], jobs: Mapping | None = None,
+               not_applicable: Mapping[str, str] | None = None) -> list[str]:
     """Why ``job`` cannot run: for each table it reads hard whose writers among ``selected`` all failed
-    (or were skipped), ``"<table> (<writers> did not succeed)"``. Empty: it runs (soft reads fall back)."""
+    (or were skipped) or were not applicable, ``"<table> (<writers> did not succeed)"`` or ``"<table>
+    (<writer> was not applicable: <reason>)"``. Empty: it runs (soft reads fall back)."""
     daily = _daily(jobs)
     chosen = [j for j in selected if j != job]
+    na = dict(not_applicable or {})
     out = []
     for table in sorted(daily[job].reads):
         by = [w for w in chosen if w in daily and table in daily[w].writes]
-        if by and all(w in failed for w in by):
-            out.append(f"{table} ({', '.join(by)} did not succeed)")
+        if by and all(w in failed or w in na for w in by):
+            if all(w in na for w in by):
+                out.append(f"{table} ({'; '.join(f'{w} was not applicable: {na[w]}' for w in by)})")
+            else:
+                out.append(f"{table} ({', '.join(w for w in by if w in failed)} did not succeed)")
     return out
 
 
 def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | None = None) -> int:
     """Run ``jobs`` (from :func:`select`) in order in this Spark session, each through
     :func:`tailor.jobs.base.execute` (with its typed arguments from ``job_args``). A job that reads a table
-    whose writers all failed or were skipped is recorded as skipped (:func:`blocked_by`); other jobs still
-    run.
+    whose writers all failed or were skipped is recorded as skipped (:func:`blocked_by`); one whose writers
+    were not applicable to this shop's data is recorded not applicable; other jobs still run.
 
     Returns:
-        0 when every job succeeded, else the largest failing exit code (2: a configuration error, 1: a job
-        failed).
+        0 when every job succeeded or was not applicable, else the largest failing exit code (2: a
+        configuration error, 1: a job failed).
     """
     import logging
 
@@ -188,25 +194,35 @@ def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | 
     pipeline_run_id = new_run_id()
     token = tlog.bind(pipeline_run_id=pipeline_run_id, run_date=run_date.isoformat())
     not_ok: set[str] = set()
+    na: dict[str, str] = {}
     code = 0
     try:
         logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
                                                           "code": code_locations(spark)}})
         for job in jobs:
-            because = blocked_by(job, jobs, not_ok, JOBS)
+            because = blocked_by(job, jobs, not_ok, JOBS, na)
             if because:
-                record_skipped(spark, cfg, job, run_date, pipeline_run_id, because)
-                not_ok.add(job)
+                failed_upstream = any("did not succeed" in b for b in because)
+                record_skipped(spark, cfg, job, run_date, pipeline_run_id, because,
+                               "skipped" if failed_upstream else "not_applicable")
+                if failed_upstream:
+                    not_ok.add(job)
+                else:
+                    na[job] = f"it reads {'; '.join(because)}"
                 continue
             try:
-                execute(job, JOBS[job], spark, cfg, run_date, pipeline_run_id=pipeline_run_id,
-                        args=(job_args or {}).get(job))
+                summary = execute(job, JOBS[job], spark, cfg, run_date, pipeline_run_id=pipeline_run_id,
+                                  args=(job_args or {}).get(job))
+                if summary.status == "not_applicable":
+                    na[job] = summary.reason or "not applicable"
+                    print(f"tailor: pipeline: {job} not applicable: {summary.reason}", flush=True)
             except Exception as e:
                 not_ok.add(job)
                 code = max(code, exit_code_of(e))
                 print(f"tailor: pipeline: {job} failed: {type(e).__name__}: {first_line(e)}", flush=True)
         logger.log(logging.INFO if code == 0 else logging.ERROR, "pipeline finished",
-                   extra={"fields": {"exit_code": code, "not_succeeded": sorted(not_ok)}})
+                   extra={"fields": {"exit_code": code, "not_succeeded": sorted(not_ok),
+                                     "not_applicable": sorted(na)}})
         return code
     finally:
         tlog.reset(token)

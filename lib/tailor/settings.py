@@ -56,9 +56,19 @@ class IngestSettings(Strict):
     """The longest title, description, category, brand or country; longer is ``too_long``."""
     max_abs_number: float = Field(1e9, gt=0)
     """The largest quantity, price or rating magnitude; NaN, infinities and larger are ``bad_number``."""
+    dedupe: Literal["exact", "off"] = "exact"
+    """``exact``: a row whose normalised values repeat another's under the same id is quarantined as
+    ``duplicate``. ``off``: rows without an id of their own are all kept (identical rows get ids numbered by
+    occurrence), for files where two identical lines are two real events (an order log without order ids).
+    Rows with ids given in the file are deduplicated either way."""
     fold_case: list[Literal["users", "items", "orders"]] = Field(default_factory=list)
     """Ids compared without case (and stored lower-case): users (user_id, customer_id), items (item_id,
     product_id), orders (order_id). Default: ids are case-sensitive, as most shops' are."""
+
+    @field_validator("dedupe", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: object) -> object:
+        return "off" if v is False else v  # YAML 1.1 reads an unquoted off as false
 
     @model_validator(mode="after")
     def _rating_range(self) -> IngestSettings:
@@ -364,8 +374,9 @@ class CampaignDefinition(Strict):
     """A Spark SQL boolean expression, e.g. ``churn_decile >= 8 AND monetary_total > monetary_median``."""
     priority: int = Field(100, ge=0)
     """When a customer qualifies for several campaigns, the lowest number wins (ties: the name)."""
-    offers: int = Field(3, ge=1)
-    """Next-best offers per customer, from the run date's ``recommendations``."""
+    offers: int = Field(3, ge=0)
+    """Next-best offers per customer, from the run date's ``recommendations``; 0 for a campaign without
+    offers (a win-back list), which needs no recommendations."""
     per_segment: bool = False
     """Expand into one campaign per K-means segment, named ``<name>-<segment>``."""
     treatment_share: float | None = Field(None, gt=0.0, le=1.0)
@@ -478,7 +489,8 @@ class StreamSettings(Strict):
 
 class OnlineRetailSource(Strict):
     path: str | None = None
-    """A .csv, .csv.gz or .parquet file of the UCI Online Retail layout."""
+    """A .csv, .csv.gz or .parquet file (or folder of Parquet files) of UCI's Online Retail (2010-2011:
+    InvoiceNo, UnitPrice, CustomerID) or Online Retail II (2009-2011: Invoice, Price, Customer ID)."""
     encoding: str = "UTF-8"
     """CSV encoding; the original UCI export is ISO-8859-1."""
     non_product_codes: list[str] = Field(
@@ -494,16 +506,70 @@ class MovieLensSource(Strict):
     """A folder holding u.data/u.item/u.user (100k) or ratings.dat/movies.dat/users.dat (1M)."""
 
 
-class CsvEntity(Strict):
+class FileSettings(Strict):
+    """Where one input is and how its rows are split into fields."""
+
     path: str
+    """A file, a folder of files or a glob (``landing/2026-*/orders.csv``), local or any URI Spark reads."""
+    format: Literal["csv", "parquet", "json"] = "csv"
+    """``csv`` (delimited text), ``parquet``, or ``json`` (JSON Lines: one object per line)."""
     delimiter: str = ","
+    """csv: the field separator (one or more characters, such as ``,`` ``;`` ``\\t`` ``|`` ``::``);
+    ``whitespace`` for fields separated by runs of spaces or tabs (leading and trailing blanks ignored);
+    ``regex:<pattern>`` to split each line with a Java regular expression. The last two read no quoting."""
     header: bool = True
+    """csv: the first line names the columns; otherwise they are ``_c0``, ``_c1``..."""
     encoding: str = "UTF-8"
+    quote: str = '"'
+    """csv: the quote character (doubled inside a field); empty for files that quote nothing."""
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, v: str) -> str:
+        if not v:
+            raise ValueError("the delimiter may not be empty (use 'whitespace' or 'regex:<pattern>')")
+        if v.startswith("regex:"):
+            try:
+                re.compile(v.removeprefix("regex:"))
+            except re.error as e:
+                raise ValueError(f"{v!r} is not a regular expression: {e}") from None
+        return v
+
+
+class Lookup(FileSettings):
+    """A reference file joined to an entity's rows by key, so a mapping can use its columns (department and
+    aisle names for products that carry only their ids). Its columns keep their names; one that clashes with
+    a column of the entity's file is prefixed with ``<name>_``."""
+
+    name: str
+    column: str
+    """The entity file's column to join on. (Not ``on``: YAML reads an unquoted ``on`` as true.)"""
+    key: str | None = None
+    """The lookup's column matching ``column`` (default: the same name). Keys must be unique in the lookup."""
+
+
+class CsvEntity(FileSettings):
+    """One entity (events, products or customers) of the ``csv`` source, whatever the file's format."""
+
     timestamp_format: str | None = None
+    """The pattern (Spark datetime pattern, such as ``yyyyMMdd`` or ``dd/MM/yyyy HH:mm``) of this entity's
+    timestamps (events' ``ts``); null tries ISO forms."""
+    date_format: str | None = None
+    """The pattern of this entity's dates (customers' ``signup_date``); null tries ISO forms."""
     mapping: dict[str, str] = Field(default_factory=dict)
-    """contract column -> source column."""
+    """contract column -> a column of the file (or of a lookup), or a SQL expression over them
+    (``dollars / cds``, ``to_timestamp(date, 'yyyyMMdd')``), in the language of :mod:`tailor.sandbox`.
+    events may also map ``title``, ``category``, ``brand``, ``description`` and ``country``: products and
+    customers derived from the events (when no such entity is given) take them."""
     constants: dict[str, str] = Field(default_factory=dict)
     """contract column -> fixed value, for columns the file does not have (e.g. event_type: purchase)."""
+    lookups: list[Lookup] = Field(default_factory=list)
+    returns: str | None = None
+    """events: a SQL expression over the file's columns, true on a return (``startswith(Invoice, 'C')``,
+    ``Quantity < 0``). Such a row becomes a ``return`` event with a positive quantity."""
+    non_product_codes: list[str] = Field(default_factory=list)
+    """events: item codes that are not products (postage, fees, adjustments); ``GIFT_*`` matches a prefix.
+    Compared without case; such rows are quarantined as ``non_product_code``."""
 
 
 class CsvSource(Strict):

@@ -51,7 +51,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, NumericType, StringType, StructType, TimestampType
 
 from tailor import schemas as S
-from tailor.errors import MissingColumnsError, MissingTableError, SchemaMismatchError, UndeclaredTableError
+from tailor.errors import (
+    MissingColumnsError,
+    MissingTableError,
+    NotApplicable,
+    SchemaMismatchError,
+    UndeclaredTableError,
+)
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
@@ -350,13 +356,25 @@ class Warehouse:
 
         Raises:
             MissingTableError: the table, or that date's partition, has not been written yet.
+            NotApplicable: the date's partition was written, with no rows (its job ran and found nothing).
         """
         df = self.read(name).where(F.col(S.RUN_DATE) == F.lit(run_date))
         if df.limit(1).count() == 0:
+            if self._wrote_empty(name, run_date):
+                raise NotApplicable(f"table '{name}' has no rows for run date {run_date}: the job that writes it "
+                                    "ran for that date and found nothing to write")
             raise MissingTableError(
                 f"table '{name}' has no rows for run date {run_date}; run the job that writes it for that date first"
             )
         return df
+
+
+    def _wrote_empty(self, name: str, run_date: date) -> bool:
+        """Whether a commit replaced ``run_date``'s partition of ``name`` (so the partition is empty by the
+        writer's finding, not because the writer never ran for that date)."""
+        history = DeltaTable.forPath(self.spark, self.path(name)).history(200)
+        needle = f"{S.RUN_DATE} = {_sql_literal(run_date)}"
+        return history.where(F.col("operationParameters")["predicate"].contains(needle)).limit(1).count() > 0
 
 
     def properties(self, name: str) -> dict[str, str]:

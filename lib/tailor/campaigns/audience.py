@@ -38,9 +38,8 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tailor import assign as H
-from tailor import csvfile
+from tailor import csvfile, sandbox
 from tailor import schemas as S
-from tailor.campaigns import sandbox
 from tailor.errors import ConfigError, MissingTableError, SourceError
 from tailor.settings import CampaignDefinition, CampaignSettings
 
@@ -143,8 +142,8 @@ def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | Non
     return out.withColumn(MONETARY_MEDIAN, F.lit(monetary_median).cast("double"))
 
 
-def _condition(attrs: DataFrame, c: Campaign) -> Column:
-    """The campaign's rule as a column, checked by :mod:`tailor.campaigns.sandbox`, then against the attributes.
+def condition(attrs: DataFrame, c: Campaign) -> Column:
+    """The campaign's rule as a column, checked by :mod:`tailor.sandbox`, then against the attributes.
 
     Raises:
         MissingTableError: the rule uses attributes whose table has no rows for the run date.
@@ -172,7 +171,7 @@ def _condition(attrs: DataFrame, c: Campaign) -> Column:
 
 def qualify(attrs: DataFrame, campaigns: list[Campaign]) -> DataFrame:
     """(user_id, campaign, priority) for every campaign each customer qualifies for."""
-    parts = [attrs.where(_condition(attrs, c)).select(
+    parts = [attrs.where(condition(attrs, c)).select(
         S.USER_ID, F.lit(c.name).alias(S.CAMPAIGN), F.lit(c.priority).alias("priority")) for c in campaigns]
     return reduce(DataFrame.unionByName, parts)
 
@@ -215,14 +214,21 @@ def _per_campaign(campaigns: list[Campaign], value) -> Column:
     return col
 
 
-def assign(chosen: DataFrame, campaigns: list[Campaign], offers: DataFrame, salt: str) -> DataFrame:
+def assign(chosen: DataFrame, campaigns: list[Campaign], offers: DataFrame | None, salt: str) -> DataFrame:
     """Arms, offers and reasons for the chosen (user_id, campaign, priority) rows, in contract shape less
-    run_date. Customers with no offer are dropped here (the caller counts them)."""
+    run_date. In a campaign with offers, customers with no offer are dropped here (the caller counts them);
+    a campaign with ``offers: 0`` keeps everyone, with an empty offer list. ``offers`` may be None when no
+    campaign has offers."""
     arm = _per_campaign(campaigns, lambda c: H.arm(salt, c.key, c.treatment_share, S.USER_ID))
     n_offers = _per_campaign(campaigns, lambda c: c.offers)
     rule = _per_campaign(campaigns, lambda c: c.rule if c.segment is None else f"{c.rule}, segment {c.segment}")
-    reason = F.concat(F.col(S.CAMPAIGN), F.lit(" ("), rule, F.lit("); first offer: "),
-                      F.coalesce(F.col("_why"), F.lit("recommended")))
-    return chosen.join(offers, S.USER_ID, "inner").select(
-        F.col(S.CAMPAIGN), F.col(S.USER_ID), F.slice("_items", 1, n_offers).alias(S.OFFERS),
+    if offers is None:
+        offers = chosen.sparkSession.createDataFrame([], f"{S.USER_ID} string, _items array<string>, _why string")
+    why = F.when(n_offers > 0, F.concat(F.lit("; first offer: "), F.coalesce(F.col("_why"), F.lit("recommended"))))
+    reason = F.concat(F.col(S.CAMPAIGN), F.lit(" ("), rule, F.lit(")"), F.coalesce(why, F.lit("")))
+    joined = chosen.join(offers, S.USER_ID, "left").where((n_offers == 0) | F.col("_items").isNotNull())
+    return joined.select(
+        F.col(S.CAMPAIGN), F.col(S.USER_ID),
+        F.when(n_offers == 0, F.array().cast("array<string>")).otherwise(F.slice("_items", 1, n_offers))
+        .alias(S.OFFERS),
         reason.alias(S.REASON), arm.alias(S.ARM), F.col("priority").cast("int").alias("priority"))

@@ -13,21 +13,26 @@ accepted events with ``derive``.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
-from tailor import csvfile
+from tailor import csvfile, sandbox
 from tailor import schemas as S
-from tailor.errors import ConfigError, SourceError
-from tailor.ingest import synthetic
+from tailor.errors import ConfigError, SourceError, first_line
+from tailor.ingest import files, synthetic
 from tailor.quarantine import EXTRA_PREFIX, RECORD, REJECT, WRONG_COLUMN_COUNT, clean_str, record_json
-from tailor.settings import CsvEntity, CsvSource, SourcesSettings
+from tailor.settings import CsvEntity, CsvSource, FileSettings, SourcesSettings
+
+log = logging.getLogger(__name__)
 
 NON_PRODUCT_CODE = "non_product_code"
 _EVENT_COLS = (S.EVENT_ID, S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS, S.SESSION_ID, S.ORDER_ID, S.QUANTITY,
@@ -55,8 +60,9 @@ class Adapter:
     clear: Callable[[SourceInputs, str], frozenset[str]]
     """(inputs, entity) -> the landed columns known to hold a non-personal contract value. A quarantined
     row keeps these as they are; every other landed value is pseudonymised, whatever its column is called."""
-    derive: Callable[[DataFrame], dict[str, DataFrame]] | None = None
-    """accepted events (with their ``_x_`` extras) -> standard products/customers frames."""
+    derive: Callable[[DataFrame, SourceInputs], dict[str, DataFrame]] | None = None
+    """(accepted events with their ``_x_`` extras, inputs) -> standard frames of the entities the source
+    does not give (products, customers)."""
     entities: tuple[str, ...] = field(default=("events", "products", "customers"))
 
 
@@ -149,19 +155,21 @@ def _synthetic_standardize(landed: dict[str, DataFrame], _inputs: SourceInputs) 
 
 OR_COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID",
               "Country"]
+OR_II_NAMES = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer_ID": "CustomerID"}
+"""Online Retail II (UCI 502, 2009-2011) names three columns otherwise (``Customer ID`` sanitised)."""
 
 
 def _online_retail_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
     src = inputs.sources.online_retail
     p = _check_path(src.path, "online_retail")
-    if p.suffix == ".parquet" or p.is_dir():
-        df = spark.read.parquet(str(p))
-    else:
-        df = csvfile.read(spark, str(p), what="online_retail", encoding=src.encoding)
+    fmt = "parquet" if p.suffix == ".parquet" or p.is_dir() else "csv"
+    df, _ = files.read(spark, FileSettings(path=str(p), format=fmt, encoding=src.encoding), "online_retail")
+    df = df.select(*[F.col(f"`{c}`").alias(OR_II_NAMES.get(c, c)) if OR_II_NAMES.get(c) not in df.columns
+                     else F.col(f"`{c}`") for c in df.columns])
     missing = [col for col in OR_COLUMNS if col not in df.columns]
     if missing:
-        raise SourceError(f"{p} is not an Online Retail file: missing columns {missing}")
-    return {"lines": df.select(*OR_COLUMNS, *[c for c in (csvfile.CORRUPT,) if c in df.columns])}
+        raise SourceError(f"{p} is not an Online Retail file (either edition): missing columns {missing}")
+    return {"lines": df.select(*OR_COLUMNS, csvfile.CORRUPT)}
 
 
 def _customer_id(c: Column) -> Column:
@@ -177,7 +185,7 @@ def _online_retail_standardize(landed: dict[str, DataFrame], inputs: SourceInput
     code = F.upper(clean_str(c("StockCode")))
     raw_ts = clean_str(c("InvoiceDate"))
     ts = F.coalesce(F.try_to_timestamp(raw_ts), F.try_to_timestamp(raw_ts, F.lit("M/d/yyyy H:mm")))
-    non_product = code.isin(*codes) | code.startswith("GIFT_") | code.startswith("DCGS")
+    non_product = non_product_code(code, [*codes, "GIFT_*", "DCGS*"])
     return {
         "events": _standard(
             lines, "events",
@@ -201,30 +209,41 @@ def _mode(df: DataFrame, key: str, value: str, alias: str) -> DataFrame:
             .select(key, F.col(value).alias(alias)))
 
 
-def _online_retail_derive(accepted: DataFrame) -> dict[str, DataFrame]:
-    sold = accepted.where(F.col(S.EVENT_TYPE) == S.PURCHASE)
-    title = _mode(sold, S.ITEM_ID, EXTRA_PREFIX + "title", S.TITLE)
-    price = sold.groupBy(S.ITEM_ID).agg(F.percentile_approx(S.PRICE, 0.5).alias(S.PRICE))
-    products = (
-        price.join(title, S.ITEM_ID, "left")
-        .select(
-            F.col(S.ITEM_ID).alias(S.PRODUCT_ID), F.col(S.TITLE),
-            F.col(S.TITLE).alias(S.DESCRIPTION),
-            F.lit(None).cast("string").alias(S.CATEGORY), F.lit(None).cast("string").alias(S.BRAND),
-            F.col(S.PRICE).cast("string").alias(S.PRICE),
-        )
-    )
-    country = _mode(accepted, S.USER_ID, EXTRA_PREFIX + "country", S.COUNTRY)
-    first = accepted.groupBy(S.USER_ID).agg(F.min(S.TS).alias("_first"))
-    customers = first.join(country, S.USER_ID, "left").select(
-        F.col(S.USER_ID).alias(S.CUSTOMER_ID), F.to_date("_first").cast("string").alias(S.SIGNUP_DATE),
-        S.COUNTRY, F.lit(None).cast("string").alias(S.MARKETING_OPT_IN),
-        F.lit(None).cast("string").alias(S.EMAIL),
-    )
-    return {
-        "products": _standard(products, "products", {k: F.col(k) for k in _PRODUCT_COLS}),
-        "customers": _standard(customers, "customers", {k: F.col(k) for k in _CUSTOMER_COLS}),
-    }
+def derive_from_events(accepted: DataFrame, entities: tuple[str, ...] = ("products", "customers")
+                       ) -> dict[str, DataFrame]:
+    """Products and customers from accepted events, for a source that has none of its own: a product for each
+    item, with its most frequent title (``_x_title``) and category (``_x_category``) where the events carry
+    them and the median price it sold at; a customer for each user, with the date of their first event as
+    signup date and their most frequent country (``_x_country``). Opt-in stays unknown (null), so a
+    derived customer is never in an audience that needs consent."""
+    out = {}
+    extras = set(accepted.columns)
+    if "products" in entities:
+        sold = accepted.where(F.col(S.EVENT_TYPE) == S.PURCHASE)
+        products = accepted.select(S.ITEM_ID).distinct()
+        products = products.join(sold.groupBy(S.ITEM_ID).agg(F.percentile_approx(S.PRICE, 0.5).alias(S.PRICE)),
+                                 S.ITEM_ID, "left")
+        cols = {S.PRODUCT_ID: F.col(S.ITEM_ID), S.PRICE: F.col(S.PRICE).cast("string")}
+        for attr in (S.TITLE, S.CATEGORY, S.BRAND, S.DESCRIPTION):
+            if EXTRA_PREFIX + attr in extras:
+                products = products.join(_mode(accepted, S.ITEM_ID, EXTRA_PREFIX + attr, attr), S.ITEM_ID, "left")
+                cols[attr] = F.col(attr)
+        if S.TITLE in cols and S.DESCRIPTION not in cols:
+            cols[S.DESCRIPTION] = F.col(S.TITLE)
+        out["products"] = _standard(products, "products", cols)
+    if "customers" in entities:
+        customers = accepted.groupBy(S.USER_ID).agg(F.min(S.TS).alias("_first"))
+        cols = {S.CUSTOMER_ID: F.col(S.USER_ID), S.SIGNUP_DATE: F.to_date("_first").cast("string")}
+        if EXTRA_PREFIX + "country" in extras:
+            customers = customers.join(_mode(accepted, S.USER_ID, EXTRA_PREFIX + "country", S.COUNTRY),
+                                       S.USER_ID, "left")
+            cols[S.COUNTRY] = F.col(S.COUNTRY)
+        out["customers"] = _standard(customers, "customers", cols)
+    return out
+
+
+def _online_retail_derive(accepted: DataFrame, _inputs: SourceInputs) -> dict[str, DataFrame]:
+    return derive_from_events(accepted)
 
 
 # --- MovieLens ----------------------------------------------------------------------------------------
@@ -290,6 +309,13 @@ def _movielens_standardize(landed: dict[str, DataFrame], _inputs: SourceInputs) 
 
 _REQUIRED = {"events": (S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TS), "products": (S.PRODUCT_ID,),
              "customers": (S.CUSTOMER_ID,)}
+EVENT_ATTRIBUTES = (S.TITLE, S.CATEGORY, S.BRAND, S.DESCRIPTION, S.COUNTRY)
+"""Product and customer attributes an events mapping may carry, for the entities derived from events."""
+_PLAIN_NAME = re.compile(r"^[^\W\d]\w*$")
+
+
+def _mappable(entity: str) -> tuple[str, ...]:
+    return ENTITY_COLUMNS[entity] + (EVENT_ATTRIBUTES if entity == "events" else ())
 
 
 def check_csv(src: CsvSource) -> None:
@@ -305,14 +331,16 @@ def check_csv(src: CsvSource) -> None:
         e: CsvEntity | None = getattr(src, entity)
         if e is None:
             continue
-        bad = [k for k in list(e.mapping) + list(e.constants) if k not in ENTITY_COLUMNS[entity]]
+        bad = [k for k in list(e.mapping) + list(e.constants) if k not in _mappable(entity)]
         if bad:
             raise ConfigError(f"sources.csv.{entity}: {bad} are not columns of the {entity} contract "
-                              f"({', '.join(ENTITY_COLUMNS[entity])})")
+                              f"({', '.join(_mappable(entity))})")
         missing = [c for c in _REQUIRED[entity] if c not in e.mapping and c not in e.constants]
         if missing:
             raise ConfigError(f"sources.csv.{entity}.mapping must map {missing} (contract column: source column, "
                               f"or a constant under sources.csv.{entity}.constants); every row needs them")
+        if entity != "events" and (e.returns or e.non_product_codes):
+            raise ConfigError(f"sources.csv.{entity}: returns and non_product_codes apply to events only")
 
 
 def unmapped_columns(inputs: SourceInputs, entity: str, columns: list[str]) -> list[str]:
@@ -320,8 +348,45 @@ def unmapped_columns(inputs: SourceInputs, entity: str, columns: list[str]) -> l
     e: CsvEntity | None = getattr(inputs.sources.csv, entity, None) if inputs.source == "csv" else None
     if e is None:
         return []
-    used = set(e.mapping.values())
-    return [c for c in columns if c not in used and c != csvfile.CORRUPT]
+    text = " ".join([*e.mapping.values(), e.returns or "", *(lk.column for lk in e.lookups)])
+    return [c for c in columns if c != csvfile.CORRUPT
+            and not re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", text)
+            and not any(files.column_of(v, [c]) for v in e.mapping.values())]
+
+
+def non_product_code(code: Column, codes: list[str]) -> Column:
+    """True when ``code`` (upper-cased) is one of ``codes`` or starts with one ending in ``*``."""
+    exact = [c.upper() for c in codes if not c.endswith("*")]
+    prefixes = [c[:-1].upper() for c in codes if c.endswith("*")]
+    out = code.isin(*exact) if exact else F.lit(False)
+    for pre in prefixes:
+        out = out | code.startswith(pre)
+    return out
+
+
+def mapped_columns(df: DataFrame, e: CsvEntity, entity: str) -> dict[str, Column]:
+    """Each mapped contract column of ``entity`` as a column over ``df`` (the file joined with its lookups).
+
+    Raises:
+        ConfigError: a mapping names a column that is not there, or an expression outside the language of
+            :mod:`tailor.sandbox` or that does not resolve over the file's columns.
+    """
+    spark = df.sparkSession
+    columns = [c for c in df.columns if c != csvfile.CORRUPT]
+    out: dict[str, Column] = {k: F.lit(v) for k, v in e.constants.items()}
+    for key, value in [*e.mapping.items(), *([("_returns", e.returns)] if e.returns else [])]:
+        where = f"sources.csv.{entity}.{'returns' if key == '_returns' else 'mapping.' + key}"
+        if files.column_of(value, columns) is None and _PLAIN_NAME.match(value.strip()):
+            raise ConfigError(f"{where}: {value!r} is not a column of {e.path} (columns: {', '.join(columns)})")
+        col = files.as_column(value, columns, lambda text, w=where: sandbox.check_expression(
+            spark, text, w, sandbox.SOURCE_FUNCTIONS, "source mappings", "the README, 'Your own data'"))
+        try:
+            df.select(col.alias("_probe"))  # analysed now: a misspelt column inside an expression
+        except AnalysisException as err:
+            raise ConfigError(f"{where}: {value!r} does not resolve over the columns of {e.path} "
+                              f"({', '.join(columns)}): {first_line(err, 160)}") from None
+        out[key] = col
+    return out
 
 
 def _csv_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
@@ -331,13 +396,10 @@ def _csv_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict
         e: CsvEntity | None = getattr(inputs.sources.csv, entity)
         if e is None:
             continue
-        p = _check_path(e.path, f"csv.{entity}")
-        df = csvfile.read(spark, str(p), what=f"csv.{entity}", sep=e.delimiter, header=e.header,
-                          encoding=e.encoding)
-        unknown = [col for col in ENTITY_COLUMNS[entity] if col in e.mapping and e.mapping[col] not in df.columns]
-        if unknown:
-            raise SourceError(f"sources.csv.{entity}.mapping names columns not in {p}: "
-                              f"{[e.mapping[col] for col in unknown]}")
+        df, renames = files.read(spark, e, f"sources.csv.{entity}")
+        if renames:
+            log.info("%s: column names Delta refuses are stored as %s", entity, renames)
+        mapped_columns(files.lookup_joined(df, e.lookups, f"sources.csv.{entity}"), e, entity)  # fail early
         out[entity] = df
     return out
 
@@ -346,12 +408,29 @@ def _csv_standardize(landed: dict[str, DataFrame], inputs: SourceInputs) -> dict
     out = {}
     for entity, df in landed.items():
         e: CsvEntity = getattr(inputs.sources.csv, entity)
-        cols: dict[str, Column] = {k: F.lit(v) for k, v in e.constants.items()}
-        cols.update({k: F.col(f"`{v}`") for k, v in e.mapping.items()})
-        if entity == "events" and S.TS in cols and e.timestamp_format:
-            raw = clean_str(cols[S.TS])
-            cols[S.TS] = F.coalesce(F.try_to_timestamp(raw, F.lit(e.timestamp_format)).cast("string"), raw)
-        out[entity] = _standard(df, entity, cols)
+        joined = files.lookup_joined(df, e.lookups, f"sources.csv.{entity}")
+        cols = mapped_columns(joined, e, entity)
+        returns = cols.pop("_returns", None)
+        extras = {k: clean_str(cols.pop(k)) for k in EVENT_ATTRIBUTES if entity == "events" and k in cols}
+        reject = None
+        if entity == "events":
+            if S.TS in cols and e.timestamp_format:
+                raw = clean_str(cols[S.TS].cast("string"))
+                cols[S.TS] = F.coalesce(F.try_to_timestamp(raw, F.lit(e.timestamp_format)).cast("string"), raw)
+            if returns is not None:
+                is_return = F.coalesce(returns.cast("boolean"), F.lit(False))
+                cols[S.EVENT_TYPE] = F.when(is_return, F.lit(S.RETURN)).otherwise(cols.get(S.EVENT_TYPE))
+                if S.QUANTITY in cols:
+                    qty = clean_str(cols[S.QUANTITY].cast("string"))
+                    cols[S.QUANTITY] = F.when(is_return, F.regexp_replace(qty, "^-", "")).otherwise(qty)
+            if e.non_product_codes and S.ITEM_ID in cols:
+                code = F.upper(clean_str(cols[S.ITEM_ID].cast("string")))
+                reject = F.when(non_product_code(code, e.non_product_codes), F.lit(NON_PRODUCT_CODE))
+        if entity == "customers" and S.SIGNUP_DATE in cols and (e.date_format or e.timestamp_format):
+            raw = clean_str(cols[S.SIGNUP_DATE].cast("string"))
+            fmt = e.date_format or e.timestamp_format
+            cols[S.SIGNUP_DATE] = F.coalesce(F.to_date(F.try_to_timestamp(raw, F.lit(fmt))).cast("string"), raw)
+        out[entity] = _standard(joined, entity, cols, extras=extras, reject=reject)
     return out
 
 
@@ -360,7 +439,13 @@ def _csv_clear(inputs: SourceInputs, entity: str) -> frozenset[str]:
     e: CsvEntity | None = getattr(inputs.sources.csv, entity, None)
     if e is None:
         return frozenset()
-    return frozenset(v for k, v in e.mapping.items() if k not in S.PII_COLUMNS)
+    plain = [v for k, v in e.mapping.items() if k not in S.PII_COLUMNS]
+    return frozenset(plain) | frozenset(files.sanitize_name(v, -1) for v in plain)
+
+
+def _csv_derive(accepted: DataFrame, inputs: SourceInputs) -> dict[str, DataFrame]:
+    missing = tuple(e for e in ("products", "customers") if getattr(inputs.sources.csv, e) is None)
+    return derive_from_events(accepted, missing)
 
 
 ADAPTERS: dict[str, Adapter] = {
@@ -375,5 +460,5 @@ ADAPTERS: dict[str, Adapter] = {
         # age, gender, occupation and zip code together re-identify people: hashed in quarantine
         "events": ("user", "item", "rating", "unix_ts"), "products": ("item", "title", "release", *ML_GENRES),
         "customers": ("user",)})),
-    "csv": Adapter("csv", _csv_land, _csv_standardize, _csv_clear),
+    "csv": Adapter("csv", _csv_land, _csv_standardize, _csv_clear, _csv_derive),
 }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
@@ -145,6 +145,7 @@ def validate_events(
     rating_max: float,
     timestamp_format: str | None = None,
     limits: Limits = Limits(),
+    dedupe: str = "exact",
 ) -> Callable[[DataFrame], DataFrame]:
     """Flag and type a standard events frame.
 
@@ -152,7 +153,8 @@ def validate_events(
     ``_record`` and any ``_x_`` extras. Returns are stored with a positive ``quantity``. A row without an
     ``event_id`` gets the hash of its normalised contract values (ids trimmed and folded, the event type
     lower-case, the timestamp and numbers parsed), so the same event landed twice with other padding or
-    case has one id.
+    case has one id. With ``dedupe="off"``, identical rows without an id of their own are numbered by
+    occurrence instead (``<hash>``, ``<hash>-2``...): all are kept, and re-landing the file gives the same ids.
     """
     limit = F.to_timestamp(F.lit(_end_of_day(run_date, future_tolerance_hours).isoformat(sep=" ")))
 
@@ -194,7 +196,13 @@ def validate_events(
             price.alias(S.PRICE),
             rating.alias(S.RATING),
         ]
-        return _type_and_flag(df, typed, rules).transform(flag_duplicates(S.EVENT_ID))
+        given = EXTRA_PREFIX + "id_given"  # carried through _type_and_flag as an extra, outside the content hash
+        out = _type_and_flag(df.withColumn(given, clean_str(F.col(S.EVENT_ID)).isNotNull()), typed, rules)
+        if dedupe == "off":
+            n = F.row_number().over(Window.partitionBy(S.EVENT_ID, given).orderBy(RECORD))
+            out = out.withColumn(S.EVENT_ID, F.when(F.col(given) | (n == 1), F.col(S.EVENT_ID))
+                                 .otherwise(F.concat(F.col(S.EVENT_ID), F.lit("-"), n.cast("string"))))
+        return out.drop(given).transform(flag_duplicates(S.EVENT_ID))
 
     return _
 

@@ -16,7 +16,7 @@ from tailor import log as tlog
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config, warehouse
-from tailor.errors import ConfigError, first_line
+from tailor.errors import ConfigError, NotApplicable, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ class JobSummary:
     rows_out: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
+    status: str = "succeeded"
+    """``succeeded``, or ``not_applicable`` when the job found the shop's data of a shape it cannot use."""
+    reason: str | None = None
+    """Why the job was not applicable (one line)."""
 
 
 JobFn = Callable[..., JobSummary]
@@ -130,19 +134,22 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
     try:
         summary = job.call(spark, cfg, run_date, args)
         return summary
+    except NotApplicable as e:
+        summary = JobSummary(status="not_applicable", reason=first_line(e, 2000))
+        return summary
     except BaseException as e:
         error = first_line(f"{type(e).__name__}: {e}", 2000)
         code = exit_code_of(e)
         raise
     finally:
         s = summary or JobSummary()
-        row = _row(run_id, name, run_date, "succeeded" if error is None else "failed", started,
-                   time.perf_counter() - t0, s, error, code, pipeline_run_id)
+        row = _row(run_id, name, run_date, s.status if error is None else "failed", started,
+                   time.perf_counter() - t0, s, error or s.reason, code, pipeline_run_id)
         fields = {k: row[k] for k in ("status", "duration_s", "rows_in", "rows_out", "metrics", "error",
                                       "exit_code")}
         fields["tables"] = s.tables
-        logger.log(logging.INFO if error is None else logging.ERROR, "job %s", row["status"],
-                   extra={"fields": fields})
+        logger.log(logging.INFO if error is None else logging.ERROR, "job %s%s", row["status"],
+                   f": {s.reason}" if s.reason else "", extra={"fields": fields})
         try:
             _record(spark, cfg, row)
         except Exception as rec_err:
@@ -151,14 +158,16 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
 
 
 def record_skipped(spark: SparkSession, cfg: Config, name: str, run_date: date, pipeline_run_id: str,
-                   because: list[str]) -> None:
+                   because: list[str], status: str = "skipped") -> None:
     """Log and record a pipeline job that did not run because the tables it cannot do without were not
-    written (``because``: one reason per table, from :func:`tailor.pipeline.blocked_by`)."""
-    row = _row(new_run_id(), name, run_date, "skipped", datetime.now(timezone.utc), 0.0, JobSummary(),
+    written (``because``: one reason per table, from :func:`tailor.pipeline.blocked_by`): ``skipped`` when a
+    writer failed, ``not_applicable`` when the writers were not applicable to this shop's data."""
+    row = _row(new_run_id(), name, run_date, status, datetime.now(timezone.utc), 0.0, JobSummary(),
                f"not run: it reads {'; '.join(because)}", None, pipeline_run_id)
     token = _bind(name, row["run_id"], run_date, pipeline_run_id)
     try:
-        logger.warning("job skipped", extra={"fields": {"status": "skipped", "error": row["error"]}})
+        logger.log(logging.WARNING if status == "skipped" else logging.INFO, "job %s: %s", status, row["error"],
+                   extra={"fields": {"status": status, "error": row["error"]}})
         _record(spark, cfg, row)
     finally:
         tlog.reset(token)

@@ -15,18 +15,21 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from tailor import sandbox
 from tailor import schemas as S
 from tailor.campaigns import audience as A
-from tailor.campaigns import sandbox
 from tailor.config import Config, warehouse
-from tailor.errors import MissingTableError
+from tailor.errors import MissingTableError, NotApplicable
 from tailor.jobs.base import JobSummary
 
 log = logging.getLogger(__name__)
 
-READS: frozenset[str] = frozenset({"customers", "user_features", "recommendations"})
-SOFT_READS: dict[str, str] = {"user_segments": "campaigns split per segment and segment rules find no segment",
-              "propensity_scores": "propensity rules and ordering see no score"}
+READS: frozenset[str] = frozenset({"customers", "user_features"})
+SOFT_READS: dict[str, str] = {
+    "user_segments": "campaigns per segment, or whose rule uses segments, are skipped with the reason",
+    "propensity_scores": "campaigns whose rule uses a score are skipped with the reason",
+    "recommendations": "campaigns with offers are skipped with the reason; offers: 0 campaigns still run",
+}
 HISTORY: frozenset[str] = frozenset({"contact_history"})
 WRITES: frozenset[str] = frozenset({"campaign_audiences"})
 
@@ -35,7 +38,7 @@ def _optional(spark: SparkSession, cfg: Config, name: str, run_date: date) -> Da
     wh = warehouse(spark, cfg)
     try:
         return wh.read_run(name, run_date)
-    except MissingTableError:
+    except (MissingTableError, NotApplicable):  # never written for the date, or written empty
         return None
 
 
@@ -47,26 +50,47 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         sandbox.check(spark, d.rule, d.name)
     customers = wh.read("customers")
     features = wh.read_run("user_features", run_date)
-    recs = wh.read_run("recommendations", run_date)
+    recs = _optional(spark, cfg, "recommendations", run_date)
     segments = _optional(spark, cfg, "user_segments", run_date)
     scores = _optional(spark, cfg, "propensity_scores", run_date)
     history = wh.read("contact_history") if wh.exists("contact_history") else None
 
     segment_names = ([r[0] for r in segments.select(S.SEGMENT).distinct().collect()]  # at most k_max + 1
                      if segments is not None else None)
-    campaigns = A.expand(cs.definitions, cs, segment_names)
+    skipped: dict[str, str] = {}
+    definitions = []
+    for d in cs.definitions:
+        if d.per_segment and segment_names is None:
+            skipped[d.name] = "it is per segment, and user_segments has no rows for the run date"
+        elif d.offers > 0 and recs is None:
+            skipped[d.name] = "it sends offers, and recommendations has no rows for the run date"
+        else:
+            definitions.append(d)
     models = [r[0] for r in scores.select("model").distinct().collect()] if scores is not None else []
     buyers = features.where(F.col("frequency") > 0)
     median = buyers.approxQuantile("monetary_total", [0.5], 0.001)
     people = A.eligible(customers, A.suppressed_ids(spark, cs.suppression_files), cs)
     attrs = A.attributes(people, features, segments, scores, sorted(models), cs.propensity_algorithm,
                          median[0] if median else None)
+    campaigns = []
+    for c in A.expand(definitions, cs, segment_names):
+        try:
+            A.condition(attrs, c)
+            campaigns.append(c)
+        except MissingTableError as e:
+            skipped[c.name] = str(e).split(": run `")[0].replace(f"campaign '{c.name}' ", "it ")
+    for name, why in skipped.items():
+        log.warning("campaign %s skipped: %s", name, why)
+        summary.metrics[f"skipped.{name}"] = 1
+    if not campaigns:
+        raise NotApplicable("no campaign can run: " + "; ".join(f"{n}: {w}" for n, w in skipped.items()))
     qualified = A.qualify(attrs, campaigns).persist(StorageLevel.MEMORY_AND_DISK)
     capped = A.over_cap(history, run_date, cs, [c.name for c in campaigns])
     allowed = qualified if capped is None else qualified.join(capped, S.USER_ID, "left_anti")
     chosen = A.pick(allowed).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        out = A.assign(chosen, campaigns, A.top_offers(recs, max(c.offers for c in campaigns)), cs.salt)
+        most = max(c.offers for c in campaigns)
+        out = A.assign(chosen, campaigns, A.top_offers(recs, most) if most and recs is not None else None, cs.salt)
         summary.rows_out = wh.replace_partition(out, "campaign_audiences", run_date)
         opted = A.opted_in(customers).count()
         n_people = people.count()

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.config import Config, warehouse
+from tailor.errors import NotApplicable
 from tailor.jobs.base import JobSummary
 from tailor.recommend import content as C
 from tailor.wiring import TrainData, content_similarity_of, content_source
@@ -30,6 +31,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     products = wh.read("products")
     events = wh.read("events")
     summary = JobSummary(tables=["item_similarity", "candidate_recs"])
+    texts = [F.col(c) for c in (S.TITLE, S.DESCRIPTION, S.CATEGORY, S.BRAND)]
+    described = products.where(F.coalesce(*texts).isNotNull()).limit(2).count()
+    if described < 2:
+        raise NotApplicable(f"content similarity needs at least 2 products with a title, description, category "
+                            f"or brand; the catalogue has {described}")
     sim = content_similarity_of(cfg, products).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         summary.rows_in = products.count()

@@ -63,7 +63,7 @@ def _validator(entity: str, cfg: Config, run_date: date, secret: bytes):
     limits = V.Limits.of(ing)
     if entity == "events":
         return V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min, ing.rating_max,
-                                 limits=limits)
+                                 limits=limits, dedupe=ing.dedupe)
     if entity == "customers":
         return V.validate_customers(run_date, secret, limits)
     return V.validate_products(limits)
@@ -150,7 +150,7 @@ def _finish(spark, cfg, run_date, source, adapter, inputs, flagged, summary, sec
     events_ok = flagged["events"].where(F.col(Q.REASON).isNull())
     dims = {e: flagged[e] for e in ("products", "customers") if e in flagged}
     if adapter.derive is not None:
-        derived = adapter.derive(events_ok)
+        derived = adapter.derive(events_ok, inputs)
         for e, df in derived.items():
             dims[e] = df.transform(_validator(e, cfg, run_date, secret))
     rows_out = 0

@@ -1,15 +1,18 @@
-"""The campaign rule language: Spark SQL expressions, limited to what cannot leave the customer's row.
+"""The expression language of the config: Spark SQL expressions, limited to what cannot leave the row.
 
-A rule is written by whoever edits the config, and runs inside the job that holds the pseudonymisation key
-and can read every table. So a rule is parsed by Spark's own parser, and the parsed tree is walked against an
-allowlist before Spark sees it as a column:
+Two kinds of config hold SQL: campaign rules (``campaigns.definitions[].rule``) and source mappings
+(``sources.csv.<entity>.mapping`` values that are not a column name, ``returns``). Both are written by
+whoever edits the config, and run inside jobs that hold the pseudonymisation key and can read every table.
+So an expression is parsed by Spark's own parser, and the parsed tree is walked against an allowlist before
+Spark sees it as a column:
 
 - column references: one-part names (whether the name is an attribute of the rule, ``recency_days``,
   ``churn_decile``..., is checked when the rule is analysed over the attributes);
 - literals; ``AND``, ``OR``, ``NOT``; comparisons (``=``, ``<>``, ``<``, ``<=``, ``>``, ``>=``, ``<=>``);
   arithmetic (``+``, ``-``, ``*``, ``/``, ``%``, ``div``, unary minus); ``IN (list)``, ``BETWEEN``,
   ``CASE``, ``IS [NOT] NULL``, ``LIKE``, ``CAST``;
-- the pure functions of :data:`FUNCTIONS`.
+- the pure functions of :data:`FUNCTIONS` (rules) or :data:`SOURCE_FUNCTIONS` (mappings, which also parse
+  dates and build strings).
 
 Anything else is refused with the construct named: subqueries (and with them every table and file reference,
 ``text.`/etc/hostname```, ``delta.`...```), ``reflect``, ``java_method``, ``raise_error``, ``assert_true``,
@@ -42,6 +45,13 @@ FUNCTIONS = frozenset({
 })
 """Functions a rule may call: pure, deterministic, and unable to read or run anything outside the row."""
 
+SOURCE_FUNCTIONS = FUNCTIONS | frozenset({
+    "to_timestamp", "try_to_timestamp", "make_date", "timestamp_seconds", "date_format", "concat_ws",
+    "replace", "translate", "lpad", "rpad", "split_part", "substring_index", "initcap", "try_divide",
+    "try_multiply", "try_add", "try_subtract", "left", "right", "char_length",
+})
+"""Functions a source mapping may also call: they parse dates and numbers and build ids and text."""
+
 _WHY = {
     "ScalarSubquery": "a subquery (rules may not read tables or files)",
     "Exists": "a subquery (rules may not read tables or files)",
@@ -56,7 +66,7 @@ _WHY = {
 
 
 def check(spark: SparkSession, rule: str, campaign: str) -> None:
-    """Refuse a rule that is not in the language above.
+    """Refuse a campaign rule that is not in the language above.
 
     Args:
         rule: the rule's SQL text.
@@ -65,6 +75,25 @@ def check(spark: SparkSession, rule: str, campaign: str) -> None:
     Raises:
         ConfigError: the rule does not parse, or uses a construct, function or name outside the language.
     """
+    check_expression(spark, rule, f"campaign '{campaign}': rule", FUNCTIONS, "campaign rules",
+                     "the README, 'Campaign rules'")
+
+
+def check_expression(spark: SparkSession, text: str, what: str, functions: frozenset[str], whose: str,
+                     see: str) -> None:
+    """Refuse an expression that is not in the language with ``functions``.
+
+    Args:
+        text: the expression's SQL text.
+        what: what holds it, for the message ("campaign 'x': rule", "sources.csv.events.mapping.price").
+        functions: the functions it may call.
+        whose: who may not use a refused construct ("campaign rules", "source mappings").
+        see: where the language is documented.
+
+    Raises:
+        ConfigError: it does not parse, or uses a construct, function or name outside the language.
+    """
+    rule = text
     parser = spark._jsparkSession.sessionState().sqlParser()
     try:
         tree = parser.parseExpression(rule)
@@ -72,14 +101,13 @@ def check(spark: SparkSession, rule: str, campaign: str) -> None:
         text = str(e).strip().splitlines()
         detail = next((line for line in text if "PARSE_SYNTAX_ERROR" in line or "Syntax error" in line),
                       text[0] if text else "")
-        raise ConfigError(f"campaign '{campaign}': rule {rule!r} does not parse: {detail.strip()[:200]}") from None
-    problem = _first_problem(tree)
+        raise ConfigError(f"{what} {rule!r} does not parse: {detail.strip()[:200]}") from None
+    problem = _first_problem(tree, functions)
     if problem:
-        raise ConfigError(f"campaign '{campaign}': rule {rule!r} uses {problem}, which campaign rules may not "
-                          "(see the README, 'Campaign rules')")
+        raise ConfigError(f"{what} {rule!r} uses {problem}, which {whose} may not (see {see})")
 
 
-def _first_problem(node) -> str | None:
+def _first_problem(node, functions: frozenset[str]) -> str | None:
     kind = node.getClass().getSimpleName()
     if kind not in NODES:
         return _WHY.get(kind, f"the construct {kind}")
@@ -90,17 +118,16 @@ def _first_problem(node) -> str | None:
     if kind == "UnresolvedFunction":
         parts = _parts(node.nameParts())
         name = parts[-1].lower()
-        if len(parts) != 1 or name not in FUNCTIONS:
+        if len(parts) != 1 or name not in functions:
             return f"the function {'.'.join(parts)}()"
         if node.isDistinct() or node.filter().isDefined():
             return f"an aggregate form of {name}()"
     children = node.children().iterator()
     while children.hasNext():
-        found = _first_problem(children.next())
+        found = _first_problem(children.next(), functions)
         if found:
             return found
     return None
-
 
 
 def _parts(seq) -> list[str]:

@@ -1,0 +1,162 @@
+"""Reading a source's files: CSV (any delimiter, whitespace or a regex), Parquet and JSON Lines, from a file, a
+folder or a glob, with column names Delta accepts.
+
+Every reader returns the file's fields as they are (strings from text formats; Parquet and JSON keep their
+types until bronze casts them to strings) plus :data:`tailor.csvfile.CORRUPT`, the raw text of a record
+that could not be split into the header's fields (null otherwise), so no record is lost or guessed.
+
+Column names are sanitised by :func:`sanitize`: Delta refuses ``' ,;{}()\\n\\t='`` in names, and a shop's
+header says ``Customer ID``. A mapping may name a column as the file does (``Customer ID``) or as bronze
+stores it (``Customer_ID``); :func:`column_of` accepts both.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from tailor import csvfile
+from tailor.errors import SourceError, first_line
+from tailor.settings import FileSettings
+
+_INVALID = re.compile(r"[ ,;{}()\n\t=]+")
+_LINE = "_line"
+
+
+def sanitize_name(name: str, position: int) -> str:
+    """``name`` as Delta accepts it: each run of ``' ,;{}()\\n\\t='`` becomes ``_``, outer ones are dropped, and
+    an empty name becomes ``_c<position>``."""
+    out = _INVALID.sub("_", name.strip(" ,;{}()\n\t="))
+    return out or f"_c{position}"
+
+
+def sanitize(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Sanitised names (unique: a clash gets ``_2``, ``_3``...) and the renames made, original -> new."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        base = sanitize_name(n, i)
+        new, k = base, 2
+        while new.lower() in seen:  # Delta compares names without case
+            new, k = f"{base}_{k}", k + 1
+        seen.add(new.lower())
+        out.append(new)
+    return out, {o: n for o, n in zip(names, out, strict=True) if o != n}
+
+
+def column_of(name: str, columns: list[str]) -> str | None:
+    """The column of ``columns`` (sanitised names) that ``name`` denotes: itself, or its sanitised form."""
+    if name in columns:
+        return name
+    clean = sanitize_name(name, -1)
+    return clean if clean in columns else None
+
+
+def read(spark: SparkSession, f: FileSettings, what: str) -> tuple[DataFrame, dict[str, str]]:
+    """The records at ``f.path`` with sanitised column names, and the renames made.
+
+    Raises:
+        SourceError: nothing at the path, an unreadable file, or no header.
+    """
+    if f.format == "parquet":
+        df = _spark_read(lambda: spark.read.parquet(f.path), f, what)
+        df = df.withColumn(csvfile.CORRUPT, F.lit(None).cast("string"))
+    elif f.format == "json":
+        df = _spark_read(lambda: spark.read.option("mode", "PERMISSIVE").option("encoding", f.encoding)
+                         .option("columnNameOfCorruptRecord", csvfile.CORRUPT).json(f.path), f, what)
+        if csvfile.CORRUPT not in df.columns:
+            df = df.withColumn(csvfile.CORRUPT, F.lit(None).cast("string"))
+    elif f.delimiter == "whitespace" or f.delimiter.startswith("regex:"):
+        df = _split_lines(spark, f, what)
+    else:
+        sep = {"\\t": "\t", "tab": "\t"}.get(f.delimiter, f.delimiter)
+        df = csvfile.read(spark, f.path, what=what, sep=sep, header=f.header, encoding=f.encoding, quote=f.quote)
+    landed = [c for c in df.columns if c != csvfile.CORRUPT]
+    if not landed:
+        raise SourceError(f"{what} {f.path}: no columns found")
+    names, renames = sanitize(landed)
+    if renames:
+        df = df.select(*[F.col(f"`{o}`").alias(n) for o, n in zip(landed, names, strict=True)],
+                       F.col(csvfile.CORRUPT))
+    return df, renames
+
+
+def _spark_read(load, f: FileSettings, what: str) -> DataFrame:
+    try:
+        return load()
+    except AnalysisException as e:
+        raise SourceError(f"{what} {f.path}: {first_line(e, 300)}") from None
+
+
+def _split_lines(spark: SparkSession, f: FileSettings, what: str) -> DataFrame:
+    """A text file whose fields are separated by whitespace or a regex: each line read whole (in the file's
+    encoding), blank lines skipped, split; a line with another number of fields than the first (header) line
+    keeps its text in CORRUPT. With a header, every file's header line is dropped."""
+    whole = csvfile.read(spark, f.path, what=what, sep="\u0001", header=False, encoding=f.encoding, quote="")
+    line = F.col("_c0")
+    if f.delimiter == "whitespace":
+        line, pattern = F.trim(F.regexp_replace(line, r"^[ \t]+|[ \t\r]+$", "")), r"[ \t]+"
+    else:
+        pattern = f.delimiter.removeprefix("regex:")
+        line = F.regexp_replace(line, r"\r$", "")
+    lines = whole.select(line.alias(_LINE)).where(F.col(_LINE) != "")
+    first = lines.first()
+    if first is None:
+        raise SourceError(f"{what} {f.path} is empty: expected {'a header and ' if f.header else ''}rows")
+    head = re.split(pattern, first[_LINE].strip() if f.delimiter == "whitespace" else first[_LINE])
+    names = head if f.header else [f"_c{i}" for i in range(len(head))]
+    if f.header:
+        lines = lines.where(F.col(_LINE) != first[_LINE])
+    parts = F.split(F.col(_LINE), pattern)
+    fits = F.size(parts) == len(names)
+    return lines.select(
+        *[F.when(fits, parts[i]).alias(n) for i, n in enumerate(names)],
+        F.when(~fits, F.col(_LINE)).alias(csvfile.CORRUPT),
+    )
+
+
+def lookup_joined(df: DataFrame, lookups, what: str) -> DataFrame:
+    """``df`` left-joined with each lookup on its key, so mappings can use the lookup's columns. A row whose
+    key the lookup lacks keeps nulls there (no row is dropped). A lookup's column named like one already
+    present is prefixed with ``<name>_``.
+
+    Raises:
+        SourceError: the ``on`` column is not in the file, the key is not in the lookup, or the lookup has a
+            key twice (the join would repeat rows).
+    """
+    spark = df.sparkSession
+    for lk in lookups:
+        on = column_of(lk.column, df.columns)
+        if on is None:
+            raise SourceError(f"{what}.lookups[{lk.name}]: column: {lk.column!r} is not a column of the file "
+                              f"({', '.join(c for c in df.columns if c != csvfile.CORRUPT)})")
+        table, _ = read(spark, lk, f"{what}.lookups[{lk.name}]")
+        table = table.drop(csvfile.CORRUPT)
+        key = column_of(lk.key or lk.column, table.columns)
+        if key is None:
+            raise SourceError(f"{what}.lookups[{lk.name}]: key {lk.key or lk.column!r} is not a column of "
+                              f"{lk.path} ({', '.join(table.columns)})")
+        twice = table.groupBy(key).count().where("count > 1").limit(1).collect()
+        if twice:
+            raise SourceError(f"{what}.lookups[{lk.name}]: key {twice[0][0]!r} appears {twice[0][1]} times in "
+                              f"{lk.path}; a lookup's keys must be unique")
+        k = "_lookup_key"
+        renamed = [F.col(f"`{c}`").alias(f"{lk.name}_{c}" if c in df.columns else c)
+                   for c in table.columns if c != key]
+        right = table.select(F.col(f"`{key}`").cast("string").alias(k), *renamed)
+        df = df.join(right, F.col(f"`{on}`").cast("string") == F.col(k), "left").drop(k)
+    return df
+
+
+def as_column(value: str, columns: list[str], check) -> Column:
+    """A mapping value as a column: a column name (as in the file or sanitised), else a SQL expression,
+    checked by ``check(text)`` first, with backquoted file names (```Customer ID```) read as sanitised."""
+    name = column_of(value, columns)
+    if name is not None:
+        return F.col(f"`{name}`")
+    text = re.sub(r"`([^`]+)`", lambda m: f"`{column_of(m.group(1), columns) or m.group(1)}`", value)
+    check(text)
+    return F.expr(text)
