@@ -120,7 +120,7 @@ def test_from_runs_the_job_and_everything_downstream():
 
 
 def test_bad_selections_are_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown pipeline job\(s\) \['similarty'\]"):
+    with pytest.raises(ConfigError, match=r"unknown pipeline job\(s\) 'similarty' \(did you mean 'similarity'\?\)"):
         pipeline.select("similarty")
     with pytest.raises(ConfigError, match="not both"):
         pipeline.select("cf", only=["als"])
@@ -163,5 +163,5 @@ def test_an_unknown_job_is_a_usage_error_before_anything_runs(tmp_path, capsys):
     wh = tmp_path / "wh"
     code = main(["pipeline", "--from", "similarty", "--set", f"warehouse={wh}", "--run-date", RUN.isoformat()])
     assert code == 2
-    assert "unknown pipeline job(s) ['similarty']" in capsys.readouterr().err
+    assert "unknown pipeline job(s) 'similarty' (did you mean 'similarity'?)" in capsys.readouterr().err
     assert not wh.exists()

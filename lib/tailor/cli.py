@@ -48,6 +48,15 @@ class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line (``tailor: usage error: ...``, exit 2); ``--help`` as usual."""
 
     def error(self, message: str):
+        import difflib
+        import re
+
+        bad = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if bad:
+            choices = re.findall(r"[\w-]+", bad.group(2))
+            close = difflib.get_close_matches(bad.group(1), choices, n=1)
+            message = (f"unknown command {bad.group(1)!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                       + f" (commands: {', '.join(choices)})")
         print(f"tailor: usage error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
@@ -127,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", parents=[common],
                    help="generate the synthetic shop, run every job on it and summarise the tables")
     sub.add_parser("tables", parents=[common], help="list the tables in the warehouse with row counts")
+    sp = sub.add_parser("check-source", parents=[common],
+                        help="read the first rows of the source through its mapping and profile them; writes "
+                             "nothing")
+    _source_options(sp)
+    sp.add_argument("--rows", type=int, default=10_000, metavar="N", help="rows read per entity (default 10000)")
     return p
 
 
@@ -186,6 +200,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"pipeline {'succeeded' if code == 0 else 'failed'} for run date {run_date}: {len(jobs)} jobs "
               f"in {time.perf_counter() - t0:.0f}s (see the runs table)")
         return code
+    if args.command == "check-source":
+        from tailor.ingest.sources import check_paths
+
+        check_paths(cfg.ingest.source, cfg.sources)  # before Spark starts
+        return _check_source(get_spark(cfg), cfg, run_date, args.rows)
     job_args = _job_args(args.command, args)
     _preflight([args.command], cfg, {args.command: job_args})
     spark = get_spark(cfg)
@@ -262,6 +281,34 @@ def _print_experiments(spark, cfg: Config, run_date: date) -> None:
         p = "n/a" if r.p_value is None else f"{r.p_value:.2g}"
         print(f"\nexperiment {r.campaign}: conversion {r.conversions_treatment}/{r.n_treatment} treated, "
               f"{r.conversions_control}/{r.n_control} control; lift {lift}, p = {p}")
+
+
+def _check_source(spark, cfg: Config, run_date: date, rows: int) -> int:
+    """Print what :func:`tailor.ingest.check.check` finds in the source's first ``rows`` rows."""
+    import os
+
+    from tailor import wiring
+    from tailor.ingest import check
+
+    secret = os.environ.get(cfg.privacy.key_env, "check-source: no key needed, nothing is written").encode()
+    found = check.check(spark, wiring.source_inputs(cfg, run_date), run_date, rows, cfg.ingest, secret)
+    print(f"source {cfg.ingest.source}: the first {rows:,} rows of each entity, as ingest would take them "
+          f"on {run_date} (nothing written)")
+    for entity, e in found.entities.items():
+        print(f"\n{entity}: {e.rows:,} read, {e.accepted:,} accepted, {e.rows - e.accepted:,} would be quarantined")
+        for reason, n in e.rejected.items():
+            print(f"  rejected {reason:<28} {n:>10,}")
+        for col, values in e.examples.items():
+            shown = ", ".join(repr(v) for v in values) if values else "-- (not given)"
+            print(f"  {col:<18} {shown}")
+    print("\nprofile of the accepted events:")
+    for k, v in found.profile.items():
+        print(f"  {k:<18} {v:>12,}" if float(v).is_integer() else f"  {k:<18} {v:>12.4f}")
+    for w in found.warnings:
+        print(f"warning: {w}")
+    if not found.warnings:
+        print("no warnings")
+    return EXIT_OK
 
 
 def _print_job(name: str, summary) -> None:

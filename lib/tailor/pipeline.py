@@ -146,7 +146,11 @@ def select(start: str | None = None, only: Iterable[str] = (), available: Iterab
     names = [*only, *([start] if start else [])]
     unknown = [n for n in names if n not in graph]
     if unknown:
-        raise ConfigError(f"unknown pipeline job(s) {unknown}; the pipeline has: {', '.join(graph)}")
+        import difflib
+
+        hints = [f"{n!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(n, list(graph), n=1))
+                 else repr(n) for n in unknown]
+        raise ConfigError(f"unknown pipeline job(s) {', '.join(hints)}; the pipeline has: {', '.join(graph)}")
     if start and only:
         raise ConfigError("give --from or --only, not both")
     wanted = set(only) if only else downstream([start], graph) if start else set(graph)

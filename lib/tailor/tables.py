@@ -370,11 +370,16 @@ class Warehouse:
 
 
     def _wrote_empty(self, name: str, run_date: date) -> bool:
-        """Whether a commit replaced ``run_date``'s partition of ``name`` (so the partition is empty by the
-        writer's finding, not because the writer never ran for that date)."""
-        history = DeltaTable.forPath(self.spark, self.path(name)).history(200)
-        needle = f"{S.RUN_DATE} = {_sql_literal(run_date)}"
-        return history.where(F.col("operationParameters")["predicate"].contains(needle)).limit(1).count() > 0
+        """Whether a job that writes ``name`` succeeded for ``run_date`` (so the partition is empty by the
+        writer's finding, not because the writer never ran for that date): the ``runs`` table's metrics hold
+        ``wrote.<table>`` for every table a successful job wrote (:mod:`tailor.jobs.base`). Read directly: a
+        job need not declare ``runs`` to be told why its input is empty."""
+        if not DeltaTable.isDeltaTable(self.spark, self.path("runs")):
+            return False
+        runs = self.spark.read.format("delta").load(self.path("runs"))
+        wrote = runs.where((F.col(S.RUN_DATE) == F.lit(run_date)) & (F.col("status") == "succeeded")
+                           & F.col("metrics")[f"wrote.{name}"].isNotNull())
+        return wrote.limit(1).count() > 0
 
 
     def properties(self, name: str) -> dict[str, str]:

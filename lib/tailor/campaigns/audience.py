@@ -229,6 +229,6 @@ def assign(chosen: DataFrame, campaigns: list[Campaign], offers: DataFrame | Non
     joined = chosen.join(offers, S.USER_ID, "left").where((n_offers == 0) | F.col("_items").isNotNull())
     return joined.select(
         F.col(S.CAMPAIGN), F.col(S.USER_ID),
-        F.when(n_offers == 0, F.array().cast("array<string>")).otherwise(F.slice("_items", 1, n_offers))
-        .alias(S.OFFERS),
+        F.array_compact(F.when(n_offers == 0, F.array().cast("array<string>"))  # compact: no null elements
+                        .otherwise(F.slice("_items", 1, n_offers))).alias(S.OFFERS),
         reason.alias(S.REASON), arm.alias(S.ARM), F.col("priority").cast("int").alias("priority"))

@@ -107,7 +107,9 @@ def _row(run_id: str, name: str, run_date: date, status: str, started: datetime,
         "run_id": run_id, "job": name, S.RUN_DATE: run_date, "status": status,
         "started_at": started, "ended_at": datetime.now(timezone.utc),
         "duration_s": round(duration, 3), "rows_in": summary.rows_in, "rows_out": summary.rows_out,
-        "metrics": {k: float(v) for k, v in summary.metrics.items()}, "error": error,
+        "metrics": {**{k: float(v) for k, v in summary.metrics.items()},
+                    **({f"wrote.{t}": 1.0 for t in summary.tables} if status == "succeeded" else {})},
+        "error": error,
         "exit_code": exit_code, "pipeline_run_id": pipeline_run_id,
     }
 

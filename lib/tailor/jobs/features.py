@@ -47,4 +47,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     for col, t in cuts.items():
         metrics.update({f"threshold.{col}.p{int(p * 100)}": v for p, v in zip(rfm.PROBABILITIES, t, strict=True)})
     rows_in = events.count()  # order lines are events too
+    degenerate = [col for col, t in cuts.items() if t and len(set(t)) == 1]
+    if degenerate:  # one day of data, or every customer alike: the R/F/M scores cannot tell anyone apart
+        metrics["rfm.degenerate_thresholds"] = len(degenerate)
+        log.warning("RFM thresholds of %s are all equal (%s): every customer gets the same score there, so "
+                    "RFM segments say little; with all events on one day every buyer is 'New'",
+                    degenerate, {c: cuts[c][0] for c in degenerate})
     return JobSummary(rows_in=rows_in, rows_out=n, metrics=metrics, tables=["user_features"])

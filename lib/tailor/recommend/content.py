@@ -48,7 +48,7 @@ def item_vectors(products: DataFrame, min_df: int = 2, vocab_size: int = 1 << 18
     """Sparse L2-normalised TF-IDF vectors, exploded: ``item_id``, ``term`` (vocabulary index), ``w``.
 
     A term must appear in at least ``min_df`` products: one only a single product has cannot make it
-    similar to anything.
+    similar to anything. No such term (a catalogue of one product, or without text): no rows.
     """
     docs = products.select(
         F.col(S.PRODUCT_ID).alias(S.ITEM_ID),
@@ -60,6 +60,10 @@ def item_vectors(products: DataFrame, min_df: int = 2, vocab_size: int = 1 << 18
         StopWordsRemover(inputCol="_raw", outputCol="_words"),
     ])
     words = pipeline.fit(docs).transform(docs).select(S.ITEM_ID, F.concat("_words", "_tags").alias("_tokens"))
+    shared = (words.select(S.ITEM_ID, F.explode(F.array_distinct("_tokens")).alias("_t")).groupBy("_t").count()
+              .where(F.col("count") >= min_df).limit(1).count())
+    if not shared:  # Spark's CountVectorizer refuses an empty vocabulary ("requirement failed")
+        return products.sparkSession.createDataFrame([], f"{S.ITEM_ID} string, {TERM} int, {WEIGHT} double")
     tfidf = Pipeline(stages=[
         CountVectorizer(inputCol="_tokens", outputCol="_tf", minDF=float(min_df), vocabSize=vocab_size),
         IDF(inputCol="_tf", outputCol="_tfidf"),
