@@ -18,8 +18,9 @@ os.environ.setdefault("TAILOR_PSEUDONYM_KEY", "tests-only-pseudonym-key")
 SHARED_DATA = ROOT.parent / "shared" / "data"
 # The files with the longest tests (minutes each, measured with --durations) are handed out first, so that
 # with two xdist workers (--dist loadfile) they do not start last and leave one worker idle at the end.
-SLOW_FIRST = ("test_forget_job.py", "test_train_propensity_job.py", "test_recommend_job.py", "test_campaign_job.py",
-              "test_stream_job.py", "test_cf_job.py", "test_record_sends_job.py")
+SLOW_FIRST = ("test_pipeline_shapes.py", "test_pipeline_baskets.py", "test_forget_job.py",
+              "test_train_propensity_job.py", "test_recommend_job.py", "test_campaign_job.py", "test_stream_job.py",
+              "test_cf_job.py", "test_record_sends_job.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -104,3 +104,20 @@ def test_a_bad_rule_is_a_config_error_and_a_missing_score_names_the_job(spark):
 
 # --- the jobs over consecutive days --------------------------------------------------------------------
 
+
+
+def test_an_offer_free_campaign_keeps_customers_without_recommendations(spark):
+    settings = _settings(definitions=[{"name": "winback", "rule": "frequency >= 1", "offers": 0, "priority": 1},
+                                      {"name": "upsell", "rule": "frequency >= 5", "offers": 2, "priority": 0}])
+    campaigns = A.expand(settings.definitions, settings, None)
+    chosen = spark.createDataFrame([("a", "winback", 1), ("b", "upsell", 0), ("c", "upsell", 0)],
+                                   "user_id string, campaign string, priority int")
+    recs = contract(spark, S.RECOMMENDATIONS, [
+        {S.USER_ID: "b", S.ITEM_ID: f"P{k}", S.RANK: k, S.REASON: f"because {k}"} for k in (1, 2, 3)])
+    got = sorted((r.user_id, r.campaign, r.offers, r.reason) for r in
+                 A.assign(chosen, campaigns, A.top_offers(recs, 2), settings.salt).collect())
+    # a (offer-free) stays with no offers; b gets two; c has no recommendation, so upsell drops it
+    assert got == [("a", "winback", [], "winback (frequency >= 1)"),
+                   ("b", "upsell", ["P1", "P2"], "upsell (frequency >= 5); first offer: because 1")]
+    none = A.assign(chosen.where("user_id = 'a'"), campaigns, None, settings.salt)  # no recommendations at all
+    assert [(r.user_id, r.offers) for r in none.collect()] == [("a", [])]

@@ -82,6 +82,26 @@ def test_a_job_is_skipped_only_when_every_writer_of_a_table_it_cannot_do_without
     assert pipeline.blocked_by("cf", ["cf"], {"similarity"}) == []
 
 
+def test_a_job_whose_hard_inputs_no_applicable_job_wrote_is_not_applicable_with_the_chain_of_reasons():
+    every = pipeline.select()
+    na = {"content": "one product", "cf": "no pairs", "als": "no items", "popularity": "none", "rules": "no baskets"}
+    assert pipeline.blocked_by("recommend", every, set(), pipeline_jobs(), na) == [
+        "candidate_recs (content was not applicable: one product; cf was not applicable: no pairs; als was not "
+        "applicable: no items; popularity was not applicable: none; rules was not applicable: no baskets)"]
+    # one writer failed, the others were not applicable: the failure is what the user must see
+    assert pipeline.blocked_by("recommend", every, {"cf"}, pipeline_jobs(), {k: v for k, v in na.items()
+                                                                             if k != "cf"}) == [
+        "candidate_recs (cf did not succeed)"]
+    # one applicable writer is enough
+    assert pipeline.blocked_by("recommend", every, set(), pipeline_jobs(), {"content": "one product"}) == []
+
+
+def pipeline_jobs():
+    from tailor.jobs import JOBS
+
+    return JOBS
+
+
 def test_a_job_that_touches_a_table_it_does_not_declare_fails():
     from tailor.errors import UndeclaredTableError
 

@@ -48,6 +48,11 @@ class NotApplicable(TailorError):
     exits 0, and jobs that read its tables hard are recorded ``not_applicable`` too."""
 
 
+class SparkInputError(TailorError):
+    """Spark ML refused a job's input with an ``IllegalArgumentException`` ("requirement failed"): the
+    message names the job and what such a refusal comes from."""
+
+
 class InsufficientDataError(NotApplicable, ValueError):
     """There is too little data for a model to be fitted (for example fewer customers than clusters)."""
 

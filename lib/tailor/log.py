@@ -48,5 +48,10 @@ def bind(**fields: Any) -> contextvars.Token:
     return _context.set({**(_context.get() or {}), **fields})
 
 
+def current() -> dict[str, Any]:
+    """The fields bound now (for a thread that logs on behalf of the caller: threads do not inherit them)."""
+    return dict(_context.get() or {})
+
+
 def reset(token: contextvars.Token) -> None:
     _context.reset(token)

@@ -66,7 +66,9 @@ def _local_builder(cfg: Config) -> SparkSession.Builder:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
+        # Spark's progress bar when a person watches (stderr is a terminal); logs and schedulers get the job's own
+        # progress lines instead (tailor.jobs.base)
+        .config("spark.ui.showConsoleProgress", "true" if sys.stderr.isatty() else "false")
         .config("spark.sql.warehouse.dir", f"{cfg.warehouse_uri}/_metastore")
         # the throughput collector: a local driver is a batch process, and with G1 the light pipeline took
         # 10-15 % longer on 2 cores (G1's concurrent threads and write barriers compete with the tasks)

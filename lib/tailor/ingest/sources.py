@@ -120,6 +120,41 @@ def check_paths(source: str, sources: SourcesSettings) -> None:
             raise ConfigError(f"no path configured for {what}: set sources.{what}.path (or pass --path)")
         if "://" not in p and not any(ch in p for ch in "*?[") and not Path(p).exists():
             raise ConfigError(f"{what} source not found: {p}")
+    if source == "csv":
+        for entity in ENTITY_COLUMNS:
+            e = getattr(sources.csv, entity)
+            columns = local_header(e) if e is not None else None
+            if columns is None:
+                continue
+            for key, value in e.mapping.items():
+                if _PLAIN_NAME.match(value.strip()) and files.column_of(value, columns) is None:
+                    raise ConfigError(f"sources.csv.{entity}.mapping.{key}: {value!r} is not a column of {e.path} "
+                                      f"(columns: {', '.join(columns)})")
+
+
+def local_header(e: CsvEntity) -> list[str] | None:
+    """The (sanitised) column names of a local, single, uncompressed text file, read from its first line
+    without Spark; None when that cannot be known so cheaply (Parquet, JSON, a folder, a glob, a URI, gzip)."""
+    path = Path(e.path)
+    if e.format != "csv" or "://" in e.path or not path.is_file() or path.suffix in (".gz", ".bz2", ".zip"):
+        return None
+    import csv
+
+    with path.open(encoding=e.encoding, errors="replace", newline="") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    first = first.lstrip("\ufeff").rstrip("\r\n")
+    if e.delimiter == "whitespace":
+        fields = first.split()
+    elif e.delimiter.startswith("regex:"):
+        fields = re.split(e.delimiter.removeprefix("regex:"), first)
+    else:
+        sep = {"\\t": "\t", "tab": "\t"}.get(e.delimiter, e.delimiter)
+        if len(sep) == 1 and e.quote:
+            fields = next(csv.reader([first], delimiter=sep, quotechar=e.quote))
+        else:
+            fields = first.split(sep)
+    names = fields if e.header else [f"_c{i}" for i in range(len(fields))]
+    return files.sanitize(names)[0]
 
 
 # --- synthetic ----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -10,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import ModuleType
 
+from pyspark.errors import IllegalArgumentException
 from pyspark.sql import SparkSession
 
 from tailor import log as tlog
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config, warehouse
-from tailor.errors import ConfigError, NotApplicable, first_line
+from tailor.errors import ConfigError, NotApplicable, SparkInputError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,50 @@ def job_of(name: str, module: ModuleType, daily: bool = True) -> Job:
                args=getattr(module, "Args", None), daily=daily, summary=" ".join(doc.split()))
 
 
+PROGRESS_EVERY_S = 30.0
+
+
+class _Progress:
+    """While a job runs, a log line every ``PROGRESS_EVERY_S`` seconds with what Spark is doing: each active
+    stage's name and tasks done of total (from the status tracker, so nothing is added to the job's work)."""
+
+    def __init__(self, spark: SparkSession, every_s: float = PROGRESS_EVERY_S):
+        self.spark, self.every_s = spark, every_s
+        self._stop = threading.Event()
+        self._context = tlog.current()
+        self._thread = threading.Thread(target=self._run, name="tailor-progress", daemon=True)
+
+    def __enter__(self) -> _Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        token = tlog.bind(**self._context) if self._context else None
+        try:
+            while not self._stop.wait(self.every_s):
+                logger.info("job running for %.0fs: %s", time.perf_counter() - t0, self.stages() or "no Spark stage")
+        except Exception as e:  # progress is best effort: never fail a job for it
+            logger.debug("progress reporting stopped: %s", e)
+        finally:
+            if token is not None:
+                tlog.reset(token)
+
+    def stages(self) -> str:
+        tracker = self.spark.sparkContext.statusTracker()
+        out = []
+        for sid in tracker.getActiveStageIds():
+            info = tracker.getStageInfo(sid)
+            if info is not None:
+                out.append(f"stage {sid} ({info.name.split(' at ')[0]}) {info.numCompletedTasks}/{info.numTasks} "
+                           "tasks")
+        return "; ".join(out)
+
+
 def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
     wh = warehouse(spark, cfg)
     df = spark.createDataFrame([row], schema=S.RUNS)
@@ -114,6 +160,12 @@ def _row(run_id: str, name: str, run_date: date, status: str, started: datetime,
     }
 
 
+def _spark_ml_sentence(job: str, e: BaseException) -> str:
+    return (f"{job}: Spark ML refused its input ({first_line(e, 200)}); this comes from data of a degenerate shape "
+            "(one item, one class, no text, fewer rows than a setting needs): `tailor check-source` shows the "
+            "shape, and the job's settings bound what it needs")
+
+
 def exit_code_of(error: BaseException) -> int:
     """The CLI's exit code for an error: 2 for a configuration error, 1 for anything else."""
     return 2 if isinstance(error, ConfigError) else 1
@@ -133,12 +185,18 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     summary, error, code = None, None, 0
+    logger.info("job started")
     try:
-        summary = job.call(spark, cfg, run_date, args)
+        with _Progress(spark):
+            summary = job.call(spark, cfg, run_date, args)
         return summary
     except NotApplicable as e:
         summary = JobSummary(status="not_applicable", reason=first_line(e, 2000))
         return summary
+    except IllegalArgumentException as e:  # Spark ML's require(): "requirement failed", naming nothing
+        error = first_line(f"SparkInputError: {_spark_ml_sentence(name, e)}", 2000)
+        code = 1
+        raise SparkInputError(_spark_ml_sentence(name, e)) from None
     except BaseException as e:
         error = first_line(f"{type(e).__name__}: {e}", 2000)
         code = exit_code_of(e)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.asof import before_cutoff
 from tailor.config import Config, warehouse
-from tailor.errors import MissingTableError
+from tailor.errors import MissingTableError, NotApplicable
 from tailor.jobs.base import JobSummary
 from tailor.recommend import hybrid as H
 from tailor.wiring import HYBRID
@@ -60,13 +60,24 @@ def weights(spark: SparkSession, cfg: Config, run_date: date, sources: list[str]
     return {s: 1.0 for s in sources}, "equal"
 
 
+def with_titles(recs: DataFrame, products: DataFrame) -> DataFrame:
+    """Reasons that name the anchor item by its title where the catalogue has one ("customers who liked
+    "Milk, whole" also liked this" rather than "... liked 13176 ..."); ``anchor`` keeps the id."""
+    titles = products.where(F.col(S.TITLE).isNotNull()).select(
+        F.col(S.PRODUCT_ID).alias("_anchor"), F.concat(F.lit('"'), F.col(S.TITLE), F.lit('"')).alias("_title"))
+    named = recs.join(titles, F.col(S.ANCHOR) == F.col("_anchor"), "left")
+    reason = H.reason(F.col(S.SOURCE), F.coalesce(F.col("_title"), F.col(S.ANCHOR)))
+    return named.withColumn(H.REASON, reason).select(*recs.columns)
+
+
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     wh = warehouse(spark, cfg)
     h = cfg.hybrid
     cands = wh.read_run("candidate_recs", run_date).where(F.col(S.SOURCE).isin(h.sources))
     present = sorted(r[0] for r in cands.select(S.SOURCE).distinct().collect())  # at most len(sources) rows
     if not present:
-        raise MissingTableError(f"no candidates from {h.sources} for {run_date}: run cf, als, content or popularity")
+        raise NotApplicable(f"no candidates from hybrid.sources {h.sources} for {run_date}; the candidate sources "
+                            "that ran found none")
     w, origin = weights(spark, cfg, run_date, present)
     log.info("blending %s with weights %s (%s)", present, w, origin)
     events = wh.read("events")
@@ -80,6 +91,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     summary.rows_in = cands.count()
     recs = H.serve(cands, bought, catalogue, {HYBRID: w}, h.top_n, h.max_per_category, h.normalise, info,
                    cfg.plans.max_rows("hybrid"), summary.rows_in).drop(H.RECOMMENDER)
+    recs = with_titles(recs, wh.read("products"))
     summary.rows_out = wh.replace_partition(recs, "recommendations", run_date)
     summary.metrics.update({f"weight.{s}": v for s, v in w.items()})
     summary.metrics["weights_learned"] = float(origin.startswith("learned"))

@@ -35,6 +35,7 @@ SOFT_READS: dict[str, str] = {  # literal, so that the pipeline can read it with
     "association_rules": "the rules section says the run date has no rows",
     "campaign_audiences": "the campaigns section shows experiments only",
     "experiment_results": "the campaigns section shows audiences only",
+    "products": "rules show item ids without titles",
 }
 WRITES: frozenset[str] = frozenset()
 
@@ -60,6 +61,19 @@ def _missing(key: str, title: str, table: str, job: str) -> Section:
     return Section(key, title, note=f"no {table} rows for this run date: run `tailor {job}`")
 
 
+def _missing_for(spark, cfg, run_date, key: str, title: str, table: str, job: str) -> Section:
+    """The note of a section without data: why, when the runs table knows (the job was not applicable, or
+    failed, or ran and wrote nothing), else which job to run."""
+    runs = _day(spark, cfg, "runs", run_date)
+    last = None if runs is None else (runs.where(F.col("job") == job).orderBy(F.desc("started_at"))
+                                      .select("status", "error").first())
+    if last is None:
+        return _missing(key, title, table, job)
+    if last["status"] == "succeeded":
+        return Section(key, title, note=f"`tailor {job}` ran for this run date and wrote no {table} rows")
+    return Section(key, title, note=f"`tailor {job}` {last['status'].replace('_', ' ')}: {last['error']}")
+
+
 def quality(spark, cfg, run_date) -> Section:
     title = "Data quality"
     q = _day(spark, cfg, "quarantine", run_date)
@@ -69,7 +83,7 @@ def quality(spark, cfg, run_date) -> Section:
         ingest = (runs.where((F.col("job") == "ingest") & (F.col("status") == "succeeded"))
                   .orderBy(F.col("ended_at").desc()).select("metrics").first())
     if ingest is None:
-        return _missing("quality", title, "successful ingest", "ingest")
+        return _missing_for(spark, cfg, run_date, "quality", title, "successful ingest", "ingest")
     metrics = ingest["metrics"] or {}
     accepted = {k.split(".", 1)[1]: v for k, v in metrics.items() if k.startswith("accepted.")}
     landed = {k.split(".", 1)[1]: v for k, v in metrics.items() if k.startswith("input.")}
@@ -94,7 +108,7 @@ def segments(spark, cfg, run_date) -> Section:
     prof = _day(spark, cfg, "segment_profiles", run_date)
     rows = [] if prof is None else prof.orderBy(S.SEGMENT_ID).collect()  # one row per segment
     if not rows:
-        return _missing("segments", title, "segment_profiles", "segments")
+        return _missing_for(spark, cfg, run_date, "segments", title, "segment_profiles", "segments")
     names = [f"{r[S.SEGMENT_ID]}: {r[S.SEGMENT]}" for r in rows]
     features = sorted(set().union(*(r["feature_means"].keys() for r in rows)))
     means = [[float(r["feature_means"].get(f) or 0.0) for f in features] for r in rows]
@@ -113,7 +127,7 @@ def evaluation(spark, cfg, run_date) -> Section:
     ev = _day(spark, cfg, "evaluations", run_date)
     rows = [] if ev is None else ev.select("recommender", "split", "k", "metric", "value").collect()  # ~500 rows
     if not rows:
-        return _missing("evaluation", title, "evaluations", "evaluate")
+        return _missing_for(spark, cfg, run_date, "evaluation", title, "evaluations", "evaluate")
     ks = sorted({r["k"] for r in rows})
     k0 = cfg.evaluation.search_k if cfg.evaluation.search_k in ks else ks[0]
     metrics = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "diversity"]
@@ -135,7 +149,7 @@ def propensity(spark, cfg, run_date) -> Section:
     rows = [] if mm is None else mm.where(F.col("metric").isin("roc_fpr", "roc_tpr", "lift", "roc_auc", "pr_auc",
                                                                 "capture")).collect()  # ~100 rows per model
     if not rows:
-        return _missing("propensity", title, "model_metrics", "train-propensity")
+        return _missing_for(spark, cfg, run_date, "propensity", title, "model_metrics", "train-propensity")
     models = sorted({r["model"] for r in rows})
     val = {(r["model"], r["metric"], r["key"]): r["value"] for r in rows}
     roc = {}
@@ -161,19 +175,33 @@ def rules(spark, cfg, run_date) -> Section:
     title = "Association rules"
     ar = _day(spark, cfg, "association_rules", run_date)
     if ar is None:
-        return _missing("rules", title, "association_rules", "rules")
+        return _missing_for(spark, cfg, run_date, "rules", title, "association_rules", "rules")
     plotted = (ar.orderBy(F.col("lift").desc(), F.col("confidence").desc(), F.col("support").desc())
                .select("antecedent", "consequent", "support", "confidence", "lift").limit(RULES_PLOTTED).collect())
     if not plotted:
-        return _missing("rules", title, "association_rules", "rules")
+        r = cfg.rules
+        return Section("rules", title, note=f"0 rules for this run date at rules.min_support={r.min_support:g}, "
+                       f"min_confidence={r.min_confidence:g}, min_lift={r.min_lift:g} (see the rules job's metrics "
+                       "in the run log)")
     top = plotted[:TOP_RULES]
+    names = _titles(spark, cfg, {i for r in top for i in [*r["antecedent"], r["consequent"]]})
     return Section("rules", title, images=[
         ("rules by support and confidence",
          G.scatter([r["support"] for r in plotted], [r["confidence"] for r in plotted], [r["lift"] for r in plotted],
                    f"The {len(plotted)} rules of highest lift", "support (log)", "confidence", "lift"))],
         tables=[Table(["if bought", "then", "support", "confidence", "lift"],
-                      [[", ".join(r["antecedent"]), r["consequent"], r["support"], r["confidence"], r["lift"]]
+                      [[", ".join(names.get(i, i) for i in r["antecedent"]),
+                        names.get(r["consequent"], r["consequent"]), r["support"], r["confidence"], r["lift"]]
                        for r in top])])
+
+
+def _titles(spark, cfg, items: set[str]) -> dict[str, str]:
+    """item id -> "title (id)" for the few items a section shows (ids alone when products has no title)."""
+    if not items or not warehouse(spark, cfg).exists("products"):
+        return {}
+    rows = (warehouse(spark, cfg).read("products").where(F.col(S.PRODUCT_ID).isin(*sorted(items))
+            & F.col(S.TITLE).isNotNull()).select(S.PRODUCT_ID, S.TITLE).collect())  # at most len(items) rows
+    return {r[S.PRODUCT_ID]: f"{r[S.TITLE]} ({r[S.PRODUCT_ID]})" for r in rows}
 
 
 def campaigns(spark, cfg, run_date) -> Section:
@@ -183,7 +211,8 @@ def campaigns(spark, cfg, run_date) -> Section:
     sizes = [] if aud is None else aud.groupBy(S.CAMPAIGN, S.ARM).agg(F.count(F.lit(1)).alias("n")).collect()
     results = [] if exp is None else exp.orderBy(S.CAMPAIGN).collect()  # one row per campaign
     if not sizes and not results:
-        return _missing("campaigns", title, "campaign_audiences or experiment_results", "campaign")
+        return _missing_for(spark, cfg, run_date, "campaigns", title, "campaign_audiences or experiment_results",
+                            "campaign")
     section = Section("campaigns", title)
     if sizes:
         names = sorted({r[S.CAMPAIGN] for r in sizes})
@@ -215,7 +244,7 @@ def run_log(spark, cfg, run_date) -> Section:
     runs = _day(spark, cfg, "runs", run_date)
     rows = [] if runs is None else runs.orderBy("started_at").limit(MAX_RUNS).collect()
     if not rows:
-        return _missing("runs", title, "runs", "pipeline")
+        return _missing_for(spark, cfg, run_date, "runs", title, "runs", "pipeline")
     t0 = rows[0]["started_at"]
     return Section("runs", title, images=[("run timeline", G.timeline(
         [r["job"] for r in rows], [(r["started_at"] - t0).total_seconds() for r in rows],
@@ -252,6 +281,6 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     _write_text(spark, path, page)
     empty = [s.key for s in sections if not s.images]
     log.info("report written to %s (%d KB); sections without data: %s", path, len(page) // 1024, empty or "none")
-    return JobSummary(rows_out=len(sections), metrics={
+    return JobSummary(rows_in=sum(1 for s in sections if s.images or s.tables), rows_out=len(sections), metrics={
         "sections": len(sections), "sections.empty": len(empty),
         "images": sum(len(s.images) for s in sections), "bytes": len(page)})

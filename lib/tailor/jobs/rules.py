@@ -12,6 +12,7 @@ the setting to raise rather than running out of memory (:mod:`tailor.rules.minin
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 from pyspark.sql import SparkSession
@@ -24,6 +25,8 @@ from tailor.jobs.base import JobSummary
 from tailor.rules import cross_sell as X
 from tailor.wiring import TrainData, mine, rules_source
 
+log = logging.getLogger(__name__)
+
 READS: frozenset[str] = frozenset({"orders", "events"})
 WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "frequently_bought_together",
                                     "candidate_recs"})
@@ -33,15 +36,25 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     wh = warehouse(spark, cfg)
     r = cfg.rules
     since = cutoff(run_date - timedelta(days=r.window_days))
-    lines = wh.read("orders").where(
-        ~F.col(S.IS_RETURN) & before_cutoff(run_date) & (F.col(S.TS) >= F.lit(since))
-    ).select(S.USER_ID, S.ORDER_ID, S.ITEM_ID, S.TS)
-    mined = mine(cfg, lines)
+    bought = wh.read("orders").where(~F.col(S.IS_RETURN) & before_cutoff(run_date))
+    lines = bought.where(F.col(S.TS) >= F.lit(since)).select(S.USER_ID, S.ORDER_ID, S.ITEM_ID, S.TS)
+    span = bought.agg(F.min(S.TS).alias("first"),
+                      F.countDistinct(F.when(F.col(S.TS) < F.lit(since), F.col(S.ORDER_ID))).alias("old")).first()
     summary = JobSummary(tables=["frequent_itemsets", "association_rules", "frequently_bought_together",
                                  "candidate_recs"])
+    summary.metrics["orders.outside_window"] = int(span["old"] or 0)
+    if span["old"]:
+        days_before = (since.date() - span["first"].date()).days
+        log.warning("rules.window_days=%d leaves out %d order(s) placed before %s%s", r.window_days, span["old"],
+                    since.date(), f" (the data starts only {days_before} day(s) earlier: widen the window to keep "
+                    "them)" if days_before <= 30 else "")
+    mined = mine(cfg, lines)
     try:
         st, est = mined.stats, mined.estimate
         summary.rows_in = st.baskets
+        if st.oversize:
+            log.warning("rules.max_basket_size=%d leaves out %d basket(s) with more items", r.max_basket_size,
+                        st.oversize)
         summary.metrics.update({
             "baskets": st.baskets, "baskets.empty": st.empty, "baskets.oversize": st.oversize,
             "items.pruned": st.pruned_items, "guard.frequent_items": est.frequent_items,

@@ -66,6 +66,14 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_in = stats["n"]
         summary.metrics.update({"interactions": stats["n"], "users": stats["users"], "items": stats["items"]})
         has_ratings = stats["rated"] > 0
+        caps = {"item_similarity": (S.USER_ID, cfg.interactions.max_items_per_user),
+                "user_similarity": (S.ITEM_ID, cfg.interactions.max_users_per_item)}
+        for table, (per, cap) in caps.items():  # the caps leave the oldest interactions out: say how many
+            over = (inter.groupBy(per).count().agg(F.sum(F.greatest(F.col("count") - cap, F.lit(0)))).first()[0])
+            summary.metrics[f"{table}.capped_out"] = int(over or 0)
+            if over:
+                log.info("%s leaves out %d interaction(s) beyond the cap of %d per %s (the oldest)", table, over,
+                         cap, per.removesuffix("_id"))
         _write(d, "item", cfg.similarity.item_methods, "item_similarity", run_date, has_ratings, summary)
         _write(d, "user", cfg.similarity.user_methods, "user_similarity", run_date, has_ratings, summary)
     finally:

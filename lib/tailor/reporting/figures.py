@@ -81,7 +81,8 @@ def grouped_bars(groups: Sequence[str], series: Mapping[str, Sequence[float]], t
     """Bars for each group, one colour per series; ``errors`` gives (low, high) per bar."""
     n = max(len(series), 1)
     width = 0.8 / n
-    fig = Figure(figsize=(max(5.0, 0.9 * len(groups) * n + 2), 4))
+    # at most 9 inches wide, the page's width: more bars get thinner, not a wider image shrunk to tiny text
+    fig = Figure(figsize=(min(9.0, max(5.0, 0.45 * len(groups) * n + 2)), 4))
     ax = fig.subplots()
     for s, (name, values) in enumerate(series.items()):
         xs = [g + (s - (n - 1) / 2) * width for g in range(len(groups))]
@@ -119,7 +120,8 @@ def timeline(jobs: Sequence[str], starts: Sequence[float], durations: Sequence[f
     fig = Figure(figsize=(7, 0.3 * max(len(jobs), 3) + 1))
     ax = fig.subplots()
     ys = list(range(len(jobs)))[::-1]
-    ax.barh(ys, [max(d, 0.5) for d in durations], left=starts,
+    span = max([s + d for s, d in zip(starts, durations, strict=True)] or [1.0])
+    ax.barh(ys, [max(d, span / 150) for d in durations], left=starts,  # a job of 0.4 s is still a visible bar
             color=["#55a868" if o else "#c44e52" for o in ok])
     ax.set_yticks(ys, jobs, fontsize=8)
     ax.set_xlabel("seconds since the first job started")
