@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
+from pyspark.sql.types import StructType
 
 from tailor.config import Config, load_config, warehouse
 
@@ -108,3 +110,19 @@ def run_twice(spark, cfg: Config, jobs: list[str], written: list[str]):
     for j in jobs:
         execute(j, JOBS[j], spark, cfg, run)
     return summaries, first, snapshot(spark, cfg, written)
+
+
+CONTRACT_DAY = date(2026, 11, 1)
+
+
+def contract(spark, schema: StructType, rows: list[dict]):
+    """A frame in ``schema`` from rows giving only some columns: the rest are null when nullable, else 0,
+    an empty string or ``CONTRACT_DAY``."""
+    def default(f):
+        if f.nullable:
+            return None
+        name = f.dataType.typeName()
+        return {"string": "", "date": CONTRACT_DAY, "boolean": False, "array": [], "double": 0.0}.get(name, 0)
+
+    full = [{f.name: r.get(f.name, default(f)) for f in schema.fields} for r in rows]
+    return spark.createDataFrame(full, schema)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from pyspark.sql.types import StructType
 
-from conftest import make_cfg
+from conftest import contract, make_cfg
 from tailor import schemas as S
 from tailor.campaigns import experiment as X
 from tailor.config import warehouse
@@ -17,28 +16,6 @@ from tailor.jobs.analyze_experiment import Args as ExperimentArgs
 from tailor.jobs.base import execute
 
 DAY = date(2026, 11, 1)
-
-
-def contract(spark, schema: StructType, rows: list[dict]):
-    """A frame in ``schema`` from rows giving only some columns: the rest are null when nullable, else 0,
-    an empty string or ``DAY``."""
-    def default(f):
-        if f.nullable:
-            return None
-        name = f.dataType.typeName()
-        return {"string": "", "date": DAY, "boolean": False, "array": [], "double": 0.0}.get(name, 0)
-
-    full = [{f.name: r.get(f.name, default(f)) for f in schema.fields} for r in rows]
-    return spark.createDataFrame(full, schema)
-
-
-# --- assignment and statistics -------------------------------------------------------------------------
-
-
-# --- audiences on generated data -----------------------------------------------------------------------
-
-
-# --- the jobs over consecutive days --------------------------------------------------------------------
 
 
 def test_the_analysis_by_hand(spark, tmp_path):

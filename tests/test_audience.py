@@ -8,8 +8,8 @@ import random
 from datetime import date
 
 import pytest
-from pyspark.sql.types import StructType
 
+from conftest import contract
 from tailor import assign
 from tailor import schemas as S
 from tailor.campaigns import audience as A
@@ -18,24 +18,6 @@ from tailor.errors import ConfigError, MissingTableError
 
 DAY = date(2026, 11, 1)
 
-
-def contract(spark, schema: StructType, rows: list[dict]):
-    """A frame in ``schema`` from rows giving only some columns: the rest are null when nullable, else 0,
-    an empty string or ``DAY``."""
-    def default(f):
-        if f.nullable:
-            return None
-        name = f.dataType.typeName()
-        return {"string": "", "date": DAY, "boolean": False, "array": [], "double": 0.0}.get(name, 0)
-
-    full = [{f.name: r.get(f.name, default(f)) for f in schema.fields} for r in rows]
-    return spark.createDataFrame(full, schema)
-
-
-# --- assignment and statistics -------------------------------------------------------------------------
-
-
-# --- audiences on generated data -----------------------------------------------------------------------
 
 def _population(spark, seed: int, n: int):
     rnd = random.Random(seed)
@@ -100,10 +82,6 @@ def test_a_bad_rule_is_a_config_error_and_a_missing_score_names_the_job(spark):
         A.qualify(attrs, scores)
     with pytest.raises(MissingTableError, match="tailor segments"):
         A.expand([CampaignDefinition(name="s", per_segment=True)], settings, None)
-
-
-# --- the jobs over consecutive days --------------------------------------------------------------------
-
 
 
 def test_an_offer_free_campaign_keeps_customers_without_recommendations(spark):

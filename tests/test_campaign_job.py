@@ -6,9 +6,8 @@ import json
 from datetime import date, timedelta
 
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
-from conftest import make_cfg
+from conftest import contract, make_cfg
 from tailor import schemas as S
 from tailor.config import warehouse
 from tailor.jobs import JOBS
@@ -16,27 +15,6 @@ from tailor.jobs.base import execute
 
 DAY = date(2026, 11, 1)
 
-
-def contract(spark, schema: StructType, rows: list[dict]):
-    """A frame in ``schema`` from rows giving only some columns: the rest are null when nullable, else 0,
-    an empty string or ``DAY``."""
-    def default(f):
-        if f.nullable:
-            return None
-        name = f.dataType.typeName()
-        return {"string": "", "date": DAY, "boolean": False, "array": [], "double": 0.0}.get(name, 0)
-
-    full = [{f.name: r.get(f.name, default(f)) for f in schema.fields} for r in rows]
-    return spark.createDataFrame(full, schema)
-
-
-# --- assignment and statistics -------------------------------------------------------------------------
-
-
-# --- audiences on generated data -----------------------------------------------------------------------
-
-
-# --- the jobs over consecutive days --------------------------------------------------------------------
 
 def _shop_tables(spark, cfg, days: list[date]):
     ids = [f"U{i}" for i in range(12)]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from pyspark.sql.types import StructType
-
-from conftest import make_cfg
+from conftest import contract, make_cfg
 from tailor import schemas as S
 from tailor.config import warehouse
 from tailor.jobs import JOBS
@@ -16,28 +14,6 @@ from tailor.jobs.base import execute
 from tailor.jobs.record_sends import Args as SendsArgs
 
 DAY = date(2026, 11, 1)
-
-
-def contract(spark, schema: StructType, rows: list[dict]):
-    """A frame in ``schema`` from rows giving only some columns: the rest are null when nullable, else 0,
-    an empty string or ``DAY``."""
-    def default(f):
-        if f.nullable:
-            return None
-        name = f.dataType.typeName()
-        return {"string": "", "date": DAY, "boolean": False, "array": [], "double": 0.0}.get(name, 0)
-
-    full = [{f.name: r.get(f.name, default(f)) for f in schema.fields} for r in rows]
-    return spark.createDataFrame(full, schema)
-
-
-# --- assignment and statistics -------------------------------------------------------------------------
-
-
-# --- audiences on generated data -----------------------------------------------------------------------
-
-
-# --- the jobs over consecutive days --------------------------------------------------------------------
 
 
 def test_record_sends_from_an_export_quarantines_bad_rows_and_counts_a_replay_once(spark, tmp_path):

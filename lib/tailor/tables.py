@@ -57,6 +57,7 @@ from tailor.errors import (
     NotApplicable,
     SchemaMismatchError,
     UndeclaredTableError,
+    first_line,
 )
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -313,6 +314,11 @@ class Warehouse:
                 _log.warning("write to %s lost a commit race (%s); retry %d of %d in %.1fs", name,
                              type(e).__name__, attempt + 1, retries, wait)
                 time.sleep(wait)
+            except AnalysisException as e:  # Delta's refusals (schema, metadata, names) name no table
+                if "DELTA_" not in str(e):
+                    raise
+                raise SchemaMismatchError(f"table '{name}' at {self.path(name)} refused the write: "
+                                          f"{first_line(e, 400)}") from None
         raise AssertionError("unreachable")
 
 
