@@ -125,7 +125,8 @@ def test_help_prints_what_a_job_reads_and_writes(capsys):
     with pytest.raises(SystemExit):
         main(["campaign", "--help"])
     out = capsys.readouterr().out
-    assert "reads if present: propensity_scores (else: propensity rules and ordering see no score)" in out
+    assert "reads if present: propensity_scores (else: campaigns whose rule uses a score are skipped with the " \
+           "reason)" in out
     assert "reads earlier dates of: contact_history" in out
 
 
