@@ -142,11 +142,21 @@ def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | Non
     return out.withColumn(MONETARY_MEDIAN, F.lit(monetary_median).cast("double"))
 
 
+class MissingAttributesError(MissingTableError):
+    """A campaign's rule uses attributes (segments, scores) that no table provides for the run date."""
+
+    def __init__(self, campaign: str, attributes: list[str], job: str):
+        self.attributes = attributes
+        self.why = f"it uses {attributes}, which no table provides for the run date"
+        super().__init__(f"campaign '{campaign}' uses {attributes}, which no table provides for the run date: run "
+                         f"`tailor {job}` for that date first")
+
+
 def condition(attrs: DataFrame, c: Campaign) -> Column:
     """The campaign's rule as a column, checked by :mod:`tailor.sandbox`, then against the attributes.
 
     Raises:
-        MissingTableError: the rule uses attributes whose table has no rows for the run date.
+        MissingAttributesError: the rule uses attributes whose table has no rows for the run date.
         ConfigError: the rule does not parse, uses a construct outside the rule language, or a column no
             table provides.
     """
@@ -159,9 +169,7 @@ def condition(attrs: DataFrame, c: Campaign) -> Column:
         missing = sorted(w for w in words if w in _FROM_SEGMENTS or _FROM_SCORES.match(w))
         if missing:
             job = "segments" if set(missing) <= _FROM_SEGMENTS else "score-propensity"
-            raise MissingTableError(
-                f"campaign '{c.name}' uses {missing}, which no table provides for the run date: run "
-                f"`tailor {job}` for that date first") from None
+            raise MissingAttributesError(c.name, missing, job) from None
         raise ConfigError(f"campaign '{c.name}': rule {c.rule!r} is not valid over the customer attributes: "
                           f"{str(e).splitlines()[0][:300]}") from None
     if c.segment is not None:

@@ -12,7 +12,9 @@ stores it (``Customer_ID``); :func:`column_of` accepts both.
 
 from __future__ import annotations
 
+import csv
 import re
+from pathlib import Path
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -55,6 +57,31 @@ def column_of(name: str, columns: list[str]) -> str | None:
     return clean if clean in columns else None
 
 
+def separator(f: FileSettings) -> str:
+    """The field separator of a delimited file (``\\t`` and ``tab`` written in config mean a tab)."""
+    return {"\\t": "\t", "tab": "\t"}.get(f.delimiter, f.delimiter)
+
+
+def local_header(f: FileSettings) -> list[str] | None:
+    """The (sanitised) column names of a local, single, uncompressed text file, read from its first line
+    without Spark; None when that cannot be known so cheaply (Parquet, JSON, a folder, a glob, a URI, gzip)."""
+    path = Path(f.path)
+    if f.format != "csv" or "://" in f.path or not path.is_file() or path.suffix in (".gz", ".bz2", ".zip"):
+        return None
+    with path.open(encoding=f.encoding, errors="replace", newline="") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    first = first.lstrip("\ufeff").rstrip("\r\n")
+    if f.delimiter == "whitespace":
+        fields = first.split()
+    elif f.delimiter.startswith("regex:"):
+        fields = re.split(f.delimiter.removeprefix("regex:"), first)
+    elif len(separator(f)) == 1 and f.quote:
+        fields = next(csv.reader([first], delimiter=separator(f), quotechar=f.quote))
+    else:
+        fields = first.split(separator(f))
+    return sanitize(fields if f.header else [f"_c{i}" for i in range(len(fields))])[0]
+
+
 def read(spark: SparkSession, f: FileSettings, what: str) -> tuple[DataFrame, dict[str, str]]:
     """The records at ``f.path`` with sanitised column names, and the renames made.
 
@@ -72,8 +99,8 @@ def read(spark: SparkSession, f: FileSettings, what: str) -> tuple[DataFrame, di
     elif f.delimiter == "whitespace" or f.delimiter.startswith("regex:"):
         df = _split_lines(spark, f, what)
     else:
-        sep = {"\\t": "\t", "tab": "\t"}.get(f.delimiter, f.delimiter)
-        df = csvfile.read(spark, f.path, what=what, sep=sep, header=f.header, encoding=f.encoding, quote=f.quote)
+        df = csvfile.read(spark, f.path, what=what, sep=separator(f), header=f.header, encoding=f.encoding,
+                          quote=f.quote)
     landed = [c for c in df.columns if c != csvfile.CORRUPT]
     if not landed:
         raise SourceError(f"{what} {f.path}: no columns found")
@@ -118,14 +145,18 @@ def _split_lines(spark: SparkSession, f: FileSettings, what: str) -> DataFrame:
     )
 
 
-def lookup_joined(df: DataFrame, lookups, what: str) -> DataFrame:
+def lookup_joined(df: DataFrame, lookups, what: str, verify: bool = True) -> DataFrame:
     """``df`` left-joined with each lookup on its key, so mappings can use the lookup's columns. A row whose
     key the lookup lacks keeps nulls there (no row is dropped). A lookup's column named like one already
     present is prefixed with ``<name>_``.
 
+    Args:
+        verify: check that each lookup's keys are unique (a Spark job per lookup); a caller that already
+            verified the same files passes False.
+
     Raises:
-        SourceError: the ``on`` column is not in the file, the key is not in the lookup, or the lookup has a
-            key twice (the join would repeat rows).
+        SourceError: the ``column`` is not in the file, the key is not in the lookup, or (``verify``) the
+            lookup has a key twice (the join would repeat rows).
     """
     spark = df.sparkSession
     for lk in lookups:
@@ -139,7 +170,7 @@ def lookup_joined(df: DataFrame, lookups, what: str) -> DataFrame:
         if key is None:
             raise SourceError(f"{what}.lookups[{lk.name}]: key {lk.key or lk.column!r} is not a column of "
                               f"{lk.path} ({', '.join(table.columns)})")
-        twice = table.groupBy(key).count().where("count > 1").limit(1).collect()
+        twice = table.groupBy(key).count().where("count > 1").limit(1).collect() if verify else None
         if twice:
             raise SourceError(f"{what}.lookups[{lk.name}]: key {twice[0][0]!r} appears {twice[0][1]} times in "
                               f"{lk.path}; a lookup's keys must be unique")

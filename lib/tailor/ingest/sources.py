@@ -123,38 +123,10 @@ def check_paths(source: str, sources: SourcesSettings) -> None:
     if source == "csv":
         for entity in ENTITY_COLUMNS:
             e = getattr(sources.csv, entity)
-            columns = local_header(e) if e is not None else None
-            if columns is None:
-                continue
-            for key, value in e.mapping.items():
-                if _PLAIN_NAME.match(value.strip()) and files.column_of(value, columns) is None:
-                    raise ConfigError(f"sources.csv.{entity}.mapping.{key}: {value!r} is not a column of {e.path} "
-                                      f"(columns: {', '.join(columns)})")
+            columns = files.local_header(e) if e is not None else None
+            if columns is not None:
+                check_names(e, entity, columns)
 
-
-def local_header(e: CsvEntity) -> list[str] | None:
-    """The (sanitised) column names of a local, single, uncompressed text file, read from its first line
-    without Spark; None when that cannot be known so cheaply (Parquet, JSON, a folder, a glob, a URI, gzip)."""
-    path = Path(e.path)
-    if e.format != "csv" or "://" in e.path or not path.is_file() or path.suffix in (".gz", ".bz2", ".zip"):
-        return None
-    import csv
-
-    with path.open(encoding=e.encoding, errors="replace", newline="") as fh:
-        first = next((line for line in fh if line.strip()), "")
-    first = first.lstrip("\ufeff").rstrip("\r\n")
-    if e.delimiter == "whitespace":
-        fields = first.split()
-    elif e.delimiter.startswith("regex:"):
-        fields = re.split(e.delimiter.removeprefix("regex:"), first)
-    else:
-        sep = {"\\t": "\t", "tab": "\t"}.get(e.delimiter, e.delimiter)
-        if len(sep) == 1 and e.quote:
-            fields = next(csv.reader([first], delimiter=sep, quotechar=e.quote))
-        else:
-            fields = first.split(sep)
-    names = fields if e.header else [f"_c{i}" for i in range(len(fields))]
-    return files.sanitize(names)[0]
 
 
 # --- synthetic ----------------------------------------------------------------------------------------
@@ -399,6 +371,24 @@ def non_product_code(code: Column, codes: list[str]) -> Column:
     return out
 
 
+def _mapped(e: CsvEntity) -> list[tuple[str, str, str]]:
+    """(key, value, the setting's name) of each mapping value and of ``returns``."""
+    out = [(k, v, f"mapping.{k}") for k, v in e.mapping.items()]
+    return out + ([("_returns", e.returns, "returns")] if e.returns else [])
+
+
+def check_names(e: CsvEntity, entity: str, columns: list[str]) -> None:
+    """Every mapping value that is a plain name names one of ``columns`` (as the file spells it or sanitised).
+
+    Raises:
+        ConfigError: one that does not, naming the setting and the file's columns.
+    """
+    for _, value, setting in _mapped(e):
+        if _PLAIN_NAME.match(value.strip()) and files.column_of(value, columns) is None:
+            raise ConfigError(f"sources.csv.{entity}.{setting}: {value!r} is not a column of {e.path} "
+                              f"(columns: {', '.join(columns)})")
+
+
 def mapped_columns(df: DataFrame, e: CsvEntity, entity: str) -> dict[str, Column]:
     """Each mapped contract column of ``entity`` as a column over ``df`` (the file joined with its lookups).
 
@@ -408,11 +398,10 @@ def mapped_columns(df: DataFrame, e: CsvEntity, entity: str) -> dict[str, Column
     """
     spark = df.sparkSession
     columns = [c for c in df.columns if c != csvfile.CORRUPT]
+    check_names(e, entity, columns)
     out: dict[str, Column] = {k: F.lit(v) for k, v in e.constants.items()}
-    for key, value in [*e.mapping.items(), *([("_returns", e.returns)] if e.returns else [])]:
-        where = f"sources.csv.{entity}.{'returns' if key == '_returns' else 'mapping.' + key}"
-        if files.column_of(value, columns) is None and _PLAIN_NAME.match(value.strip()):
-            raise ConfigError(f"{where}: {value!r} is not a column of {e.path} (columns: {', '.join(columns)})")
+    for key, value, setting in _mapped(e):
+        where = f"sources.csv.{entity}.{setting}"
         col = files.as_column(value, columns, lambda text, w=where: sandbox.check_expression(
             spark, text, w, sandbox.SOURCE_FUNCTIONS, "source mappings", "the README, 'Your own data'"))
         try:
@@ -443,7 +432,7 @@ def _csv_standardize(landed: dict[str, DataFrame], inputs: SourceInputs) -> dict
     out = {}
     for entity, df in landed.items():
         e: CsvEntity = getattr(inputs.sources.csv, entity)
-        joined = files.lookup_joined(df, e.lookups, f"sources.csv.{entity}")
+        joined = files.lookup_joined(df, e.lookups, f"sources.csv.{entity}", verify=False)  # land verified them
         cols = mapped_columns(joined, e, entity)
         returns = cols.pop("_returns", None)
         extras = {k: clean_str(cols.pop(k)) for k in EVENT_ATTRIBUTES if entity == "events" and k in cols}

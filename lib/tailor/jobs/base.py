@@ -194,9 +194,9 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
         summary = JobSummary(status="not_applicable", reason=first_line(e, 2000))
         return summary
     except IllegalArgumentException as e:  # Spark ML's require(): "requirement failed", naming nothing
-        error = first_line(f"SparkInputError: {_spark_ml_sentence(name, e)}", 2000)
-        code = 1
-        raise SparkInputError(_spark_ml_sentence(name, e)) from None
+        sentence = _spark_ml_sentence(name, e)
+        error, code = first_line(f"SparkInputError: {sentence}", 2000), 1
+        raise SparkInputError(sentence) from None
     except BaseException as e:
         error = first_line(f"{type(e).__name__}: {e}", 2000)
         code = exit_code_of(e)

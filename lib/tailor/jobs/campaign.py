@@ -77,8 +77,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         try:
             A.condition(attrs, c)
             campaigns.append(c)
-        except MissingTableError as e:
-            skipped[c.name] = str(e).split(": run `")[0].replace(f"campaign '{c.name}' ", "it ")
+        except A.MissingAttributesError as e:
+            skipped[c.name] = e.why
     for name, why in skipped.items():
         log.warning("campaign %s skipped: %s", name, why)
         summary.metrics[f"skipped.{name}"] = 1
