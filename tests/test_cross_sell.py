@@ -21,6 +21,17 @@ def test_cross_sell_fires_rules_whose_whole_antecedent_is_in_recent_baskets(spar
     assert sorted((r.item_id, r.consequent, r.rank) for r in fbt) == [("A", "S", 1), ("C", "B", 1)]
 
 
+def test_frequently_bought_together_names_both_products_where_the_catalogue_can(spark):
+    fbt = spark.createDataFrame([("A", "S", 0.1, 0.8, 2.0, 1), ("C", "B", 0.1, 0.7, 1.5, 1)],
+                                "item_id string, consequent string, support double, confidence double, lift double,"
+                                " rank int")
+    products = spark.createDataFrame([("A", "Apron"), ("B", None), ("S", "Spoon")], "product_id string, title string")
+    got = sorted((r.item_id, r.title, r.consequent, r.consequent_title)
+                 for r in X.with_titles(fbt, products).collect())
+    # C is not in the catalogue and B has no title: both stay null, and no row is lost
+    assert got == [("A", "Apron", "S", "Spoon"), ("C", None, "B", None)]
+
+
 def test_cross_sell_uses_only_the_best_rules_of_each_antecedent_item(spark):
     rules = spark.createDataFrame([
         (["A"], "B", 0.9, 2.0), (["A"], "C", 0.8, 2.0), (["A", "Z"], "D", 0.95, 3.0), (["A"], "E", 0.1, 9.0),

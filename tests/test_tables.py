@@ -62,6 +62,22 @@ def test_contract_is_checked_on_write(spark, cfg):
     assert [f.name for f in QUARANTINE.fields][-1] == "run_date"
 
 
+def test_a_table_made_by_an_older_contract_gains_the_new_nullable_columns(spark, cfg):
+    from tailor.schemas import FREQUENTLY_BOUGHT_TOGETHER as FBT
+    from pyspark.sql.types import StructType
+
+    wh = warehouse(spark, cfg)
+    old = StructType([f for f in FBT.fields if f.name not in ("title", "consequent_title")])
+    spark.createDataFrame([("A", "B", 0.1, 0.5, 2.0, 1, D1)], old).write.format("delta").partitionBy(
+        "run_date").save(wh.path("frequently_bought_together"))
+    new = spark.createDataFrame([("A", "C", 0.2, 0.6, 3.0, 1, "Mug", None)],
+                                "item_id string, consequent string, support double, confidence double, lift double,"
+                                " rank int, title string, consequent_title string")
+    assert wh.replace_partition(new, "frequently_bought_together", D2) == 1
+    got = sorted((r.consequent, r.run_date, r.title) for r in wh.read("frequently_bought_together").collect())
+    assert got == [("B", D1, None), ("C", D2, "Mug")]
+
+
 def test_merge_upsert_inserts_updates_and_is_a_no_op_when_replayed(spark, cfg):
     t = tables.bronze_name("unit", "dim")
     first = spark.createDataFrame([("a", 1), ("b", 2)], "k string, v int").withColumn(

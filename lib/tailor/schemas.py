@@ -310,9 +310,12 @@ FREQUENTLY_BOUGHT_TOGETHER = StructType(
         _f("lift", DoubleType(), False),
         _f(RANK, IntegerType(), False),
         _f(RUN_DATE, DateType(), False),
+        _f(TITLE, StringType(), True),
+        _f("consequent_title", StringType(), True),
     ]
 )
-"""Top consequents of each single-item rule, by confidence then lift."""
+"""Top consequents of each single-item rule, by confidence then lift, with both products' titles where the
+catalogue has them (added after the first release: the table gains the columns on its next write)."""
 
 PROPENSITY_SCORES = StructType(
     [

@@ -520,8 +520,9 @@ class Warehouse:
         _, df = self._prepare(name, df)
         predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
         writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
-        if self.spec(name).schema is None:  # bronze keeps what landed: a column a source gains is added, not refused
-            writer = writer.option("mergeSchema", "true")
+        # bronze keeps what landed: a column a source gains is added, not refused; a contract table gains the
+        # (nullable) columns a newer contract added, as ``df`` is conformed to the contract exactly
+        writer = writer.option("mergeSchema", "true")
         return self._commit(name, lambda: writer.save(self.path(name))).get("numOutputRows", 0)
 
 

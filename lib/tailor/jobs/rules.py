@@ -1,4 +1,5 @@
-"""``tailor rules``: silver ``orders`` (+ ``events`` for what users saw) -> ``frequent_itemsets``,
+"""``tailor rules``: silver ``orders`` (+ ``events`` for what users saw, ``products`` for titles) ->
+``frequent_itemsets``,
 ``association_rules``, ``frequently_bought_together`` (run_date partitions replaced) and ``candidate_recs``
 (run_date, source=rules).
 
@@ -27,7 +28,7 @@ from tailor.wiring import TrainData, mine, rules_source
 
 log = logging.getLogger(__name__)
 
-READS: frozenset[str] = frozenset({"orders", "events"})
+READS: frozenset[str] = frozenset({"orders", "events", "products"})
 WRITES: frozenset[str] = frozenset({"frequent_itemsets", "association_rules", "frequently_bought_together",
                                     "candidate_recs"})
 
@@ -63,7 +64,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.metrics["frequent_itemsets.rows"] = wh.replace_partition(mined.itemsets, "frequent_itemsets", run_date)
         summary.metrics["association_rules.rows"] = wh.replace_partition(mined.rules, "association_rules", run_date)
         summary.metrics["frequently_bought_together.rows"] = wh.replace_partition(
-            X.frequently_bought_together(mined.rules, r.fbt_top_n), "frequently_bought_together", run_date)
+            X.with_titles(X.frequently_bought_together(mined.rules, r.fbt_top_n), wh.read("products")),
+            "frequently_bought_together", run_date)
         data = TrainData(cfg, run_date, wh.read("events"))
         try:
             summary.metrics["rules.rows"] = wh.replace_partition(

@@ -30,6 +30,16 @@ def frequently_bought_together(rules: DataFrame, top_n: int) -> DataFrame:
         S.ITEM_ID, CONSEQUENT, "support", "confidence", "lift", F.col(S.RANK).cast("int").alias(S.RANK))
 
 
+def with_titles(fbt: DataFrame, products: DataFrame) -> DataFrame:
+    """``fbt`` with ``title`` and ``consequent_title`` from the catalogue (null where a product has none, or is
+    not in it)."""
+    titles = products.select(S.PRODUCT_ID, S.TITLE)
+    return (fbt.join(titles.withColumnRenamed(S.PRODUCT_ID, S.ITEM_ID), S.ITEM_ID, "left")
+            .join(titles.select(F.col(S.PRODUCT_ID).alias(CONSEQUENT), F.col(S.TITLE).alias("consequent_title")),
+                  CONSEQUENT, "left")
+            .select(*fbt.columns, S.TITLE, "consequent_title"))
+
+
 def recent_items(lines: DataFrame, recent_orders: int) -> DataFrame:
     """user_id, item_id of each user's last ``recent_orders`` orders (purchase lines: user_id, order_id,
     item_id, ts; ties in time broken by order id)."""
