@@ -98,8 +98,8 @@ WHOLE_HOUSE = {"test_architecture.py", "test_cluster.py", "test_realdata.py"}
 
 
 def module_of_test(test: str, known: dict[str, Path]) -> list[Path]:
-    """The library modules a test file's name maps to. ``test_<job>_job.py`` tests ``tailor/jobs/<job>.py``;
-    otherwise ``test_<module>.py`` or ``test_<package>_<module>.py``, optionally followed by ``_<aspect>`` when
+    """The library modules a test file's name maps to. ``test_<job>_job.py`` tests ``tailor/jobs/<job>.py``
+    (``test_jobs_base.py`` what the jobs share); otherwise ``test_<module>.py`` or ``test_<package>_<module>.py``, optionally followed by ``_<aspect>`` when
     one module's tests fill several files (``test_sources_online_retail.py``)."""
     stem = test.removeprefix("test_").removesuffix(".py")
     if stem.endswith("_job"):
@@ -108,7 +108,10 @@ def module_of_test(test: str, known: dict[str, Path]) -> list[Path]:
     keys: dict[str, set[Path]] = {}
     for name, path in known.items():
         parts = name.split(".")[1:]
-        if not parts or parts[0] == "jobs" or path.name == "__init__.py":
+        if not parts or path.name == "__init__.py":
+            continue
+        if parts[0] == "jobs":  # a job is test_<job>_job.py; what jobs share (jobs/base.py) is test_jobs_base.py
+            keys.setdefault("_".join(parts), set()).add(path)
             continue
         keys.setdefault("_".join(parts), set()).add(path)
         keys.setdefault(parts[-1], set()).add(path)
@@ -123,6 +126,7 @@ def test_each_test_file_maps_to_one_module():
     assert [p.name for p in module_of_test("test_cf_job.py", known)] == ["cf.py"]  # the rule on known cases
     assert module_of_test("test_sources_online_retail.py", known) == [LIB / "tailor" / "ingest" / "sources.py"]
     assert module_of_test("test_recommend_jobs.py", known) == []
+    assert module_of_test("test_jobs_base.py", known) == [LIB / "tailor" / "jobs" / "base.py"]
     unmapped = {f.name: module_of_test(f.name, known) for f in (ROOT / "tests").glob("test_*.py")
                 if f.name not in WHOLE_HOUSE}
     assert {name: hits for name, hits in unmapped.items() if len(hits) != 1} == {}

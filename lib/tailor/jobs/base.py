@@ -123,14 +123,26 @@ class _Progress:
                 tlog.reset(token)
 
     def stages(self) -> str:
-        tracker = self.spark.sparkContext.statusTracker()
+        sc = self.spark.sparkContext
+        tracker = sc.statusTracker()
         out = []
         for sid in tracker.getActiveStageIds():
             info = tracker.getStageInfo(sid)
             if info is not None:
+                rows = _rows_read(sc, sid)
                 out.append(f"stage {sid} ({info.name.split(' at ')[0]}) {info.numCompletedTasks}/{info.numTasks} "
-                           "tasks")
+                           f"tasks{f', {rows:,} rows read' if rows is not None else ''}")
         return "; ".join(out)
+
+
+def _rows_read(sc, stage_id: int) -> int | None:
+    """Rows the stage's finished tasks have read (input plus shuffle), from the driver's status store, which
+    Spark keeps whether or not the UI is on; None where the JVM does not say (a remote session)."""
+    try:
+        d = sc._jsc.sc().statusStore().lastStageAttempt(stage_id)
+        return int(d.inputRecords()) + int(d.shuffleReadRecords())
+    except Exception:
+        return None
 
 
 def _record(spark: SparkSession, cfg: Config, row: dict) -> None:
