@@ -94,3 +94,50 @@ def test_a_mapping_value_is_a_column_by_either_name_or_a_checked_expression(spar
     assert (got[0], round(got[1], 2), str(got[2])) == ("3", 9.99, "2026-01-01 00:00:00")
     assert checked == ["try_divide(cast(dollars as double), cast(`number_of_cds` as int))",
                        "to_timestamp(day, 'yyyyMMdd')"]
+
+
+def _workbook(path, sheets):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+
+
+def test_an_excel_workbook_is_read_sheet_by_sheet_with_its_dates_and_quotes(spark, tmp_path, monkeypatch):
+    from datetime import datetime
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    head = ["Invoice", "Description", "InvoiceDate", "Price", "Customer ID", None]  # a formatted, empty last cell
+    f = tmp_path / "retail.xlsx"
+    _workbook(f, {"Year 2009-2010": [head, [489434, 'MUG "BIG", RED', datetime(2009, 12, 1, 7, 45), 6.95, 13085, None],
+                                     [None] * 6],
+                  "Year 2010-2011": [head, ["C489449", "LED\nLIGHT", datetime(2010, 1, 2, 10, 33), 2.5, None, None]]})
+    df, renames = read(spark, FileSettings(path=str(f), format="excel"), "events")
+    assert renames == {"Customer ID": "Customer_ID"}
+    # the blank row is skipped; a quote, a comma and a newline inside a cell survive the staged CSV
+    assert _rows(df.drop(CORRUPT)) == [
+        ("489434", 'MUG "BIG", RED', "2009-12-01 07:45:00", "6.95", "13085"),
+        ("C489449", "LED\nLIGHT", "2010-01-02 10:33:00", "2.5", None)]
+    staged = list((tmp_path / "tmp" / "tailor-excel").iterdir())
+    assert len(staged) == 1 and staged[0].name.startswith("retail-")
+    read(spark, FileSettings(path=str(f), format="excel"), "events")  # a re-read reuses the staged CSV
+    assert list((tmp_path / "tmp" / "tailor-excel").iterdir()) == staged
+
+
+def test_an_excel_workbook_whose_sheets_disagree_or_that_is_no_workbook_is_refused(spark, tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    f = tmp_path / "two.xlsx"
+    _workbook(f, {"a": [["id", "x"], [1, 2]], "b": [["id", "y"], [3, 4]]})
+    with pytest.raises(SourceError, match=r"sheet 'b' has the header \['id', 'y'\]"):
+        read(spark, FileSettings(path=str(f), format="excel"), "events")
+    assert not list((tmp_path / "tailor-excel").iterdir())  # nothing half-written is left to be reused
+    bad = tmp_path / "not.xlsx"
+    bad.write_text("id,x\n1,2\n")
+    with pytest.raises(SourceError, match="is not an Excel workbook"):
+        read(spark, FileSettings(path=str(bad), format="excel"), "events")

@@ -131,6 +131,32 @@ def test_online_retail_ii_is_read_by_the_online_retail_source(spark, tmp_path):
     assert got == [("13085", "purchase"), ("13085", "return")]
 
 
+def test_online_retail_ii_as_the_uci_workbook(spark, tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    book = Workbook()
+    first = book.active
+    first.title = "Year 2009-2010"
+    head = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+    first.append(head)
+    first.append(["489434", "85048", "LED LIGHT", 12, datetime(2009, 12, 1, 7, 45), 6.95, 13085, "United Kingdom"])
+    second = book.create_sheet("Year 2010-2011")
+    second.append(head)
+    second.append(["C489449", "85048", "LED LIGHT", -2, datetime(2010, 1, 5, 10, 33), 6.95, 13085, "United Kingdom"])
+    second.append(["489435", "POST", "POSTAGE", 1, datetime(2010, 1, 5, 11, 0), 18.0, 13085, "United Kingdom"])
+    f = tmp_path / "online_retail_II.xlsx"
+    book.save(f)
+    cfg = make_cfg(tmp_path / "wh", "ingest.source=online_retail", f"sources.online_retail.path={f}",
+                   "ingest.max_reject_ratio=0.5")
+    s = ingest.run(spark, cfg, RUN)
+    assert (s.metrics["accepted.events"], s.metrics["quarantined.events.non_product_code"]) == (2, 1)
+    got = sorted((r.user_id, r.event_type, str(r.ts)) for r in warehouse(spark, cfg).read("events").collect())
+    assert got == [("13085", "purchase", "2009-12-01 07:45:00"), ("13085", "return", "2010-01-05 10:33:00")]
+
+
 def test_a_renamed_column_on_re_ingest_evolves_bronze(spark, tmp_path):
     f = tmp_path / "e.csv"
     f.write_text("user,item,when\nu1,i1,2026-11-20 10:00:00\n")

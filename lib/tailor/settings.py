@@ -489,8 +489,9 @@ class StreamSettings(Strict):
 
 class OnlineRetailSource(Strict):
     path: str | None = None
-    """A .csv, .csv.gz or .parquet file (or folder of Parquet files) of UCI's Online Retail (2010-2011:
-    InvoiceNo, UnitPrice, CustomerID) or Online Retail II (2009-2011: Invoice, Price, Customer ID)."""
+    """A .csv, .csv.gz, .xlsx or .parquet file (or folder of Parquet files) of UCI's Online Retail (2010-2011:
+    InvoiceNo, UnitPrice, CustomerID) or Online Retail II (2009-2011: Invoice, Price, Customer ID; the .xlsx
+    has one sheet per year)."""
     encoding: str = "UTF-8"
     """CSV encoding; the original UCI export is ISO-8859-1."""
     non_product_codes: list[str] = Field(
@@ -511,8 +512,9 @@ class FileSettings(Strict):
 
     path: str
     """A file, a folder of files or a glob (``landing/2026-*/orders.csv``), local or any URI Spark reads."""
-    format: Literal["csv", "parquet", "json"] = "csv"
-    """``csv`` (delimited text), ``parquet``, or ``json`` (JSON Lines: one object per line)."""
+    format: Literal["csv", "parquet", "json", "excel"] = "csv"
+    """``csv`` (delimited text), ``parquet``, ``json`` (JSON Lines: one object per line) or ``excel`` (one
+    local .xlsx workbook; every sheet, each with the same header row; a local master only)."""
     delimiter: str = ","
     """csv: the field separator (one or more characters, such as ``,`` ``;`` ``\\t`` ``|`` ``::``);
     ``whitespace`` for fields separated by runs of spaces or tabs (leading and trailing blanks ignored);

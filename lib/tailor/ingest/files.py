@@ -1,5 +1,10 @@
-"""Reading a source's files: CSV (any delimiter, whitespace or a regex), Parquet and JSON Lines, from a file, a
-folder or a glob, with column names Delta accepts.
+"""Reading a source's files: CSV (any delimiter, whitespace or a regex), Parquet, JSON Lines and Excel, from a
+file, a folder or a glob, with column names Delta accepts.
+
+Spark has no Excel reader, so an Excel workbook (``.xlsx``) is streamed row by row (openpyxl's read-only
+mode: memory stays flat however long the sheet) into a CSV beside the system's temp files, named by the
+workbook's content hash so a re-ingest reuses it, and read from there. The CSV is on the driver's disk, so
+Excel needs a local master; on a cluster, save the sheet as CSV.
 
 Every reader returns the file's fields as they are (strings from text formats; Parquet and JSON keep their
 types until bronze casts them to strings) plus :data:`tailor.csvfile.CORRUPT`, the raw text of a record
@@ -13,7 +18,12 @@ stores it (``Customer_ID``); :func:`column_of` accepts both.
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
+import os
 import re
+import tempfile
+from datetime import datetime, time
 from pathlib import Path
 
 from pyspark.errors import AnalysisException
@@ -88,7 +98,10 @@ def read(spark: SparkSession, f: FileSettings, what: str) -> tuple[DataFrame, di
     Raises:
         SourceError: nothing at the path, an unreadable file, or no header.
     """
-    if f.format == "parquet":
+    if f.format == "excel":
+        staged = excel_as_csv(spark, f.path, what)
+        df = csvfile.read(spark, staged, what=what, sep=",", header=True, encoding="UTF-8", quote='"')
+    elif f.format == "parquet":
         df = _spark_read(lambda: spark.read.parquet(f.path), f, what)
         df = df.withColumn(csvfile.CORRUPT, F.lit(None).cast("string"))
     elif f.format == "json":
@@ -109,6 +122,75 @@ def read(spark: SparkSession, f: FileSettings, what: str) -> tuple[DataFrame, di
         df = df.select(*[F.col(f"`{o}`").alias(n) for o, n in zip(landed, names, strict=True)],
                        F.col(csvfile.CORRUPT))
     return df, renames
+
+
+def _cell(v: object) -> object:
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, time):
+        return v.strftime("%H:%M:%S")
+    return "" if v is None else v
+
+
+def excel_as_csv(spark: SparkSession, path: str, what: str) -> str:
+    """The rows of every sheet of the workbook at ``path`` as one staged CSV (RFC 4180, UTF-8), and its path.
+    Each sheet's first row is its header, and all sheets must share it (Online Retail II keeps one year per
+    sheet). Dates are written as ``yyyy-MM-dd HH:mm:ss``.
+
+    Raises:
+        SourceError: not a local file, not a workbook, no rows, sheets with different headers, a cluster master.
+    """
+    if not spark.sparkContext.master.startswith("local"):
+        raise SourceError(f"{what} {path}: Excel is converted on the driver into a local CSV, which a cluster's "
+                          "executors cannot read; save the sheet as CSV and point the path at that")
+    p = Path(path.removeprefix("file://"))
+    if "://" in path.removeprefix("file://") or not p.is_file():
+        raise SourceError(f"{what} {path}: an Excel source must be one local .xlsx file")
+    try:
+        from openpyxl import load_workbook
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise SourceError(f"{what} {path}: reading Excel needs openpyxl (pip install openpyxl)") from None
+    digest = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    out = Path(tempfile.gettempdir()) / "tailor-excel" / f"{p.stem}-{digest.hexdigest()[:16]}.csv.gz"
+    if out.exists():
+        return str(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        book = load_workbook(p, read_only=True, data_only=True)
+    except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException: all mean "not a workbook"
+        raise SourceError(f"{what} {path} is not an Excel workbook (.xlsx): {first_line(e, 200)}") from None
+    partial = out.with_suffix(f".{os.getpid()}.part")
+    header: list | None = None
+    try:
+        with gzip.open(partial, "wt", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            for sheet in book.worksheets:
+                rows = sheet.iter_rows(values_only=True)
+                head = next(rows, None)
+                if head is None:
+                    continue
+                head = list(head)
+                while head and head[-1] is None:  # trailing empty header cells of a formatted sheet
+                    head.pop()
+                if header is None:
+                    header = head
+                    writer.writerow(_cell(v) for v in header)
+                elif head != header:
+                    raise SourceError(f"{what} {path}: sheet '{sheet.title}' has the header {head}, unlike the "
+                                      f"first sheet's {header}")
+                for row in rows:
+                    if any(v is not None for v in row):
+                        writer.writerow(_cell(v) for v in row[:len(header)])
+        if header is None:
+            raise SourceError(f"{what} {path}: the workbook has no rows")
+        partial.replace(out)
+    finally:
+        book.close()
+        partial.unlink(missing_ok=True)
+    return str(out)
 
 
 def _spark_read(load, f: FileSettings, what: str) -> DataFrame:

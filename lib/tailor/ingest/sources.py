@@ -169,7 +169,8 @@ OR_II_NAMES = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer_ID": "Cus
 def _online_retail_land(spark: SparkSession, inputs: SourceInputs, run_date: date) -> dict[str, DataFrame]:
     src = inputs.sources.online_retail
     p = _check_path(src.path, "online_retail")
-    fmt = "parquet" if p.suffix == ".parquet" or p.is_dir() else "csv"
+    fmt = ("parquet" if p.suffix == ".parquet" or p.is_dir() else "excel" if p.suffix.lower() in (".xlsx", ".xlsm")
+           else "csv")
     df, _ = files.read(spark, FileSettings(path=str(p), format=fmt, encoding=src.encoding), "online_retail")
     df = df.select(*[F.col(f"`{c}`").alias(OR_II_NAMES.get(c, c)) if OR_II_NAMES.get(c) not in df.columns
                      else F.col(f"`{c}`") for c in df.columns])
