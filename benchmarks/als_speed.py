@@ -2,7 +2,8 @@
 
 Data sets, both binarised implicit feedback (every pair has preference 1):
 
-* ml-100k: the 100,000 MovieLens ratings (943 users, 1,682 items);
+* the MovieLens edition given with --data (ml-100k by default: 100,000 ratings, 943 users, 1,682 items; any
+  folder with u.data, ratings.dat or ratings.csv), labelled with the folder's name;
 * synth-1M: one million distinct (user, item) pairs drawn with numpy (seed 42) for 50,000 users and 10,000
   items, item popularity Zipf-like (exponent 0.8), user activity geometric, so a few items and users are heavy.
 
@@ -21,13 +22,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_results
+from benchmarks.common import movielens_label, movielens_pairs, scratch, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RANK, REG, ALPHA, ITERS, SEED = 32, 0.1, 1.0, 10, 42
@@ -37,11 +37,6 @@ MODES = {
     "native": {},
     "native-1t": {"OPENBLAS_NUM_THREADS": "1"},
 }
-
-
-def ml100k_pairs(data: str) -> tuple[np.ndarray, np.ndarray]:
-    raw = np.loadtxt(Path(data) / "u.data", dtype=np.int64, usecols=(0, 1))
-    return raw[:, 0] - 1, raw[:, 1] - 1
 
 
 def synthetic_pairs(n_pairs: int = 1_000_000, n_users: int = 50_000, n_items: int = 10_000,
@@ -71,7 +66,7 @@ def _write(pairs: tuple[np.ndarray, np.ndarray], path: Path) -> None:
                              "pref": np.ones(len(u), dtype=np.float32)}), path)
 
 
-def spark_worker(parquet: str, out: str) -> None:
+def spark_worker(parquet: str, out: str, iters: int = ITERS) -> None:
     """Run in a child process: time Spark ALS on ``parquet`` and write the figures to ``out`` (JSON)."""
     from tailor import log as tlog
     from tailor.config import load_config
@@ -79,27 +74,27 @@ def spark_worker(parquet: str, out: str) -> None:
     from tailor.spark import get_spark, native_blas
 
     tlog.setup("WARNING")
-    work = tempfile.mkdtemp(prefix="tailor-als-speed-")
-    cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                      [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}"])
-    spark = get_spark(cfg)
-    data = spark.read.parquet(parquet).cache()
-    n = data.count()
-    params = A.AlsParams(RANK, REG, ALPHA)
-    A.fit(data, params, True, 1, SEED)  # warm-up: JIT, class loading, the first checkpoint
-    t0 = time.perf_counter()
-    A.fit(data, params, True, 1, SEED)
-    one = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    A.fit(data, params, True, ITERS, SEED)
-    full = time.perf_counter() - t0
-    Path(out).write_text(json.dumps({"rows": n, "blas": native_blas(spark), "fit_s": round(full, 2),
-                                     "one_iter_fit_s": round(one, 2),
-                                     "s_per_iter": round((full - one) / (ITERS - 1), 3)}))
-    spark.stop()
+    with scratch("tailor-als-speed-") as work:
+        cfg = load_config([str(ROOT / "conf" / "local.yaml")],
+                          [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}"])
+        spark = get_spark(cfg)
+        data = spark.read.parquet(parquet).cache()
+        n = data.count()
+        params = A.AlsParams(RANK, REG, ALPHA)
+        A.fit(data, params, True, 1, SEED)  # warm-up: JIT, class loading, the first checkpoint
+        t0 = time.perf_counter()
+        A.fit(data, params, True, 1, SEED)
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        A.fit(data, params, True, iters, SEED)
+        full = time.perf_counter() - t0
+        Path(out).write_text(json.dumps({"rows": n, "blas": native_blas(spark), "fit_s": round(full, 2),
+                                         "one_iter_fit_s": round(one, 2),
+                                         "s_per_iter": round((full - one) / max(iters - 1, 1), 3)}))
+        data.unpersist()
 
 
-def implicit_fit(pairs: tuple[np.ndarray, np.ndarray], use_cg: bool) -> dict:
+def implicit_fit(pairs: tuple[np.ndarray, np.ndarray], use_cg: bool, iters: int = ITERS) -> dict:
     import scipy.sparse as sp
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
@@ -107,34 +102,36 @@ def implicit_fit(pairs: tuple[np.ndarray, np.ndarray], use_cg: bool) -> dict:
     u, i = pairs
     user_items = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)))
     with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not BLAS's
-        model = AlternatingLeastSquares(factors=RANK, regularization=REG, alpha=ALPHA, iterations=ITERS,
+        model = AlternatingLeastSquares(factors=RANK, regularization=REG, alpha=ALPHA, iterations=iters,
                                         use_cg=use_cg, num_threads=2, random_state=SEED)
         t0 = time.perf_counter()
         model.fit(user_items, show_progress=False)
         full = time.perf_counter() - t0
-    return {"fit_s": round(full, 2), "s_per_iter": round(full / ITERS, 3)}
+    return {"fit_s": round(full, 2), "s_per_iter": round(full / iters, 3)}
 
 
-def main(data: str, modes: list[str]) -> Path:
+def main(data: str, modes: list[str], synthetic: int = 1_000_000, iters: int = ITERS) -> Path:
     try:
         import implicit
     except ImportError as e:
         raise SystemExit("the implicit library is missing: pip install -e '.[bench]'") from e
-    sets = {"ml-100k": ml100k_pairs(data), "synth-1M": synthetic_pairs()}
+    sets = {movielens_label(data): movielens_pairs(data)}
+    if synthetic:
+        sets[f"synth-{synthetic:,}"] = synthetic_pairs(synthetic, max(synthetic // 20, 10), max(synthetic // 100, 10))
     rows = []
-    with tempfile.TemporaryDirectory(prefix="tailor-als-speed-") as tmp:
+    with scratch("tailor-als-speed-") as tmp:
         for name, pairs in sets.items():
             parquet = Path(tmp) / f"{name}.parquet"
             _write(pairs, parquet)
             for label, use_cg in ((f"implicit {implicit.__version__} (CG)", True),
                                   (f"implicit {implicit.__version__} (Cholesky)", False)):
-                r = implicit_fit(pairs, use_cg)
+                r = implicit_fit(pairs, use_cg, iters)
                 rows.append({"data": name, "engine": label, **r})
                 print(f"  {name} {label}: {r}", flush=True)
             for mode in modes:
                 out = Path(tmp) / f"{name}-{mode}.json"
                 env = {**os.environ, **MODES[mode]}
-                subprocess.run([sys.executable, "-m", "benchmarks.als_speed", str(parquet), str(out)],
+                subprocess.run([sys.executable, "-m", "benchmarks.als_speed", str(parquet), str(out), str(iters)],
                                cwd=ROOT, env=env, check=True)
                 r = json.loads(out.read_text())
                 rows.append({"data": name, "engine": f"Spark ALS ({mode}: {r.pop('blas')})", **r})
@@ -147,10 +144,10 @@ def main(data: str, modes: list[str]) -> Path:
         ratio = r["s_per_iter"] / base[r["data"]] if base[r["data"]] else float("nan")
         r["x_implicit"] = round(ratio, 1)
         table.append(f"| {r['data']} | {r['engine']} | {r['fit_s']} | {r['s_per_iter']} | {ratio:.1f} |")
-    facts = {"cores": os.cpu_count(), "rank": RANK, "reg_param": REG, "alpha": ALPHA, "iterations": ITERS,
+    facts = {"cores": os.cpu_count(), "rank": RANK, "reg_param": REG, "alpha": ALPHA, "iterations": iters,
              "spark_per_iteration": "(fit at max_iter - fit at 1) / (max_iter - 1)"}
     return write_results("als_speed", facts, rows, "\n".join(table))
 
 
 if __name__ == "__main__":
-    spark_worker(sys.argv[1], sys.argv[2])
+    spark_worker(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else ITERS)

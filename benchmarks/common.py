@@ -12,7 +12,21 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("TAILOR_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
+"""Where result files go (``TAILOR_BENCH_RESULTS`` moves them, as the benchmarks' own tests do)."""
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    """A temporary folder for a benchmark's warehouses and files, removed when the block ends, failed or not."""
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _children(pid: int) -> list[int]:
@@ -135,14 +149,31 @@ def as_rows(measures: list[Measure]) -> list[dict]:
     return [asdict(m) for m in measures]
 
 
-def movielens_ratings(data: str, prefix: str):
-    """Ingest MovieLens through Tailor's own ``ingest`` job into a temporary warehouse.
+@dataclass
+class MovieLens:
+    """A MovieLens edition ingested through Tailor's own ``ingest`` job (see :func:`movielens`)."""
 
-    Returns:
-        (spark, rating events DataFrame, the temporary folder to delete afterwards).
+    spark: object
+    ratings: object  # the accepted rating events
+    as_of: object  # the day after the last rating: the as-of date every later step uses
+    label: str  # the edition, from the folder's name ("ml-100k", "ml-1m")
+    count: int  # accepted ratings
+    published: bool  # the recommenders project's published figures are for this edition (ml-100k)
+    warehouse: Path  # the temporary warehouse ingest wrote
+
+
+def movielens_label(data: str) -> str:
+    """The name results are labelled with: the data folder's name (``ml-100k``, ``ml-1m``)."""
+    return Path(data).resolve().name or "movielens"
+
+
+@contextmanager
+def movielens(data: str, prefix: str) -> Iterator[MovieLens]:
+    """Ingest the MovieLens folder ``data`` (100k or 1M format) through Tailor's ``ingest`` job into a
+    temporary warehouse, removed when the block ends. The run date is today, so no rating of any edition is
+    in the future; ``as_of`` is the day after the last rating. Fails if ingest quarantined a rating.
     """
-    import tempfile
-    from datetime import date
+    from datetime import date, timedelta
 
     from pyspark.sql import functions as F
 
@@ -153,11 +184,38 @@ def movielens_ratings(data: str, prefix: str):
     from tailor.spark import get_spark
 
     root = Path(__file__).resolve().parents[1]
-    work = Path(tempfile.mkdtemp(prefix=prefix))
-    cfg = load_config([str(root / "conf" / "local.yaml")],
-                      [f"warehouse={work}", "ingest.source=movielens", f"sources.movielens.path={data}",
-                       f"spark.jars_dir={root / '.jars'}"])
-    spark = get_spark(cfg)
-    execute("ingest", JOBS["ingest"], spark, cfg, date(1998, 4, 23))
-    ratings = warehouse(spark, cfg).read("events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
-    return spark, ratings, work
+    with scratch(prefix) as work:
+        cfg = load_config([str(root / "conf" / "local.yaml")],
+                          [f"warehouse={work}", "ingest.source=movielens", f"sources.movielens.path={data}",
+                           f"spark.jars_dir={root / '.jars'}"])
+        spark = get_spark(cfg)
+        summary = execute("ingest", JOBS["ingest"], spark, cfg, date.today())
+        lost = {k: v for k, v in summary.metrics.items() if k.startswith("quarantined.events") and v}
+        if lost:  # a rating the benchmark would silently lack
+            raise SystemExit(f"ingest of {data} quarantined ratings: {lost}")
+        ratings = warehouse(spark, cfg).read("events").where(F.col(S.EVENT_TYPE) == S.RATING_EVENT)
+        last, n = ratings.agg(F.max(F.to_date(S.TS)), F.count(F.lit(1))).first()
+        yield MovieLens(spark, ratings, last + timedelta(days=1), movielens_label(data), n, n == 100_000, work)
+
+
+def movielens_pairs(data: str):
+    """(user, item) index arrays (0-based, dense) of a MovieLens folder's ratings, read with numpy: ``u.data``
+    (100k, tab-separated), ``ratings.dat`` (1M/10M, ``::``) or ``ratings.csv`` (the ``latest`` editions)."""
+    import numpy as np
+
+    folder = Path(data)
+    if (folder / "u.data").exists():
+        raw = np.loadtxt(folder / "u.data", dtype=np.int64, usecols=(0, 1))
+    elif (folder / "ratings.dat").exists():
+        text = (folder / "ratings.dat").read_text(encoding="latin-1").replace("::", "\t")
+        import io
+
+        raw = np.loadtxt(io.StringIO(text), dtype=np.int64, usecols=(0, 1), delimiter="\t")
+    elif (folder / "ratings.csv").exists():
+        raw = np.loadtxt(folder / "ratings.csv", dtype=np.float64, usecols=(0, 1), delimiter=",",
+                         skiprows=1).astype(np.int64)
+    else:
+        raise SystemExit(f"{data} holds no u.data, ratings.dat or ratings.csv")
+    _, users = np.unique(raw[:, 0], return_inverse=True)
+    _, items = np.unique(raw[:, 1], return_inverse=True)
+    return users.astype(np.int64), items.astype(np.int64)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from benchmarks.common import scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,32 +52,33 @@ def main(scales: list[str], limit_gb: float = 16.0) -> list[dict]:
     from tailor.spark import get_spark
     from tailor.wiring import source_inputs
 
-    work = Path(tempfile.mkdtemp(prefix="tailor-dense-"))
     results = []
-    for scale in scales:
-        cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                          [f"warehouse={work / 'wh'}", f"synthetic.scale={scale}", "synthetic.dirty_fraction=0",
-                           f"spark.jars_dir={ROOT / '.jars'}"])
-        spark = get_spark(cfg)
-        run_date = date(2026, 11, 23)
-        inputs = source_inputs(cfg, run_date)
-        landed = ADAPTERS["synthetic"].land(spark, inputs, run_date)
-        standard = ADAPTERS["synthetic"].standardize(landed, inputs)["events"]
-        flagged = standard.transform(V.validate_events(run_date, 24, 1.0, 5.0))
-        events = Q.accepted(flagged, S.EVENTS, "synthetic", run_date)
-        out = work / f"inter-{scale}.parquet"
-        interactions(events, cfg.interactions.weights, run_date).select("user_id", "item_id", "weight") \
-            .write.mode("overwrite").parquet(str(out))
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(out), str(limit_gb)], capture_output=True, text=True)
-        line = (proc.stdout.strip().splitlines() or ["{}"])[-1]
-        try:
-            res = json.loads(line)
-        except json.JSONDecodeError:
-            res = {"ok": False, "error": (proc.stderr.strip().splitlines() or ["crashed"])[-1]}
-        res.update({"scale": scale, "wall_s": round(time.perf_counter() - t0, 2), "limit_gb": limit_gb})
-        print(f"  dense pivot {scale}: {res}", flush=True)
-        results.append(res)
+    with scratch("tailor-dense-") as work:
+        for scale in scales:
+            cfg = load_config([str(ROOT / "conf" / "local.yaml")],
+                              [f"warehouse={work / 'wh'}", f"synthetic.scale={scale}", "synthetic.dirty_fraction=0",
+                               f"spark.jars_dir={ROOT / '.jars'}"])
+            spark = get_spark(cfg)
+            run_date = date(2026, 11, 23)
+            inputs = source_inputs(cfg, run_date)
+            landed = ADAPTERS["synthetic"].land(spark, inputs, run_date)
+            standard = ADAPTERS["synthetic"].standardize(landed, inputs)["events"]
+            flagged = standard.transform(V.validate_events(run_date, 24, 1.0, 5.0))
+            events = Q.accepted(flagged, S.EVENTS, "synthetic", run_date)
+            out = work / f"inter-{scale}.parquet"
+            interactions(events, cfg.interactions.weights, run_date).select("user_id", "item_id", "weight") \
+                .write.mode("overwrite").parquet(str(out))
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", CHILD, str(out), str(limit_gb)], capture_output=True,
+                                  text=True)
+            line = (proc.stdout.strip().splitlines() or ["{}"])[-1]
+            try:
+                res = json.loads(line)
+            except json.JSONDecodeError:
+                res = {"ok": False, "error": (proc.stderr.strip().splitlines() or ["crashed"])[-1]}
+            res.update({"scale": scale, "wall_s": round(time.perf_counter() - t0, 2), "limit_gb": limit_gb})
+            print(f"  dense pivot {scale}: {res}", flush=True)
+            results.append(res)
     return results
 
 

@@ -9,12 +9,11 @@ the hybrid's margin over the best single source and its coverage beside that sou
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from benchmarks.common import machine_facts, write_results
+from benchmarks.common import machine_facts, scratch, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
@@ -86,16 +85,14 @@ def main(targets: list[str], data: str, overrides: list[str], k: int = 10) -> Pa
     from tailor.config import load_config
     from tailor.spark import get_spark
 
-    workdir = Path(tempfile.mkdtemp(prefix="tailor-evaluations-"))
     results, lines = [], []
-    for name in targets:
-        print(f"target {name}", flush=True)
-        rows, info = run_target(name, data, workdir, overrides)
-        results.append({"target": name, **info, "rows": rows})
-        lines += table(name, rows, k, info)
-        print("\n".join(table(name, rows, k, info)), flush=True)
+    with scratch("tailor-evaluations-") as workdir:
+        for name in targets:
+            print(f"target {name}", flush=True)
+            rows, info = run_target(name, data, workdir, overrides)
+            results.append({"target": name, **info, "rows": rows})
+            lines += table(name, rows, k, info)
+            print("\n".join(table(name, rows, k, info)), flush=True)
     facts = machine_facts(get_spark(load_config([str(ROOT / "conf" / "local.yaml")])))
-    md = write_results("evaluations", {**facts, "targets": targets, "overrides": overrides}, results,
-                       "\n".join(lines))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return md
+    return write_results("evaluations", {**facts, "targets": targets, "overrides": overrides}, results,
+                         "\n".join(lines))

@@ -1,4 +1,5 @@
-"""Every recommender and the hybrid on MovieLens 100k, recommenders-project protocol (per-user 75/25 split,
+"""Every recommender and the hybrid on MovieLens (100k, or any edition given with --data), recommenders-project
+protocol (per-user 75/25 split,
 seed 42, top-10 unseen), through Tailor's own evaluation harness.
 
 Validation is a second per-user split carved from the training 75 %: each source's nDCG there sets the
@@ -16,15 +17,12 @@ reaches covers fewer items than ALS, so it keeps ALS alone: 0.4781 (coverage 0.3
 
 from __future__ import annotations
 
-import shutil
 import time
-from datetime import date
 from pathlib import Path
 
-from benchmarks.common import machine_facts, movielens_ratings, write_results
+from benchmarks.common import machine_facts, movielens, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
-AS_OF = date(1998, 4, 23)
 SETTINGS = [
     "als.value=binary", "als.rank=32", "als.reg_param=0.1", "als.alpha=1.0", "als.half_life_days=null",
     "cf.half_life_days=null", "content.half_life_days=null", "popularity.half_life_days=null",
@@ -35,24 +33,29 @@ SETTINGS = [
 
 
 def main(data: str, k: int = 10, seed: int = 42, overrides: list[str] | None = None) -> Path:
+    with movielens(data, "tailor-hybrid100k-") as ml:
+        return _run(ml, k, seed, overrides)
+
+
+def _run(ml, k: int, seed: int, overrides: list[str] | None) -> Path:
     from tailor import wiring
     from tailor.config import load_config, warehouse
     from tailor.evaluation import harness
 
-    spark, ratings, work = movielens_ratings(data, "tailor-hybrid100k-")
+    spark, ratings = ml.spark, ml.ratings
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                      [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}", *SETTINGS, *(overrides or [])])
+                      [f"warehouse={ml.warehouse}", f"spark.jars_dir={ROOT / '.jars'}", *SETTINGS, *(overrides or [])])
     products = warehouse(spark, cfg).read("products")
     groups = wiring.groups_of(warehouse(spark, cfg).read("customers"))
-    test = harness.per_user_fold(ratings, AS_OF, 0.75, seed)
-    validation = harness.per_user_fold(test.train, AS_OF, 0.75, seed)
+    test = harness.per_user_fold(ratings, ml.as_of, 0.75, seed)
+    validation = harness.per_user_fold(test.train, ml.as_of, 0.75, seed)
     t0 = time.perf_counter()
     rows, tried, winner = wiring.evaluate(cfg, validation, test, products, groups, [k])  # search at k
     took = time.perf_counter() - t0
     by = {}
     for rec, _, metric, value in rows:
         by.setdefault(rec, {})[metric] = value
-    table = [f"| recommender | nDCG@{k} | P@{k} | R@{k} | MAP@{k} | coverage | novelty | diversity |",
+    table = [f"| recommender ({ml.label}) | nDCG@{k} | P@{k} | R@{k} | MAP@{k} | coverage | novelty | diversity |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rec, m in sorted(by.items(), key=lambda kv: -kv[1]["ndcg"]):
         table.append(f"| {rec} | {m['ndcg']:.4f} | {m['precision']:.4f} | {m['recall']:.4f} | {m['map']:.4f} | "
@@ -61,8 +64,7 @@ def main(data: str, k: int = 10, seed: int = 42, overrides: list[str] | None = N
     lines = ["", f"Chosen weights: {winner.weights}", "", "Weight settings tried on validation:", "",
              "| how | weights | val nDCG | val items covered |", "| --- | --- | ---: | ---: |"]
     lines += [f"| {t.how} | {t.weights} | {t.ndcg:.4f} | {t.items} |" for t in tried]
-    facts = {**machine_facts(spark), "seconds": round(took, 1), "settings": [*SETTINGS, *(overrides or [])]}
-    md = write_results("hybrid100k", facts, [{"recommender": r, **m} for r, m in by.items()],
-                       "\n".join([*table, *lines]))
-    shutil.rmtree(work, ignore_errors=True)
-    return md
+    facts = {**machine_facts(spark), "data": ml.label, "ratings": ml.count, "seconds": round(took, 1),
+             "settings": [*SETTINGS, *(overrides or [])]}
+    return write_results(f"hybrid-{ml.label}", facts, [{"recommender": r, **m} for r, m in by.items()],
+                         "\n".join([*table, *lines]))

@@ -8,11 +8,10 @@ per-job and end-to-end wall time, and the scaling ratios M/S and L/M of the end-
 from __future__ import annotations
 
 import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 
-from benchmarks.common import Measure, as_rows, machine_facts, measure, write_results
+from benchmarks.common import Measure, as_rows, machine_facts, measure, scratch, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 M_TARGET_S = 600  # issue 13: the M shop's full pipeline in at most 10 minutes on the 2-core machine
@@ -58,10 +57,10 @@ def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: l
 
     jobs = jobs or order()
     rows: list[Measure] = []
-    workdir = Path(tempfile.mkdtemp(prefix="tailor-bench-"))
-    for scale in scales:
-        print(f"scale {scale}", flush=True)
-        rows += run_scale(scale, run_date, jobs, workdir, overrides, keep)
+    with scratch("tailor-bench-") as workdir:
+        for scale in scales:
+            print(f"scale {scale}", flush=True)
+            rows += run_scale(scale, run_date, jobs, workdir, overrides, keep)
     from tailor.config import load_config
 
     facts = machine_facts(get_spark(load_config([str(ROOT / "conf" / "local.yaml")])))
@@ -80,6 +79,4 @@ def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: l
     if ratios:
         lines.append("")
         lines.append("End-to-end scaling: " + ", ".join(f"{k} = {v}" for k, v in ratios.items()))
-    md = write_results("jobs", {**facts, "scales": scales, "ratios": ratios}, as_rows(rows), "\n".join(lines))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return md
+    return write_results("jobs", {**facts, "scales": scales, "ratios": ratios}, as_rows(rows), "\n".join(lines))

@@ -3,7 +3,7 @@
     python -m benchmarks.run jobs --scales S M          # the scale suite (default S and M; L takes hours)
     python -m benchmarks.run jobs --scales M --jobs ingest features segments
     python -m benchmarks.run jobs --scales S --keep /tmp/a   # then: python -m benchmarks.checksums /tmp/a/warehouse-S
-    python -m benchmarks.run ml100k --data ../shared/data/ml-100k
+    python -m benchmarks.run ml100k --data ../shared/data/ml-100k    # or any MovieLens folder (ml-1m ...)
     python -m benchmarks.run als100k --data ../shared/data/ml-100k
     python -m benchmarks.run dense --scales S M      # the dense-pivot baseline, in a memory-capped process
     python -m benchmarks.run hybrid100k              # every recommender and the hybrid on MovieLens 100k
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--data", default="../shared/data/ml-100k")
     sp.add_argument("--modes", nargs="+", default=["java", "native", "native-1t"],
                     choices=["java", "native", "native-1t"])
+    sp.add_argument("--synthetic", type=int, default=1_000_000, help="synthetic pairs besides --data; 0 for none")
+    sp.add_argument("--iters", type=int, default=10)
     ev = sub.add_parser("evaluations", help="tailor evaluate (time split) on the synthetic shop and Online Retail")
     ev.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "L", "online_retail"])
     ev.add_argument("--data", default="../shared/data")
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     elif suite == "als-speed":
         from benchmarks import als_speed
 
-        print(f"results: {als_speed.main(args.data, args.modes)}")
+        print(f"results: {als_speed.main(args.data, args.modes, args.synthetic, args.iters)}")
     elif suite == "evaluations":
         from benchmarks import evaluations
 

@@ -94,7 +94,7 @@ def test_capability_packages_import_one_another_without_circles():
 
 # Suites that test the whole house rather than one module: the layers (this file), a real standalone cluster,
 # and the real public data.
-WHOLE_HOUSE = {"test_architecture.py", "test_cluster.py", "test_realdata.py"}
+WHOLE_HOUSE = {"test_architecture.py", "test_cluster.py", "test_realdata.py", "test_benchmarks.py"}
 
 
 def module_of_test(test: str, known: dict[str, Path]) -> list[Path]:

@@ -1,0 +1,101 @@
+"""Each benchmark's entry point, run on a tiny MovieLens edition in the 1M format with ratings from 2003, so a
+changed signature or a hard-coded date breaks a test rather than the next benchmark run. Results go to a
+temporary folder; the benchmarks leave no temporary folder behind."""
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+import benchmarks.common as common
+
+GENRES = ["Comedy", "Drama", "Action|Thriller", "Children's|Animation"]
+
+
+@pytest.fixture(scope="module")
+def ml(tmp_path_factory):
+    """30 users and 20 movies in ML-1M's format: each user rated 8 movies in 2003, later ones than 1998's
+    ml-100k run date, in four taste groups so neighbours and factors have something to find."""
+    d = tmp_path_factory.mktemp("ml-tiny")
+    (d / "movies.dat").write_text("".join(f"{i}::Movie {i} (2000)::{GENRES[i % 4]}\n" for i in range(1, 21)),
+                                  encoding="latin-1")
+    (d / "users.dat").write_text("".join(f"{u}::{'MF'[u % 2]}::25::{u % 20}::0213{u % 10}\n" for u in range(1, 31)))
+    lines = []
+    for u in range(1, 31):
+        for j in range(8):
+            item = 1 + (u % 4) * 5 + (j * 3 + u) % 5 if j < 5 else 1 + (u * 7 + j) % 20
+            ts = int(datetime(2003, 1, 1 + j, 10, u, tzinfo=timezone.utc).timestamp())
+            lines.append(f"{u}::{item}::{1 + (u + j) % 5}::{ts}\n")
+    (d / "ratings.dat").write_text("".join(dict.fromkeys(lines)))  # a repeated (user, item, time) only once
+    return d
+
+
+@pytest.fixture(scope="module")
+def ingested(spark, ml):
+    """The tiny edition through movielens(): ingested once for the entry points below (each benchmark's main()
+    is ``with movielens(data) as ml: return _run(ml, ...)``)."""
+    with common.movielens(str(ml), "tailor-t-") as m:
+        yield m
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    yield tmp_path / "results"
+    assert not list((tmp_path / "tmp").glob("tailor-*")), "a benchmark left its temporary folder behind"
+
+
+def _facts(results, suite):
+    return json.loads((results / f"{suite}.json").read_text())
+
+
+def test_movielens_takes_its_dates_and_label_from_the_data(ml, ingested):
+    m = ingested
+    # every rating is accepted (none is "in the future" of a 1998 run date: movielens() fails if one is
+    # quarantined), and as-of is the day after the last rating
+    assert (m.label, m.count, str(m.as_of), m.published) == (ml.name, 240, "2003-01-09", False)
+    assert m.warehouse.name.startswith("tailor-t-") and m.warehouse.exists()
+    users, items = common.movielens_pairs(str(ml))
+    assert len(users) == m.count and users.max() == 29 and items.max() < 20
+
+
+def test_ml100k_entry_point(ml, ingested, results):
+    from benchmarks import ml100k
+
+    one = ("item", "cosine", 50, 1, 0.0, 30.0)
+    md = ml100k._run(ingested, 10, 42, [one], [("user", "cosine", 30, 1, 0.0, None)],
+                     {"item-CF defaults": ("item", None, 50, 2, 10.0, 30.0)}, True)
+    assert md.name == f"cf-{ml.name}.md"
+    text = md.read_text()
+    assert f"recommender ({ml.name})" in text and "published SAR" not in text and "| user-user |" in text
+    assert _facts(results, f"cf-{ml.name}")["machine"]["data"] == ml.name
+    assert len(_facts(results, f"cf-{ml.name}")["results"]) == 3  # chosen item, chosen user, one fixed
+
+
+def test_als100k_entry_point(ml, ingested, results):
+    from benchmarks import als100k
+
+    md = als100k._run(ingested, 10, 42, 2, ([4], [0.1], [1.0]))
+    got = _facts(results, f"als-{ml.name}")
+    assert md.exists() and got["machine"]["data"] == ml.name and len(got["results"]) == 2
+    assert all(0.0 <= r["ndcg"] <= 1.0 for r in got["results"])
+
+
+def test_hybrid100k_entry_point(ml, ingested, results):
+    from benchmarks import hybrid100k
+
+    hybrid100k._run(ingested, 10, 42, ["als.rank=4", "als.max_iter=2"])
+    got = _facts(results, f"hybrid-{ml.name}")
+    assert {"hybrid", "als", "item_cf", "user_cf"} <= {r["recommender"] for r in got["results"]}
+
+
+def test_als_speed_spark_worker(spark, ml, results, tmp_path):
+    from benchmarks import als_speed
+
+    pairs = common.movielens_pairs(str(ml))
+    als_speed._write(pairs, tmp_path / "p.parquet")
+    als_speed.spark_worker(str(tmp_path / "p.parquet"), str(tmp_path / "out.json"), iters=2)
+    got = json.loads((tmp_path / "out.json").read_text())
+    assert got["rows"] == len(pairs[0]) and got["fit_s"] > 0 and "s_per_iter" in got
