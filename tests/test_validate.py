@@ -58,6 +58,14 @@ def test_each_rule_rejects_its_row(spark, row, reason):
     assert _check(spark, [row])["e1"].reason == reason
 
 
+def test_free_items_accept_a_zero_price_but_never_a_negative_one(spark):
+    rows = [_ok(event_id="free", price="0"), _ok(event_id="neg", price="-1"), _ok(event_id="none", price=None)]
+    default = {k: r.reason for k, r in _check(spark, rows).items()}
+    assert default == {"free": "non_positive_price", "neg": "non_positive_price", "none": "non_positive_price"}
+    free = {k: (r.reason, r.price) for k, r in _check(spark, rows, free_items=True).items()}
+    assert free == {"free": (None, 0.0), "neg": ("non_positive_price", -1.0), "none": ("non_positive_price", None)}
+
+
 def test_first_broken_rule_wins(spark):
     assert _check(spark, [_ok(user_id=None, event_type="click", ts="x")])["e1"].reason == "missing_user_id"
 

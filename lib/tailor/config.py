@@ -28,6 +28,7 @@ from tailor.settings import (  # noqa: F401  (re-exported: the sections are part
     AlsSettings,
     CampaignDefinition,
     CampaignSettings,
+    ClvSettings,
     CfSettings,
     ContentSettings,
     CsvEntity,
@@ -75,6 +76,7 @@ class Config(Strict):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     features: FeaturesSettings = Field(default_factory=FeaturesSettings)
     segments: SegmentsSettings = Field(default_factory=SegmentsSettings)
+    clv: ClvSettings = Field(default_factory=ClvSettings)
     interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
     similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     cf: CfSettings = Field(default_factory=CfSettings)

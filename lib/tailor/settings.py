@@ -61,6 +61,9 @@ class IngestSettings(Strict):
     ``duplicate``. ``off``: rows without an id of their own are all kept (identical rows get ids numbered by
     occurrence), for files where two identical lines are two real events (an order log without order ids).
     Rows with ids given in the file are deduplicated either way."""
+    free_items: bool = False
+    """Accept purchases (and carts, returns) at price 0, such as free gifts or promotions, instead of
+    quarantining them as ``non_positive_price``; a negative price is refused either way."""
     fold_case: list[Literal["users", "items", "orders"]] = Field(default_factory=list)
     """Ids compared without case (and stored lower-case): users (user_id, customer_id), items (item_id,
     product_id), orders (order_id). Default: ids are case-sensitive, as most shops' are."""
@@ -126,6 +129,36 @@ class SegmentsSettings(Strict):
         if not self.features:
             raise ValueError("at least one feature is needed")
         return self
+
+
+class ClvSettings(Strict):
+    """``tailor clv``: BG/NBD purchase timing and Gamma-Gamma order value per customer, and their lifetime value."""
+
+    time_unit: Literal["days", "weeks"] = "weeks"
+    """The unit of frequency's companions recency and T, and of the fitted alpha and v (weeks, as the
+    literature and ``lifetimes``' CDNOW examples use; days gives the same predictions with alpha 7x larger)."""
+    horizons_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
+    """Expected purchases are given for each of these horizons (``expected_purchases[30]`` in a rule)."""
+    months: int = Field(12, ge=1)
+    """Lifetime value covers this many months ahead."""
+    month_days: float = Field(30.4375, gt=0)
+    """The length of a month for lifetime value (a calendar year's average)."""
+    monthly_discount: float = Field(0.01, ge=0.0, lt=1.0)
+    """Each month's value is discounted by (1 + this) per month."""
+    holdout_days: int = Field(90, ge=0)
+    """The backtest: refit on the data before the last this-many days and compare predicted with actual
+    repeat purchases in them (model_metrics ``holdout_*``); 0 skips it, as does a history shorter than
+    twice this."""
+    max_groups: int = Field(5_000_000, ge=1)
+    """The fit reads one row per distinct (x, t_x, T) in whole days, which the calendar bounds; more than
+    this many stops the job with a message rather than straining the driver."""
+
+    @field_validator("horizons_days")
+    @classmethod
+    def _horizons(cls, v: list[int]) -> list[int]:
+        if not v or any(h < 1 for h in v):
+            raise ValueError("give at least one horizon, each at least 1 day")
+        return sorted(set(v))
 
 
 SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine", "minhash_jaccard"]

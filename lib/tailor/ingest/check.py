@@ -43,7 +43,8 @@ def _validated(entity: str, df: DataFrame, run_date: date, settings: IngestSetti
     limits = V.Limits.of(settings)
     if entity == "events":
         return df.transform(V.validate_events(run_date, settings.future_tolerance_hours, settings.rating_min,
-                                              settings.rating_max, limits=limits, dedupe=settings.dedupe))
+                                              settings.rating_max, limits=limits, dedupe=settings.dedupe,
+                                              free_items=settings.free_items))
     if entity == "customers":
         return df.transform(V.validate_customers(run_date, secret, limits))
     return df.transform(V.validate_products(limits))

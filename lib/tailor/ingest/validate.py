@@ -146,6 +146,7 @@ def validate_events(
     timestamp_format: str | None = None,
     limits: Limits = Limits(),
     dedupe: str = "exact",
+    free_items: bool = False,
 ) -> Callable[[DataFrame], DataFrame]:
     """Flag and type a standard events frame.
 
@@ -155,6 +156,7 @@ def validate_events(
     lower-case, the timestamp and numbers parsed), so the same event landed twice with other padding or
     case has one id. With ``dedupe="off"``, identical rows without an id of their own are numbered by
     occurrence instead (``<hash>``, ``<hash>-2``...): all are kept, and re-landing the file gives the same ids.
+    With ``free_items``, a price of 0 is accepted (a negative one never is).
     """
     limit = F.to_timestamp(F.lit(_end_of_day(run_date, future_tolerance_hours).isoformat(sep=" ")))
 
@@ -182,7 +184,7 @@ def validate_events(
             ),
             (NON_POSITIVE_QUANTITY, (sold & (qty.isNull() | (qty <= 0))) | ((et == S.RETURN) & (
                 qty.isNull() | (qty == 0)))),
-            (NON_POSITIVE_PRICE, priced & (price.isNull() | (price <= 0))),
+            (NON_POSITIVE_PRICE, priced & (price.isNull() | ((price < 0) if free_items else (price <= 0)))),
             (INVALID_RATING, (et == S.RATING_EVENT) & (
                 rating.isNull() | (rating < rating_min) | (rating > rating_max))),
         ]

@@ -63,7 +63,7 @@ def _validator(entity: str, cfg: Config, run_date: date, secret: bytes):
     limits = V.Limits.of(ing)
     if entity == "events":
         return V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min, ing.rating_max,
-                                 limits=limits, dedupe=ing.dedupe)
+                                 limits=limits, dedupe=ing.dedupe, free_items=ing.free_items)
     if entity == "customers":
         return V.validate_customers(run_date, secret, limits)
     return V.validate_products(limits)

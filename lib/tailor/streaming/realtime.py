@@ -67,7 +67,8 @@ def validated(batch: DataFrame, run_date: date, ing: IngestSettings) -> DataFram
     standard = batch.select(*fields, record.alias(Q.RECORD), F.col(CORRUPT).isNotNull().alias("_bad_json"))
     flagged = standard.withColumn(Q.REJECT, F.when(F.col("_bad_json"), F.lit(MALFORMED))).drop("_bad_json")
     return flagged.transform(V.validate_events(run_date, ing.future_tolerance_hours, ing.rating_min,
-                                               ing.rating_max, limits=V.Limits.of(ing)))
+                                               ing.rating_max, limits=V.Limits.of(ing),
+                                               free_items=ing.free_items))
 
 
 def recent_state(events: DataFrame, state: DataFrame | None, n: int) -> DataFrame:
