@@ -22,7 +22,7 @@ from pathlib import Path
 from tailor.errors import ConfigError, first_line
 
 JOB_ORDER: tuple[str, ...] = (
-    "ingest", "features", "segments", "similarity", "content", "cf", "als", "popularity", "rules",
+    "ingest", "features", "segments", "clv", "similarity", "content", "cf", "als", "popularity", "rules",
     "train-propensity", "score-propensity", "evaluate", "recommend", "stream", "campaign", "record-sends",
     "analyze-experiment", "report",
 )

@@ -210,6 +210,29 @@ USER_SEGMENTS = StructType(
 )
 """K-means segment of every customer in ``user_features``; -1 is the customers with no purchase yet."""
 
+CUSTOMER_VALUE = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f("frequency", IntegerType(), False),
+        _f("recency", DoubleType(), False),
+        _f("tenure", DoubleType(), False),
+        _f("monetary", DoubleType(), True),
+        _f("p_alive", DoubleType(), False),
+        _f("expected_purchases", MapType(IntegerType(), DoubleType(), False), False),
+        _f("days_to_next_purchase", DoubleType(), False),
+        _f("expected_order_value", DoubleType(), True),
+        _f("clv", DoubleType(), True),
+        _f("clv_decile", IntegerType(), True),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""Each customer with a purchase by run_date (:mod:`tailor.clv`): ``frequency`` repeat purchase days,
+``recency`` first to last purchase and ``tenure`` first purchase to run_date (T), both in ``clv.time_unit``;
+``monetary`` the mean value of the repeat purchase days (null without one); ``p_alive``; ``expected_purchases``
+(horizon in days -> expected purchase days); ``days_to_next_purchase`` (the median wait if still active);
+``expected_order_value`` (Gamma-Gamma); ``clv`` over ``clv.months``, discounted; ``clv_decile`` 1 = the top
+tenth. The value columns are null when Gamma-Gamma could not be fitted."""
+
 SEGMENT_PROFILES = StructType(
     [
         _f(SEGMENT_ID, IntegerType(), False),

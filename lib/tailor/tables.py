@@ -113,6 +113,7 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("user_features", "gold", S.USER_FEATURES, (S.RUN_DATE,), customer_columns=_USER),
         TableSpec("user_segments", "gold", S.USER_SEGMENTS, (S.RUN_DATE,), customer_columns=_USER),
         TableSpec("segment_profiles", "gold", S.SEGMENT_PROFILES, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("customer_value", "gold", S.CUSTOMER_VALUE, (S.RUN_DATE,), customer_columns=_USER),
         TableSpec("item_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD), customer_columns=NO_CUSTOMERS),
         TableSpec("user_similarity", "gold", S.SIMILARITY, (S.RUN_DATE, S.METHOD),
                   customer_columns=(S.ENTITY, S.NEIGHBOUR)),

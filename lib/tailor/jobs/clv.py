@@ -1,0 +1,157 @@
+"""``tailor clv``: silver ``orders`` -> ``customer_value`` (run_date), with the fitted parameters in
+``model_versions`` and ``model_metrics`` (model ``clv``).
+
+Every customer with a purchase by run_date gets BG/NBD's P(alive), expected purchase days over
+``clv.horizons_days``, the median days to the next purchase if still active, Gamma-Gamma's expected order
+value, and the lifetime value over ``clv.months`` discounted by ``clv.monthly_discount`` a month, with its
+decile (:mod:`tailor.clv`). The summary and the scores are computed in Spark; the fits read one row per
+distinct summary, bounded by the calendar, never one per customer.
+
+The backtest refits on the data before the last ``clv.holdout_days`` and writes predicted against actual
+repeat purchases in them, by number of earlier repeat purchases (``holdout_predicted`` / ``holdout_actual``
+/ ``holdout_customers``, keys ``0`` .. ``7`` where 7 means 7 or more).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, timedelta
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from tailor import schemas as S
+from tailor.asof import before_cutoff
+from tailor.clv import btyd as B
+from tailor.clv import summary as C
+from tailor.config import Config, warehouse
+from tailor.errors import ConfigError, NotApplicable
+from tailor.jobs.base import JobSummary
+
+log = logging.getLogger(__name__)
+
+READS: frozenset[str] = frozenset({"orders"})
+WRITES: frozenset[str] = frozenset({"customer_value", "model_versions", "model_metrics"})
+MODEL = "clv"
+DAYS_PER = {"days": 1.0, "weeks": 7.0}
+
+
+def _fit_timing(summary, c, what: str) -> B.Fit:
+    """BG/NBD on the distinct summaries of ``summary`` (bounded: at most ``clv.max_groups`` rows)."""
+    groups = C.timing_groups(summary).limit(c.max_groups + 1).toPandas()
+    if len(groups) > c.max_groups:
+        raise ConfigError(f"{what}: more than clv.max_groups={c.max_groups} distinct (frequency, "
+                                    "recency, T) summaries; raise it if the driver has the memory")
+    if not (groups["frequency"] > 0).any():
+        raise NotApplicable(f"{what}: no customer bought on two different days, so there is no repeat "
+                            "purchase for BG/NBD to learn from")
+    unit = DAYS_PER[c.time_unit]
+    return B.fit_bgnbd(groups["frequency"], groups[C.RECENCY_DAYS] / unit, groups[C.TENURE_DAYS] / unit,
+                       groups[C.CUSTOMERS])
+
+
+def _fit_value(summary, c) -> B.Fit | None:
+    groups = C.value_groups(summary).limit(c.max_groups + 1).toPandas()
+    if len(groups) > c.max_groups or groups[C.CUSTOMERS].sum() < 2:
+        log.warning("Gamma-Gamma not fitted: %d repeat buyer(s) with a positive mean value; expected order value"
+                    " and CLV stay null", int(groups[C.CUSTOMERS].sum()))
+        return None
+    fit = B.fit_gamma_gamma(groups["frequency"], groups["monetary"], groups[C.CUSTOMERS])
+    if fit.params["q"] <= 1:
+        log.warning("Gamma-Gamma fitted q = %.3f <= 1: the model has no finite mean order value; expected order"
+                    " value and CLV stay null", fit.params["q"])
+        return None
+    return fit
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    wh = warehouse(spark, cfg)
+    c = cfg.clv
+    unit = DAYS_PER[c.time_unit]
+    purchases = wh.read("orders").where(~F.col(S.IS_RETURN) & before_cutoff(run_date))
+    days = C.purchase_days(purchases).persist(StorageLevel.MEMORY_AND_DISK)
+    summary = C.summarise(days, run_date, unit).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        first = summary.agg(F.count(F.lit(1)), F.max(C.TENURE_DAYS)).first()
+        customers, span = int(first[0]), first[1]
+        if customers == 0:
+            raise NotApplicable(f"no purchase on or before {run_date}, so no customer to value")
+        timing = _fit_timing(summary, c, f"clv as of {run_date}")
+        value = _fit_value(summary, c)
+        log.info("BG/NBD %s (log-likelihood %.4f per customer); Gamma-Gamma %s", timing.params,
+                 timing.log_likelihood, value.params if value else None)
+        scored = C.score(summary, timing.params, value.params if value else None, c.horizons_days, unit,
+                         c.months, c.month_days, c.monthly_discount).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            cuts = scored.agg(F.percentile_approx("clv", [i / 10 for i in range(9, 0, -1)], 10_000)).first()[0]
+            ranked = scored.withColumn("clv_decile", C.deciles(F.col("clv"), cuts) if cuts else F.lit(None)
+                                       .cast("int"))
+            written = wh.replace_partition(ranked, "customer_value", run_date)
+        finally:
+            scored.unpersist()
+        metrics = _metric_rows(timing, value)
+        backtest = None
+        if c.holdout_days and span is not None and span >= 2 * c.holdout_days:
+            backtest = _backtest(days, run_date, c, unit)
+            metrics += backtest
+        elif c.holdout_days:
+            log.warning("no backtest: the history (%s days) is shorter than twice clv.holdout_days=%d", span,
+                        c.holdout_days)
+    finally:
+        summary.unpersist()
+        days.unpersist()
+    version = run_date.isoformat()
+    rows = [(version, m, k, float(v)) for m, k, v in metrics]
+    wh.replace_partition(spark.createDataFrame(rows, "version string, metric string, key string, value double"),
+                         "model_metrics", run_date, {"model": MODEL})
+    meta = {"time_unit": c.time_unit, "bgnbd": timing.params, "gamma_gamma": value.params if value else None,
+            "customers": customers, "log_likelihood": timing.log_likelihood, "converged": timing.converged,
+            "months": c.months, "monthly_discount": c.monthly_discount, "horizons_days": c.horizons_days}
+    stored = [(version, wh.path("customer_value"), json.dumps(meta, sort_keys=True))]
+    wh.replace_partition(spark.createDataFrame(stored, "version string, path string, meta string"),
+                         "model_versions", run_date, {"model": MODEL})
+    summary_ = JobSummary(rows_in=customers, rows_out=written, tables=["customer_value", "model_metrics",
+                                                                      "model_versions"])
+    summary_.metrics.update({f"bgnbd.{k}": v for k, v in timing.params.items()})
+    if value:
+        summary_.metrics.update({f"gamma_gamma.{k}": v for k, v in value.params.items()})
+    if backtest:
+        summary_.metrics["holdout.predicted"] = sum(v for m, k, v in backtest if m == "holdout_total_predicted")
+        summary_.metrics["holdout.actual"] = sum(v for m, k, v in backtest if m == "holdout_total_actual")
+    return summary_
+
+
+def _metric_rows(timing: B.Fit, value: B.Fit | None) -> list[tuple[str, str, float]]:
+    out = [("bgnbd_param", k, v) for k, v in timing.params.items()]
+    out += [("bgnbd_log_likelihood", "", timing.log_likelihood), ("bgnbd_converged", "", float(timing.converged)),
+            ("bgnbd_iterations", "", float(timing.iterations)), ("customers", "", timing.customers)]
+    if value:
+        out += [("gamma_gamma_param", k, v) for k, v in value.params.items()]
+        out += [("gamma_gamma_log_likelihood", "", value.log_likelihood),
+                ("gamma_gamma_converged", "", float(value.converged)), ("repeat_buyers", "", value.customers)]
+    return out
+
+
+def _backtest(days, run_date: date, c, unit: float) -> list[tuple[str, str, float]]:
+    """Refit on the data up to run_date - holdout_days; predicted and actual repeat purchases after it."""
+    cal_end = run_date - timedelta(days=c.holdout_days)
+    cal = C.summarise(days, cal_end, unit)
+    try:
+        fit = _fit_timing(cal, c, f"clv backtest as of {cal_end}")
+    except NotApplicable as e:
+        log.warning("no backtest: %s", e)
+        return []
+    table = C.holdout(days, cal_end, run_date, fit.params, unit).orderBy("bucket").collect()  # <= 8 rows
+    out = []
+    for r in table:
+        key = str(r["bucket"])
+        out += [("holdout_customers", key, r[C.CUSTOMERS]), ("holdout_predicted", key, r["predicted"]),
+                ("holdout_actual", key, r["actual"])]
+    n = sum(r[C.CUSTOMERS] for r in table)
+    out += [("holdout_total_predicted", "", sum(r["predicted"] * r[C.CUSTOMERS] for r in table)),
+            ("holdout_total_actual", "", sum(r["actual"] * r[C.CUSTOMERS] for r in table)),
+            ("holdout_days", "", float(c.holdout_days)), ("holdout_customers", "", float(n))]
+    out += [(f"holdout_param_{k}", "", v) for k, v in fit.params.items()]
+    return out

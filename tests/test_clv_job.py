@@ -1,0 +1,45 @@
+"""The clv job: every buyer valued, re-runs identical, the backtest in model_metrics, and a shop where no one
+bought twice is not applicable rather than failed."""
+
+from datetime import date, datetime
+
+from pyspark.sql import functions as F
+
+from conftest import SHOP_RUN_DATE, contract, run_twice
+from tailor import schemas as S
+from tailor.config import warehouse
+from tailor.jobs import JOBS
+from tailor.jobs.base import execute
+
+
+def test_clv_values_every_buyer_and_is_idempotent(spark, shop):
+    cfg = shop("clv.holdout_days=30")
+    written = ["customer_value", "model_metrics", "model_versions"]
+    summaries, first, second = run_twice(spark, cfg, ["clv"], written)
+    assert first == second
+    wh = warehouse(spark, cfg)
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    value = wh.read_run("customer_value", run)
+    buyers = wh.read("orders").where(~F.col(S.IS_RETURN) & (F.to_date(S.TS) <= F.lit(run))).select(
+        S.USER_ID).distinct()
+    assert value.count() == buyers.count() == summaries[0].rows_out
+    assert value.join(buyers, S.USER_ID, "left_anti").count() == 0
+    bad = value.where((F.col("p_alive") < 0) | (F.col("p_alive") > 1) | F.col("clv").isNull()
+                      | ~F.col("clv_decile").between(1, 10) | (F.col("expected_purchases")[30] < 0)
+                      | (F.col("expected_purchases")[30] > F.col("expected_purchases")[365]))
+    assert bad.count() == 0
+    metrics = {(r.metric, r.key): r.value for r in wh.read_run("model_metrics", run).where("model = 'clv'").collect()}
+    assert {("bgnbd_param", k) for k in ("r", "alpha", "a", "b")} <= set(metrics)
+    assert metrics[("holdout_days", "")] == 30 and metrics[("holdout_customers", "")] > 0
+    assert metrics[("holdout_total_actual", "")] >= 0 and metrics[("holdout_total_predicted", "")] > 0
+
+
+def test_a_shop_where_no_one_bought_twice_is_not_applicable(spark, cfg):
+    wh = warehouse(spark, cfg)
+    rows = [{S.EVENT_ID: f"e{i}", S.ORDER_ID: f"o{i}", S.USER_ID: f"u{i}", S.ITEM_ID: "i",
+             S.TS: datetime(2026, 11, 20, 10), S.QUANTITY: 1, S.PRICE: 5.0, S.AMOUNT: 5.0, S.SOURCE: "test"}
+            for i in range(5)]
+    wh.merge_upsert(contract(spark, S.ORDERS, rows), "orders", [S.EVENT_ID])
+    summary = execute("clv", JOBS["clv"], spark, cfg, date(2026, 11, 23))
+    assert summary.status == "not_applicable"
+    assert "no customer bought on two different days" in summary.reason
