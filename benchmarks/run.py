@@ -11,6 +11,7 @@
     python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
     python -m benchmarks.run rules --scale M        # FPGrowth vs mlxtend on Online Retail, curve, planted bundles
     python -m benchmarks.run propensity --targets M online_retail   # out-of-time AUC, vs sklearn and LightGBM
+    python -m benchmarks.run clv                     # tailor clv vs lifetimes on CDNOW (pip install -e '.[bench]')
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
 """
 
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     pl = sub.add_parser("plans", help="grouped numpy plans against Spark's plans: same results, and the time")
     pl.add_argument("--scale", default="M", choices=["S", "M", "L"])
     pl.add_argument("--run-date", default="2026-11-23")
+    cl = sub.add_parser("clv", help="tailor clv against lifetimes on CDNOW: summary, parameters, holdout, time")
+    cl.add_argument("--data", default=None, help="lifetimes' datasets folder (downloaded from PyPI when absent)")
     st = sub.add_parser("stream", help="event-to-recommendation latency of tailor stream (processing-time trigger)")
     st.add_argument("--rate", type=int, default=200, help="events per second")
     st.add_argument("--seconds", type=float, default=120.0)
@@ -122,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import stream_bench
 
         print(f"results: {stream_bench.main(args.rate, args.seconds, args.interval, args.users, args.items)}")
+    elif suite == "clv":
+        from benchmarks import clv_bench
+
+        print(f"results: {clv_bench.main(args.data)}")
     elif suite == "ml100k":
         from benchmarks import ml100k
 

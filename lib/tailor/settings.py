@@ -147,8 +147,8 @@ class ClvSettings(Strict):
     """Each month's value is discounted by (1 + this) per month."""
     holdout_days: int = Field(90, ge=0)
     """The backtest: refit on the data before the last this-many days and compare predicted with actual
-    repeat purchases in them (model_metrics ``holdout_*``); 0 skips it, as does a history shorter than
-    twice this."""
+    repeat purchases in them (model_metrics ``holdout_*``); 0 skips it, as does a history no longer than
+    this."""
     max_groups: int = Field(5_000_000, ge=1)
     """The fit reads one row per distinct (x, t_x, T) in whole days, which the calendar bounds; more than
     this many stops the job with a message rather than straining the driver."""

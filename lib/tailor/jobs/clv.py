@@ -48,8 +48,10 @@ def _fit_timing(summary, c, what: str) -> B.Fit:
         raise NotApplicable(f"{what}: no customer bought on two different days, so there is no repeat "
                             "purchase for BG/NBD to learn from")
     unit = DAYS_PER[c.time_unit]
-    return B.fit_bgnbd(groups["frequency"], groups[C.RECENCY_DAYS] / unit, groups[C.TENURE_DAYS] / unit,
-                       groups[C.CUSTOMERS])
+    fit = B.fit_bgnbd(groups["frequency"], groups[C.RECENCY_DAYS] / unit, groups[C.TENURE_DAYS] / unit,
+                      groups[C.CUSTOMERS])
+    log.info("%s: BG/NBD fitted on %d distinct summaries of %d customers", what, len(groups), int(fit.customers))
+    return fit, len(groups)
 
 
 def _fit_value(summary, c) -> B.Fit | None:
@@ -78,7 +80,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         customers, span = int(first[0]), first[1]
         if customers == 0:
             raise NotApplicable(f"no purchase on or before {run_date}, so no customer to value")
-        timing = _fit_timing(summary, c, f"clv as of {run_date}")
+        timing, groups = _fit_timing(summary, c, f"clv as of {run_date}")
         value = _fit_value(summary, c)
         log.info("BG/NBD %s (log-likelihood %.4f per customer); Gamma-Gamma %s", timing.params,
                  timing.log_likelihood, value.params if value else None)
@@ -91,13 +93,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             written = wh.replace_partition(ranked, "customer_value", run_date)
         finally:
             scored.unpersist()
-        metrics = _metric_rows(timing, value)
+        metrics = [*_metric_rows(timing, value), ("bgnbd_groups", "", float(groups))]
         backtest = None
-        if c.holdout_days and span is not None and span >= 2 * c.holdout_days:
+        if c.holdout_days and span is not None and span > c.holdout_days:
             backtest = _backtest(days, run_date, c, unit)
             metrics += backtest
         elif c.holdout_days:
-            log.warning("no backtest: the history (%s days) is shorter than twice clv.holdout_days=%d", span,
+            log.warning("no backtest: the history (%s days) is no longer than clv.holdout_days=%d", span,
                         c.holdout_days)
     finally:
         summary.unpersist()
@@ -139,7 +141,7 @@ def _backtest(days, run_date: date, c, unit: float) -> list[tuple[str, str, floa
     cal_end = run_date - timedelta(days=c.holdout_days)
     cal = C.summarise(days, cal_end, unit)
     try:
-        fit = _fit_timing(cal, c, f"clv backtest as of {cal_end}")
+        fit, _ = _fit_timing(cal, c, f"clv backtest as of {cal_end}")
     except NotApplicable as e:
         log.warning("no backtest: %s", e)
         return []
