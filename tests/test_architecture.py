@@ -99,8 +99,9 @@ WHOLE_HOUSE = {"test_architecture.py", "test_cluster.py", "test_realdata.py", "t
 
 def module_of_test(test: str, known: dict[str, Path]) -> list[Path]:
     """The library modules a test file's name maps to. ``test_<job>_job.py`` tests ``tailor/jobs/<job>.py``
-    (``test_jobs_base.py`` what the jobs share); otherwise ``test_<module>.py`` or ``test_<package>_<module>.py``, optionally followed by ``_<aspect>`` when
-    one module's tests fill several files (``test_sources_online_retail.py``)."""
+    (``test_jobs_base.py`` what the jobs share); otherwise ``test_<module>.py`` or
+    ``test_<package>_<module>.py``, optionally followed by ``_<aspect>`` when one module's tests fill several
+    files (``test_sources_online_retail.py``)."""
     stem = test.removeprefix("test_").removesuffix(".py")
     if stem.endswith("_job"):
         job = LIB / "tailor" / "jobs" / f"{stem.removesuffix('_job')}.py"

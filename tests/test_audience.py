@@ -84,6 +84,24 @@ def test_a_bad_rule_is_a_config_error_and_a_missing_score_names_the_job(spark):
         A.expand([CampaignDefinition(name="s", per_segment=True)], settings, None)
 
 
+def test_rules_over_customer_value_and_the_job_named_when_it_is_missing(spark):
+    customers, features, _, _, _ = _population(spark, 4, 40)
+    settings = _settings()
+    people = A.eligible(customers, None, settings)
+    ids = sorted(r.user_id for r in people.collect())
+    value = contract(spark, S.CUSTOMER_VALUE, [
+        {S.USER_ID: u, "p_alive": 0.2 if i % 2 else 0.9, "expected_purchases": {90: 0.1 * i}, "clv": float(i),
+         "clv_decile": 1 + i % 10} for i, u in enumerate(ids)])
+    rule = [CampaignDefinition(name="v", rule="p_alive < 0.5 AND clv_decile <= 3 AND expected_purchases_90 > 0.5")]
+    attrs = A.attributes(people, features, None, None, [], "gbt", 1.0, value, [90])
+    got = sorted(r.user_id for r in A.qualify(attrs, A.expand(rule, settings, None)).collect())
+    # odd positions (P(alive) 0.2), decile 1-3 (i % 10 in 0..2) and i > 5 (0.1·i > 0.5): i = 11, 21
+    assert got == [ids[i] for i in range(len(ids)) if i % 2 and i % 10 <= 2 and i > 5]
+    without = A.attributes(people, features, None, None, [], "gbt", 1.0)
+    with pytest.raises(MissingTableError, match="tailor clv"):
+        A.qualify(without, A.expand(rule, settings, None))
+
+
 def test_an_offer_free_campaign_keeps_customers_without_recommendations(spark):
     settings = _settings(definitions=[{"name": "winback", "rule": "frequency >= 1", "offers": 0, "priority": 1},
                                       {"name": "upsell", "rule": "frequency >= 5", "offers": 2, "priority": 0}])

@@ -5,9 +5,8 @@ temporary folder; the benchmarks leave no temporary folder behind."""
 import json
 from datetime import datetime, timezone
 
-import pytest
-
 import benchmarks.common as common
+import pytest
 
 GENRES = ["Comedy", "Drama", "Action|Thriller", "Children's|Animation"]
 

@@ -63,8 +63,9 @@ def test_contract_is_checked_on_write(spark, cfg):
 
 
 def test_a_table_made_by_an_older_contract_gains_the_new_nullable_columns(spark, cfg):
-    from tailor.schemas import FREQUENTLY_BOUGHT_TOGETHER as FBT
     from pyspark.sql.types import StructType
+
+    from tailor.schemas import FREQUENTLY_BOUGHT_TOGETHER as FBT
 
     wh = warehouse(spark, cfg)
     old = StructType([f for f in FBT.fields if f.name not in ("title", "consequent_title")])

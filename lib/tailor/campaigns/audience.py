@@ -12,6 +12,9 @@ Every build runs, in this order:
    - ``<model>_score`` and ``<model>_decile`` for every model in ``propensity_scores`` (``purchase_gbt``...),
      and ``purchase_score``/``purchase_decile``/``churn_score``/``churn_decile`` from the models of
      ``campaigns.propensity_algorithm`` (decile 10 = the most likely);
+   - ``p_alive``, ``expected_purchases_<h>`` (``expected_purchases_90``: the expected purchase days in the
+     next 90 days, for each h of ``clv.horizons_days``), ``days_to_next_purchase``, ``expected_order_value``,
+     ``clv`` and ``clv_decile`` (1 = the most valuable tenth) from ``customer_value``;
    - ``monetary_median``: the median ``monetary_total`` of customers with a purchase.
 3. **Qualification**: each campaign's rule (a null result is no). ``per_segment`` campaigns expand into
    one campaign per segment.
@@ -46,6 +49,11 @@ from tailor.settings import CampaignDefinition, CampaignSettings
 MONETARY_MEDIAN = "monetary_median"
 _FROM_SEGMENTS = {S.SEGMENT_ID, S.SEGMENT}
 _FROM_SCORES = re.compile(r"^(purchase|churn)(_(lr|gbt))?_(score|decile)$")
+VALUE_ATTRIBUTES = ("p_alive", "days_to_next_purchase", "expected_order_value", "clv", "clv_decile")
+"""What a rule may use from ``customer_value``, besides ``expected_purchases_<h>`` (its summary columns would
+clash with ``user_features``')."""
+_FROM_VALUE = re.compile(r"^(p_alive|days_to_next_purchase|expected_order_value|clv|clv_decile|"
+                         r"expected_purchases_\d+)$")
 
 
 @dataclass(frozen=True)
@@ -123,9 +131,14 @@ def eligible(customers: DataFrame, suppressed: DataFrame | None, settings: Campa
 
 
 def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | None, scores: DataFrame | None,
-               models: list[str], algorithm: str, monetary_median: float | None) -> DataFrame:
-    """One row per customer of ``people`` with everything a rule may use (see the module docstring)."""
+               models: list[str], algorithm: str, monetary_median: float | None,
+               value: DataFrame | None = None, horizons: list[int] = ()) -> DataFrame:
+    """One row per customer of ``people`` with everything a rule may use (see the module docstring);
+    ``horizons`` are the keys of ``value``'s ``expected_purchases``, one column each."""
     out = people.join(features.drop(S.RUN_DATE), S.USER_ID, "left")
+    if value is not None:
+        per = [F.col("expected_purchases")[h].alias(f"expected_purchases_{h}") for h in horizons]
+        out = out.join(value.select(S.USER_ID, *VALUE_ATTRIBUTES, *per), S.USER_ID, "left")
     if segments is not None:
         out = out.join(segments.select(S.USER_ID, S.SEGMENT_ID, S.SEGMENT), S.USER_ID, "left")
     if scores is not None and models:
@@ -166,9 +179,10 @@ def condition(attrs: DataFrame, c: Campaign) -> Column:
         attrs.select(cond).schema  # noqa: B018 - analyses the expression now, not in the middle of the build
     except AnalysisException as e:
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", c.rule)) - set(attrs.columns)
-        missing = sorted(w for w in words if w in _FROM_SEGMENTS or _FROM_SCORES.match(w))
+        missing = sorted(w for w in words if w in _FROM_SEGMENTS or _FROM_VALUE.match(w) or _FROM_SCORES.match(w))
         if missing:
-            job = "segments" if set(missing) <= _FROM_SEGMENTS else "score-propensity"
+            job = ("segments" if set(missing) <= _FROM_SEGMENTS
+                   else "clv" if all(_FROM_VALUE.match(w) for w in missing) else "score-propensity")
             raise MissingAttributesError(c.name, missing, job) from None
         raise ConfigError(f"campaign '{c.name}': rule {c.rule!r} is not valid over the customer attributes: "
                           f"{str(e).splitlines()[0][:300]}") from None

@@ -28,6 +28,7 @@ READS: frozenset[str] = frozenset({"customers", "user_features"})
 SOFT_READS: dict[str, str] = {
     "user_segments": "campaigns per segment, or whose rule uses segments, are skipped with the reason",
     "propensity_scores": "campaigns whose rule uses a score are skipped with the reason",
+    "customer_value": "campaigns whose rule uses P(alive), CLV or expected purchases are skipped with the reason",
     "recommendations": "campaigns with offers are skipped with the reason; offers: 0 campaigns still run",
 }
 HISTORY: frozenset[str] = frozenset({"contact_history"})
@@ -53,6 +54,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     recs = _optional(spark, cfg, "recommendations", run_date)
     segments = _optional(spark, cfg, "user_segments", run_date)
     scores = _optional(spark, cfg, "propensity_scores", run_date)
+    value = _optional(spark, cfg, "customer_value", run_date)
     history = wh.read("contact_history") if wh.exists("contact_history") else None
 
     segment_names = ([r[0] for r in segments.select(S.SEGMENT).distinct().collect()]  # at most k_max + 1
@@ -71,7 +73,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     median = buyers.approxQuantile("monetary_total", [0.5], 0.001)
     people = A.eligible(customers, A.suppressed_ids(spark, cs.suppression_files), cs)
     attrs = A.attributes(people, features, segments, scores, sorted(models), cs.propensity_algorithm,
-                         median[0] if median else None)
+                         median[0] if median else None, value, cfg.clv.horizons_days)
     campaigns = []
     for c in A.expand(definitions, cs, segment_names):
         try:
