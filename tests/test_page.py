@@ -17,7 +17,7 @@ from tailor.reporting.page import Section, Table, render
 
 RUN = date(2026, 11, 23)
 PNG = b"\x89PNG\r\n\x1a\n"
-SECTION_KEYS = ["quality", "segments", "evaluation", "propensity", "rules", "campaigns", "runs"]
+SECTION_KEYS = ["quality", "segments", "value", "evaluation", "propensity", "rules", "campaigns", "runs"]
 
 
 class _Sections(HTMLParser):

@@ -1,7 +1,8 @@
 """``tailor report``: the run date's tables -> one self-contained HTML page, ``<report.dir>/tailor-report-<run
 date>.html`` (default ``<warehouse>/reports``), with its figures embedded.
 
-Sections: data quality (rows accepted, quarantined by reason), segments (sizes, feature means), evaluation
+Sections: data quality (rows accepted, quarantined by reason), segments (sizes, feature means), customer value
+(CLV and P(alive) by CLV decile, the BG/NBD holdout backtest, the fitted parameters), evaluation
 (the table at ``evaluation.search_k``, precision@k and recall@k per recommender), propensity (ROC curves and
 decile lift per model), association rules (the strongest), campaigns (audience sizes by arm, A/B results)
 and the day's run log. Every figure is drawn from an aggregate Spark has already reduced to a few hundred
@@ -32,6 +33,7 @@ SOFT_READS: dict[str, str] = {  # literal, so that the pipeline can read it with
     "segment_profiles": "the segments section says the run date has no rows",
     "evaluations": "the evaluation section says the run date has no rows",
     "model_metrics": "the propensity section says the run date has no rows",
+    "customer_value": "the customer value section says the run date has no rows",
     "association_rules": "the rules section says the run date has no rows",
     "campaign_audiences": "the campaigns section shows experiments only",
     "experiment_results": "the campaigns section shows audiences only",
@@ -120,6 +122,41 @@ def segments(spark, cfg, run_date) -> Section:
     ], tables=[Table(["segment", "customers", "customer share", "revenue share"],
                      [[n, int(r["size"]), float(r["customer_share"]), float(r["revenue_share"])]
                       for n, r in zip(names, rows, strict=True)])])
+
+
+def value(spark, cfg, run_date) -> Section:
+    title = "Customer value"
+    cv = _day(spark, cfg, "customer_value", run_date)
+    deciles = [] if cv is None else cv.where(F.col("clv_decile").isNotNull()).groupBy("clv_decile").agg(
+        F.count(F.lit(1)).alias("n"), F.avg("clv").alias("clv"), F.avg("p_alive").alias("p_alive"),
+        F.sum("clv").alias("total")).orderBy("clv_decile").collect()  # at most 10 rows
+    if not deciles:
+        return _missing_for(spark, cfg, run_date, "value", title, "customer_value", "clv")
+    mm = _day(spark, cfg, "model_metrics", run_date)
+    val = {} if mm is None else {(r["metric"], r["key"]): r["value"] for r in mm.where(F.col("model") == "clv")
+                                 .collect()}  # tens of rows
+    labels = [f"decile {r['clv_decile']}" for r in deciles]
+    images = [("CLV by decile", G.grouped_bars(labels, {"mean CLV": [float(r["clv"]) for r in deciles]},
+                                               "Mean lifetime value by CLV decile (1 = top)", "CLV")),
+              ("P(alive) by decile", G.grouped_bars(labels, {"mean P(alive)": [float(r["p_alive"]) for r in deciles]},
+                                                    "Mean P(alive) by CLV decile", "P(alive)"))]
+    buckets = sorted((k for (m, k) in val if m == "holdout_predicted"), key=int)
+    tables = [Table(["parameter", "value"], [[f"{m.split('_param')[0]} {k}", v] for (m, k), v in sorted(val.items())
+                                              if m.endswith("_param")])]
+    if buckets:
+        names = [f"{b}+" if b == buckets[-1] and int(b) >= 7 else b for b in buckets]
+        images.append(("holdout", G.grouped_bars(
+            names, {"predicted": [val[("holdout_predicted", b)] for b in buckets],
+                    "actual": [val[("holdout_actual", b)] for b in buckets]},
+            f"Repeat purchases in the last {val.get(('holdout_days', ''), 0):.0f} days, by earlier repeat purchases",
+            "mean per customer")))
+        tables.append(Table(["earlier repeat purchases", "customers", "predicted", "actual"],
+                            [[n, int(val[("holdout_customers", b)]), val[("holdout_predicted", b)],
+                              val[("holdout_actual", b)]] for n, b in zip(names, buckets, strict=True)]))
+    share = Table(["CLV decile", "customers", "mean CLV", "mean P(alive)", "share of total CLV"],
+                  [[r["clv_decile"], int(r["n"]), float(r["clv"]), float(r["p_alive"]),
+                    float(r["total"]) / (sum(float(x["total"]) for x in deciles) or 1.0)] for r in deciles])
+    return Section("value", title, images=images, tables=[share, *tables])
 
 
 def evaluation(spark, cfg, run_date) -> Section:
@@ -254,7 +291,7 @@ def run_log(spark, cfg, run_date) -> Section:
                         r["rows_out"], r["exit_code"], r["error"]] for r in rows])])
 
 
-SECTIONS = (quality, segments, evaluation, propensity, rules, campaigns, run_log)
+SECTIONS = (quality, segments, value, evaluation, propensity, rules, campaigns, run_log)
 
 
 def _write_text(spark: SparkSession, uri: str, text: str) -> None:
