@@ -34,6 +34,26 @@ def test_clv_values_every_buyer_and_is_idempotent(spark, shop):
     assert metrics[("holdout_total_actual", "")] >= 0 and metrics[("holdout_total_predicted", "")] > 0
 
 
+def test_the_synthetic_shops_churners_look_less_alive(spark, shop):
+    # the generator's churners stop shopping on a churn day (ingest/synthetic.py); by the run date, the ones
+    # who stopped at least 30 days earlier should be less alive by BG/NBD than the customers who never churn
+    from tailor.ingest import synthetic
+    from tailor.wiring import shop_spec
+
+    cfg = shop("clv.holdout_days=0")
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    assert execute("clv", JOBS["clv"], spark, cfg, run).status == "succeeded"
+    spec = shop_spec(cfg, run)
+    latent = synthetic._customers_base(spark, spec).select(
+        "user_id", "churner", (F.lit(spec.days) - F.col("end_day")).alias("gone_days"))
+    value = warehouse(spark, cfg).read_run("customer_value", run).where(F.col("frequency") > 0)
+    means = {r.group: (r.n, r.p) for r in value.join(latent, "user_id").groupBy(
+        F.when(~F.col("churner"), "stayed").when(F.col("gone_days") >= 30, "gone").otherwise("recent")
+        .alias("group")).agg(F.count(F.lit(1)).alias("n"), F.avg("p_alive").alias("p")).collect()}
+    assert means["gone"][0] >= 5 and means["stayed"][0] >= 20
+    assert means["gone"][1] < means["stayed"][1] - 0.15, means
+
+
 def test_a_shop_where_no_one_bought_twice_is_not_applicable(spark, cfg):
     wh = warehouse(spark, cfg)
     rows = [{S.EVENT_ID: f"e{i}", S.ORDER_ID: f"o{i}", S.USER_ID: f"u{i}", S.ITEM_ID: "i",
