@@ -20,6 +20,7 @@ EXPECTED_NEEDS = {  # worked out by hand from each job's READS/SOFT_READS and th
     "ingest": (),
     "features": ("ingest",),                      # orders, events, products, customers
     "segments": ("features",),                    # user_features
+    "clv": ("ingest",),                           # orders
     "similarity": ("ingest",),
     "content": ("ingest",),
     "cf": ("ingest", "similarity", "content"),    # item_similarity: similarity and content (tfidf) write it
@@ -27,15 +28,15 @@ EXPECTED_NEEDS = {  # worked out by hand from each job's READS/SOFT_READS and th
     "popularity": ("ingest", "segments"),         # user_segments is soft
     "rules": ("ingest",),
     "train-propensity": ("ingest",),
-    "score-propensity": ("ingest", "train-propensity"),
+    "score-propensity": ("ingest", "clv", "train-propensity"),  # model_versions: clv writes its parameters there
     "evaluate": ("ingest", "als"),                 # id_map (soft): ALS numbers ids as the job does
     # candidate_recs from five sources; tuning_results (soft) from als, train-propensity and evaluate
     "recommend": ("ingest", "content", "cf", "als", "popularity", "rules", "train-propensity", "evaluate"),
     # contact_history is HISTORY (earlier days' sends), so record-sends does not come first
-    "campaign": ("ingest", "features", "segments", "score-propensity", "recommend"),
+    "campaign": ("ingest", "features", "segments", "clv", "score-propensity", "recommend"),  # customer_value soft
     "record-sends": ("ingest", "campaign"),
     "analyze-experiment": ("ingest", "record-sends"),
-    "report": ("ingest", "segments", "rules", "train-propensity", "evaluate", "campaign", "record-sends",
+    "report": ("ingest", "segments", "clv", "rules", "train-propensity", "evaluate", "campaign", "record-sends",
                "analyze-experiment"),
 }
 
