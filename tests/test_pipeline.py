@@ -28,7 +28,7 @@ EXPECTED_NEEDS = {  # worked out by hand from each job's READS/SOFT_READS and th
     "popularity": ("ingest", "segments"),         # user_segments is soft
     "rules": ("ingest",),
     "train-propensity": ("ingest",),
-    "score-propensity": ("ingest", "clv", "train-propensity"),  # model_versions: clv writes its parameters there
+    "score-propensity": ("ingest", "train-propensity"),
     "evaluate": ("ingest", "als"),                 # id_map (soft): ALS numbers ids as the job does
     # candidate_recs from five sources; tuning_results (soft) from als, train-propensity and evaluate
     "recommend": ("ingest", "content", "cf", "als", "popularity", "rules", "train-propensity", "evaluate"),

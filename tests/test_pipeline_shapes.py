@@ -76,7 +76,7 @@ NOT_APPLICABLE = {
                   "recommend": "found nothing to write", "campaign": "no campaign can run",
                   "record-sends": "campaign was not applicable",
                   "analyze-experiment": "record-sends was not applicable"},
-    "baskets": {"train-propensity": "both classes are needed",
+    "baskets": {"train-propensity": "both classes are needed", "clv": "no customer bought on two different days",
                 "score-propensity": "train-propensity was not applicable"},
 }
 

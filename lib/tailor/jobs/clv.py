@@ -1,5 +1,9 @@
-"""``tailor clv``: silver ``orders`` -> ``customer_value`` (run_date), with the fitted parameters in
-``model_versions`` and ``model_metrics`` (model ``clv``).
+"""``tailor clv``: silver ``orders`` -> ``customer_value`` (run_date), with the fitted parameters, their
+log-likelihood and convergence in ``model_metrics`` (model ``clv``, version = the run date).
+
+``model_versions`` stays the propensity model store: were clv to write there too, ``score-propensity`` (which
+reads it) would depend on clv in the derived pipeline, and a shop where clv is not applicable would lose its
+propensity scores.
 
 Every customer with a purchase by run_date gets BG/NBD's P(alive), expected purchase days over
 ``clv.horizons_days``, the median days to the next purchase if still active, Gamma-Gamma's expected order
@@ -14,7 +18,6 @@ repeat purchases in them, by number of earlier repeat purchases (``holdout_predi
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, timedelta
 
@@ -33,7 +36,7 @@ from tailor.jobs.base import JobSummary
 log = logging.getLogger(__name__)
 
 READS: frozenset[str] = frozenset({"orders"})
-WRITES: frozenset[str] = frozenset({"customer_value", "model_versions", "model_metrics"})
+WRITES: frozenset[str] = frozenset({"customer_value", "model_metrics"})
 MODEL = "clv"
 DAYS_PER = {"days": 1.0, "weeks": 7.0}
 
@@ -93,7 +96,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             written = wh.replace_partition(ranked, "customer_value", run_date)
         finally:
             scored.unpersist()
-        metrics = [*_metric_rows(timing, value), ("bgnbd_groups", "", float(groups))]
+        metrics = [*_metric_rows(timing, value), ("bgnbd_groups", "", float(groups)),
+                   ("time_unit_days", "", unit)]  # the unit of recency, T, alpha and the holdout's predictions
         backtest = None
         if c.holdout_days and span is not None and span > c.holdout_days:
             backtest = _backtest(days, run_date, c, unit)
@@ -108,14 +112,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     rows = [(version, m, k, float(v)) for m, k, v in metrics]
     wh.replace_partition(spark.createDataFrame(rows, "version string, metric string, key string, value double"),
                          "model_metrics", run_date, {"model": MODEL})
-    meta = {"time_unit": c.time_unit, "bgnbd": timing.params, "gamma_gamma": value.params if value else None,
-            "customers": customers, "log_likelihood": timing.log_likelihood, "converged": timing.converged,
-            "months": c.months, "monthly_discount": c.monthly_discount, "horizons_days": c.horizons_days}
-    stored = [(version, wh.path("customer_value"), json.dumps(meta, sort_keys=True))]
-    wh.replace_partition(spark.createDataFrame(stored, "version string, path string, meta string"),
-                         "model_versions", run_date, {"model": MODEL})
-    summary_ = JobSummary(rows_in=customers, rows_out=written, tables=["customer_value", "model_metrics",
-                                                                      "model_versions"])
+    summary_ = JobSummary(rows_in=customers, rows_out=written, tables=["customer_value", "model_metrics"])
     summary_.metrics.update({f"bgnbd.{k}": v for k, v in timing.params.items()})
     if value:
         summary_.metrics.update({f"gamma_gamma.{k}": v for k, v in value.params.items()})
