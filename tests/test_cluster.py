@@ -161,7 +161,7 @@ def test_the_cluster_run_writes_the_tables_a_local_run_writes(spark, runs):
     differ = {n: (got[n], want[n]) for n in want if got[n] != want[n]}
     assert differ == {}
     statuses = {(r.job, r.status) for r in warehouse(spark, make_cfg(on_cluster)).read("runs").collect()}
-    assert {s for _, s in statuses} == {"succeeded"} and len(statuses) == 17
+    assert {s for _, s in statuses} == {"succeeded"} and len(statuses) == 18
 
 
 def test_the_pipeline_report_has_every_section(runs):

@@ -44,6 +44,8 @@ DAYS_PER = {"days": 1.0, "weeks": 7.0}
 def _fit_timing(summary, c, what: str) -> B.Fit:
     """BG/NBD on the distinct summaries of ``summary`` (bounded: at most ``clv.max_groups`` rows)."""
     groups = C.timing_groups(summary).limit(c.max_groups + 1).toPandas()
+    # one order however Spark partitioned the rows, so the likelihood's sum, and the fit, are the same anywhere
+    groups = groups.sort_values(["frequency", C.RECENCY_DAYS, C.TENURE_DAYS], ignore_index=True)
     if len(groups) > c.max_groups:
         raise ConfigError(f"{what}: more than clv.max_groups={c.max_groups} distinct (frequency, "
                                     "recency, T) summaries; raise it if the driver has the memory")
@@ -58,7 +60,8 @@ def _fit_timing(summary, c, what: str) -> B.Fit:
 
 
 def _fit_value(summary, c) -> B.Fit | None:
-    groups = C.value_groups(summary).limit(c.max_groups + 1).toPandas()
+    groups = C.value_groups(summary).limit(c.max_groups + 1).toPandas().sort_values(
+        ["frequency", "monetary"], ignore_index=True)
     if len(groups) > c.max_groups or groups[C.CUSTOMERS].sum() < 2:
         log.warning("Gamma-Gamma not fitted: %d repeat buyer(s) with a positive mean value; expected order value"
                     " and CLV stay null", int(groups[C.CUSTOMERS].sum()))
