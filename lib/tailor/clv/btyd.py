@@ -78,7 +78,8 @@ def _fit(names: tuple[str, ...], nll, weights: np.ndarray, max_iter: int) -> Fit
     total = float(np.sum(weights))
 
     def objective(log_params: np.ndarray) -> float:
-        value = nll(np.exp(log_params)) / total
+        with np.errstate(all="ignore"):  # the optimiser's far probes overflow; such a point is just rejected
+            value = nll(np.exp(log_params)) / total
         return value if np.isfinite(value) else 1e300
 
     start = np.zeros(len(names))
