@@ -201,6 +201,8 @@ def movielens(data: str, prefix: str) -> Iterator[MovieLens]:
 def movielens_pairs(data: str):
     """(user, item) index arrays (0-based, dense) of a MovieLens folder's ratings, read with numpy: ``u.data``
     (100k, tab-separated), ``ratings.dat`` (1M/10M, ``::``) or ``ratings.csv`` (the ``latest`` editions)."""
+    import io
+
     import numpy as np
 
     folder = Path(data)
@@ -208,8 +210,6 @@ def movielens_pairs(data: str):
         raw = np.loadtxt(folder / "u.data", dtype=np.int64, usecols=(0, 1))
     elif (folder / "ratings.dat").exists():
         text = (folder / "ratings.dat").read_text(encoding="latin-1").replace("::", "\t")
-        import io
-
         raw = np.loadtxt(io.StringIO(text), dtype=np.int64, usecols=(0, 1), delimiter="\t")
     elif (folder / "ratings.csv").exists():
         raw = np.loadtxt(folder / "ratings.csv", dtype=np.float64, usecols=(0, 1), delimiter=",",

@@ -74,7 +74,8 @@ def test_holdout_table_compares_like_with_like(spark):
         ("b", "2026-01-05 10:00:00", 10.0),  # calibration: x = 0, nothing later
         ("c", "2026-02-03 10:00:00", 10.0),  # first bought in the holdout: not in the table
     ]))
-    rows = {r.bucket: r for r in C.holdout(days, date(2026, 1, 31), date(2026, 2, 28), ONES, 7.0).collect()}
+    cal = C.summarise(days, date(2026, 1, 31), 7.0)
+    rows = {r.bucket: r for r in C.holdout(cal, days, date(2026, 1, 31), date(2026, 2, 28), ONES, 7.0).collect()}
     assert set(rows) == {0, 1}
     assert (rows[1].customers, rows[1].actual, rows[0].customers, rows[0].actual) == (1, 2.0, 1, 0.0)
     assert rows[1].predicted > 0 and rows[0].predicted > 0

@@ -52,8 +52,7 @@ _FROM_SCORES = re.compile(r"^(purchase|churn)(_(lr|gbt))?_(score|decile)$")
 VALUE_ATTRIBUTES = ("p_alive", "days_to_next_purchase", "expected_order_value", "clv", "clv_decile")
 """What a rule may use from ``customer_value``, besides ``expected_purchases_<h>`` (its summary columns would
 clash with ``user_features``')."""
-_FROM_VALUE = re.compile(r"^(p_alive|days_to_next_purchase|expected_order_value|clv|clv_decile|"
-                         r"expected_purchases_\d+)$")
+_FROM_VALUE = re.compile(rf"^({'|'.join(VALUE_ATTRIBUTES)}|expected_purchases_\d+)$")
 
 
 @dataclass(frozen=True)

@@ -113,16 +113,22 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, weights: np.ndarray | None = N
     return _fit(("p", "q", "v"), lambda p: -np.sum(w * gamma_gamma_log_likelihood(*p, x, m)), w, max_iter)
 
 
-def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """P(still a customer at T | x, t_x, T). BG/NBD lets a customer drop out only after a purchase, so
-    with no repeat purchase it is 1; for x > 0 it is 1 / (1 + a/(b + x − 1) · ((α + T)/(α + t_x))^(r + x)),
-    falling as T − t_x (the time since the last purchase) grows."""
+def _dropout_odds(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """a/(b + x − 1) · ((α + T)/(α + t_x))^(r + x): the odds that a customer left right after their last
+    purchase rather than being still alive at T; 0 without a repeat purchase (no one leaves before one)."""
     r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     repeat = x > 0
-    log_ratio = np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) + (r + x) * (
+    log_odds = np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) + (r + x) * (
         np.log(alpha + T) - np.log(alpha + t_x))
-    return np.where(repeat, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
+    return np.where(repeat, np.exp(log_odds), 0.0)
+
+
+def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(still a customer at T | x, t_x, T) = 1 / (1 + the dropout odds). BG/NBD lets a customer drop out
+    only after a purchase, so with no repeat purchase it is 1; it falls as T − t_x (the time since the last
+    purchase) grows."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    return 1.0 / (1.0 + _dropout_odds(params, x, t_x, T))
 
 
 def _off_one(a: float) -> float:
@@ -144,9 +150,7 @@ def expected_purchases(params: dict[str, float], t: float | np.ndarray, x: np.nd
     z = t / (alpha + T + t)
     head = (a + b + x - 1) / (a - 1)
     body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
-    repeat = x > 0
-    dropped = np.where(repeat, a / np.where(repeat, b + x - 1, 1.0) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
-    return head * body / (1 + dropped)
+    return head * body / (1 + _dropout_odds(params, x, t_x, T))
 
 
 def expected_purchases_new(params: dict[str, float], t: float | np.ndarray) -> np.ndarray:

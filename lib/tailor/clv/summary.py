@@ -124,12 +124,11 @@ def deciles(values: Column, thresholds: list[float]) -> Column:
     return F.when(values.isNotNull(), (F.lit(1) + below).cast("int"))
 
 
-def holdout(days: DataFrame, calibration_end: date, end: date, bgnbd: dict[str, float], days_per_unit: float,
-            top_bucket: int = 7) -> DataFrame:
+def holdout(cal: DataFrame, days: DataFrame, calibration_end: date, end: date, bgnbd: dict[str, float],
+            days_per_unit: float, top_bucket: int = 7) -> DataFrame:
     """bucket (calibration repeat purchases, ``top_bucket`` for that many or more), customers, predicted,
-    actual: the mean predicted and actual repeat purchase days in (calibration_end, end] of the customers
-    who had bought by calibration_end, with parameters fitted on the data up to calibration_end."""
-    cal = summarise(days, calibration_end, days_per_unit)
+    actual: the mean predicted and actual repeat purchase days in (calibration_end, end] of the customers of
+    ``cal`` (:func:`summarise` of ``days`` as of calibration_end), with parameters fitted on it."""
     later = days.where((F.col(DAY) > F.lit(calibration_end)) & (F.col(DAY) <= F.lit(end)))
     actual = later.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("actual"))
     span = (end - calibration_end).days / days_per_unit

@@ -41,22 +41,26 @@ MODEL = "clv"
 DAYS_PER = {"days": 1.0, "weeks": 7.0}
 
 
-def _fit_timing(summary, c, what: str) -> B.Fit:
-    """BG/NBD on the distinct summaries of ``summary`` (bounded: at most ``clv.max_groups`` rows)."""
+def _timing_groups(summary, c, what: str):
+    """BG/NBD's input: the distinct summaries of ``summary`` with their customer counts, as pandas (bounded:
+    at most ``clv.max_groups`` rows), in one order however Spark partitioned them, so that the likelihood's
+    sum, and the fit, are the same anywhere."""
     groups = C.timing_groups(summary).limit(c.max_groups + 1).toPandas()
-    # one order however Spark partitioned the rows, so the likelihood's sum, and the fit, are the same anywhere
-    groups = groups.sort_values(["frequency", C.RECENCY_DAYS, C.TENURE_DAYS], ignore_index=True)
     if len(groups) > c.max_groups:
-        raise ConfigError(f"{what}: more than clv.max_groups={c.max_groups} distinct (frequency, "
-                                    "recency, T) summaries; raise it if the driver has the memory")
+        raise ConfigError(f"{what}: more than clv.max_groups={c.max_groups} distinct (frequency, recency, T) "
+                          "summaries; raise it if the driver has the memory")
+    return groups.sort_values(["frequency", C.RECENCY_DAYS, C.TENURE_DAYS], ignore_index=True)
+
+
+def _fit_timing(groups, unit: float, what: str) -> B.Fit:
+    """BG/NBD on :func:`_timing_groups`."""
     if not (groups["frequency"] > 0).any():
         raise NotApplicable(f"{what}: no customer bought on two different days, so there is no repeat "
                             "purchase for BG/NBD to learn from")
-    unit = DAYS_PER[c.time_unit]
     fit = B.fit_bgnbd(groups["frequency"], groups[C.RECENCY_DAYS] / unit, groups[C.TENURE_DAYS] / unit,
                       groups[C.CUSTOMERS])
     log.info("%s: BG/NBD fitted on %d distinct summaries of %d customers", what, len(groups), int(fit.customers))
-    return fit, len(groups)
+    return fit
 
 
 def _fit_value(summary, c) -> B.Fit | None:
@@ -82,11 +86,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     days = C.purchase_days(purchases).persist(StorageLevel.MEMORY_AND_DISK)
     summary = C.summarise(days, run_date, unit).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        first = summary.agg(F.count(F.lit(1)), F.max(C.TENURE_DAYS)).first()
-        customers, span = int(first[0]), first[1]
+        what = f"clv as of {run_date}"
+        groups = _timing_groups(summary, c, what)
+        customers = int(groups[C.CUSTOMERS].sum())
         if customers == 0:
             raise NotApplicable(f"no purchase on or before {run_date}, so no customer to value")
-        timing, groups = _fit_timing(summary, c, f"clv as of {run_date}")
+        span = int(groups[C.TENURE_DAYS].max())  # days from the earliest first purchase to run_date
+        timing = _fit_timing(groups, unit, what)
         value = _fit_value(summary, c)
         log.info("BG/NBD %s (log-likelihood %.4f per customer); Gamma-Gamma %s", timing.params,
                  timing.log_likelihood, value.params if value else None)
@@ -99,10 +105,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             written = wh.replace_partition(ranked, "customer_value", run_date)
         finally:
             scored.unpersist()
-        metrics = [*_metric_rows(timing, value), ("bgnbd_groups", "", float(groups)),
+        metrics = [*_metric_rows(timing, value), ("bgnbd_groups", "", float(len(groups))),
                    ("time_unit_days", "", unit)]  # the unit of recency, T, alpha and the holdout's predictions
         backtest = None
-        if c.holdout_days and span is not None and span > c.holdout_days:
+        if c.holdout_days and span > c.holdout_days:
             backtest = _backtest(days, run_date, c, unit)
             metrics += backtest
         elif c.holdout_days:
@@ -120,8 +126,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     if value:
         summary_.metrics.update({f"gamma_gamma.{k}": v for k, v in value.params.items()})
     if backtest:
-        summary_.metrics["holdout.predicted"] = sum(v for m, k, v in backtest if m == "holdout_total_predicted")
-        summary_.metrics["holdout.actual"] = sum(v for m, k, v in backtest if m == "holdout_total_actual")
+        totals = {m: v for m, k, v in backtest if k == ""}
+        summary_.metrics["holdout.predicted"] = totals["holdout_total_predicted"]
+        summary_.metrics["holdout.actual"] = totals["holdout_total_actual"]
     return summary_
 
 
@@ -139,13 +146,17 @@ def _metric_rows(timing: B.Fit, value: B.Fit | None) -> list[tuple[str, str, flo
 def _backtest(days, run_date: date, c, unit: float) -> list[tuple[str, str, float]]:
     """Refit on the data up to run_date - holdout_days; predicted and actual repeat purchases after it."""
     cal_end = run_date - timedelta(days=c.holdout_days)
-    cal = C.summarise(days, cal_end, unit)
+    what = f"clv backtest as of {cal_end}"
+    cal = C.summarise(days, cal_end, unit).persist(StorageLevel.MEMORY_AND_DISK)  # fitted, then scored
     try:
-        fit, _ = _fit_timing(cal, c, f"clv backtest as of {cal_end}")
-    except NotApplicable as e:
-        log.warning("no backtest: %s", e)
-        return []
-    table = C.holdout(days, cal_end, run_date, fit.params, unit).orderBy("bucket").collect()  # <= 8 rows
+        try:
+            fit = _fit_timing(_timing_groups(cal, c, what), unit, what)
+        except NotApplicable as e:
+            log.warning("no backtest: %s", e)
+            return []
+        table = C.holdout(cal, days, cal_end, run_date, fit.params, unit).orderBy("bucket").collect()  # <= 8 rows
+    finally:
+        cal.unpersist()
     out = []
     for r in table:
         key = str(r["bucket"])

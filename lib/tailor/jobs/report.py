@@ -153,9 +153,10 @@ def value(spark, cfg, run_date) -> Section:
         tables.append(Table(["earlier repeat purchases", "customers", "predicted", "actual"],
                             [[n, int(val[("holdout_customers", b)]), val[("holdout_predicted", b)],
                               val[("holdout_actual", b)]] for n, b in zip(names, buckets, strict=True)]))
+    total = sum(float(r["total"]) for r in deciles) or 1.0
     share = Table(["CLV decile", "customers", "mean CLV", "mean P(alive)", "share of total CLV"],
-                  [[r["clv_decile"], int(r["n"]), float(r["clv"]), float(r["p_alive"]),
-                    float(r["total"]) / (sum(float(x["total"]) for x in deciles) or 1.0)] for r in deciles])
+                  [[r["clv_decile"], int(r["n"]), float(r["clv"]), float(r["p_alive"]), float(r["total"]) / total]
+                   for r in deciles])
     return Section("value", title, images=images, tables=[share, *tables])
 
 
