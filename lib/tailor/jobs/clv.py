@@ -28,9 +28,10 @@ from pyspark.sql import functions as F
 from tailor import schemas as S
 from tailor.asof import before_cutoff
 from tailor.clv import btyd as B
+from tailor.clv import fit as clv_fit
 from tailor.clv import summary as C
 from tailor.config import Config, warehouse
-from tailor.errors import ConfigError, NotApplicable
+from tailor.errors import NotApplicable
 from tailor.jobs.base import JobSummary
 
 log = logging.getLogger(__name__)
@@ -39,43 +40,6 @@ READS: frozenset[str] = frozenset({"orders"})
 WRITES: frozenset[str] = frozenset({"customer_value", "model_metrics"})
 MODEL = "clv"
 DAYS_PER = {"days": 1.0, "weeks": 7.0}
-
-
-def _timing_groups(summary, c, what: str):
-    """BG/NBD's input: the distinct summaries of ``summary`` with their customer counts, as pandas (bounded:
-    at most ``clv.max_groups`` rows), in one order however Spark partitioned them, so that the likelihood's
-    sum, and the fit, are the same anywhere."""
-    groups = C.timing_groups(summary).limit(c.max_groups + 1).toPandas()
-    if len(groups) > c.max_groups:
-        raise ConfigError(f"{what}: more than clv.max_groups={c.max_groups} distinct (frequency, recency, T) "
-                          "summaries; raise it if the driver has the memory")
-    return groups.sort_values(["frequency", C.RECENCY_DAYS, C.TENURE_DAYS], ignore_index=True)
-
-
-def _fit_timing(groups, unit: float, what: str) -> B.Fit:
-    """BG/NBD on :func:`_timing_groups`."""
-    if not (groups["frequency"] > 0).any():
-        raise NotApplicable(f"{what}: no customer bought on two different days, so there is no repeat "
-                            "purchase for BG/NBD to learn from")
-    fit = B.fit_bgnbd(groups["frequency"], groups[C.RECENCY_DAYS] / unit, groups[C.TENURE_DAYS] / unit,
-                      groups[C.CUSTOMERS])
-    log.info("%s: BG/NBD fitted on %d distinct summaries of %d customers", what, len(groups), int(fit.customers))
-    return fit
-
-
-def _fit_value(summary, c) -> B.Fit | None:
-    groups = C.value_groups(summary).limit(c.max_groups + 1).toPandas().sort_values(
-        ["frequency", "monetary"], ignore_index=True)
-    if len(groups) > c.max_groups or groups[C.CUSTOMERS].sum() < 2:
-        log.warning("Gamma-Gamma not fitted: %d repeat buyer(s) with a positive mean value; expected order value"
-                    " and CLV stay null", int(groups[C.CUSTOMERS].sum()))
-        return None
-    fit = B.fit_gamma_gamma(groups["frequency"], groups["monetary"], groups[C.CUSTOMERS])
-    if fit.params["q"] <= 1:
-        log.warning("Gamma-Gamma fitted q = %.3f <= 1: the model has no finite mean order value; expected order"
-                    " value and CLV stay null", fit.params["q"])
-        return None
-    return fit
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
@@ -87,13 +51,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     summary = C.summarise(days, run_date, unit).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         what = f"clv as of {run_date}"
-        groups = _timing_groups(summary, c, what)
+        groups = clv_fit.timing_groups(summary, c.max_groups, what)
         customers = int(groups[C.CUSTOMERS].sum())
         if customers == 0:
             raise NotApplicable(f"no purchase on or before {run_date}, so no customer to value")
         span = int(groups[C.TENURE_DAYS].max())  # days from the earliest first purchase to run_date
-        timing = _fit_timing(groups, unit, what)
-        value = _fit_value(summary, c)
+        timing = clv_fit.fit_timing(groups, unit, what)
+        value = clv_fit.fit_value(summary, c.max_groups)
         log.info("BG/NBD %s (log-likelihood %.4f per customer); Gamma-Gamma %s", timing.params,
                  timing.log_likelihood, value.params if value else None)
         scored = C.score(summary, timing.params, value.params if value else None, c.horizons_days, unit,
@@ -150,7 +114,7 @@ def _backtest(days, run_date: date, c, unit: float) -> list[tuple[str, str, floa
     cal = C.summarise(days, cal_end, unit).persist(StorageLevel.MEMORY_AND_DISK)  # fitted, then scored
     try:
         try:
-            fit = _fit_timing(_timing_groups(cal, c, what), unit, what)
+            fit = clv_fit.fit_timing(clv_fit.timing_groups(cal, c.max_groups, what), unit, what)
         except NotApplicable as e:
             log.warning("no backtest: %s", e)
             return []
