@@ -4,6 +4,7 @@ by hand."""
 
 import numpy as np
 import pytest
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from tailor.propensity import model as M
@@ -19,11 +20,11 @@ def test_deciles_split_the_population_evenly(spark):
     assert top == pytest.approx(0.9)
 
 
-def _planted(spark, n, seed):
+def _planted(spark, n, seed, offset=-1.5):
     rng = np.random.default_rng(seed)
     x1, x2, noise = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
     cat = rng.choice(["a", "b", "c"], size=n)
-    logit = 2.0 * x1 - 1.5 * x2 + 1.0 * (cat == "a") - 1.5
+    logit = 2.0 * x1 - 1.5 * x2 + 1.0 * (cat == "a") + offset
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
     x2_missing = [None if i % 17 == 0 else float(v) for i, v in enumerate(x2)]  # the imputer's job
     return spark.createDataFrame(
@@ -66,3 +67,40 @@ def test_roc_points_by_hand(spark):
     tpr = [got[("roc_tpr", f"{i:02d}")] for i in range(5)]
     assert fpr == [0.0, 0.5, 0.5, 1.0, 1.0]
     assert tpr == [0.0, 0.5, 1.0, 1.0, 1.0]
+
+
+def test_platt_scaling_by_hand():
+    # three score bins whose observed rates are exactly σ(2z - 1): the likelihood's maximum is a = 2, b = -1
+    z = np.array([-1.0, 0.0, 1.0])
+    n = np.array([1000.0, 1000.0, 1000.0])
+    pos = n / (1 + np.exp(-(2 * z - 1)))
+    a, b = M.platt_from_counts(z, n, pos)
+    assert (a, b) == (pytest.approx(2.0, abs=1e-8), pytest.approx(-1.0, abs=1e-8))
+    # rates falling with the score: the slope is held at the floor, and b is the best intercept there
+    a, b = M.platt_from_counts(z, n, n / (1 + np.exp(-(-2 * z - 1))), min_slope=0.001)
+    assert a == 0.001
+    rates = 1 / (1 + np.exp(-(-2 * z - 1)))  # at a ~ 0 the best b makes σ(b) the overall rate
+    assert 1 / (1 + np.exp(-b)) == pytest.approx(rates.mean(), abs=1e-3)
+
+
+def test_calibration_turns_weighted_scores_into_probabilities(spark):
+    # a rare class (about 9 %): the class weights push the raw scores up, towards a 50 % base rate
+    train, test = _planted(spark, 6000, 4, offset=-4.5), _planted(spark, 4000, 5, offset=-4.5)
+    trained = M.train(train, "lr", ["x1", "x2", "noise"], ["cat"], {"regParam": [0.01]}, 42, 20, 1,
+                      calibration_share=0.3)
+    assert trained.calibrator["method"] == "platt" and trained.calibrator["a"] > 0
+    assert 1500 < trained.calibrator["rows"] < 2100  # 30 % of the customers, held out of the fit
+    got = {(m, k): v for m, k, v in M.judge(M.scored(trained.model, test, trained.calibrator))}
+    base = got[("positive_rate", "")]
+    assert 0.05 < base < 0.15
+    assert got[("ece_uncalibrated", "")] > 0.15 and got[("ece", "")] < 0.03
+    assert got[("brier", "")] < got[("brier_uncalibrated", "")]
+    assert got[("decile_calibration_gap", "")] < 0.05
+    mean_predicted = sum(got[("decile_predicted", str(d))] * got[("decile_rows", str(d))] for d in range(1, 11))
+    assert mean_predicted / got[("rows", "")] == pytest.approx(base, abs=0.02)
+    # a monotone map: the ranking is the raw scores' (the AUC too, to the evaluator's 1,000-bin curve)
+    both = M.scored(trained.model, test, trained.calibrator)
+    in_raw_order = Window.orderBy("raw_score", "score")  # one small test partition
+    assert both.withColumn("before", F.lag("score").over(in_raw_order)).where("before > score").count() == 0
+    raw = {(m, k): v for m, k, v in M.judge(M.scored(trained.model, test))}
+    assert got[("roc_auc", "")] == pytest.approx(raw[("roc_auc", "")], abs=1e-4)

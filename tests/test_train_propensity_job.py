@@ -67,3 +67,37 @@ def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spar
     execute("score-propensity", JOBS["score-propensity"], spark, one, nxt)  # unpinned: the latest
     latest = warehouse(spark, cfg).read_run("propensity_scores", nxt).select("version").distinct().collect()
     assert [r.version for r in latest] == [nxt.isoformat()]
+
+
+def test_the_calibrator_learns_from_a_held_out_slice_of_the_training_cutoff_only(spark, shop):
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.jobs.train_propensity import cutoffs, timing
+    from tailor.propensity import labels as L
+    from tailor.propensity import model as M
+    from tailor.propensity import store
+
+    cfg = shop(*FAST, *ONE, "propensity.calibration_share=0.4")
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    execute("train-propensity", JOBS["train-propensity"], spark, cfg, run)
+    wh = warehouse(spark, cfg)
+    model, _, meta = store.load(wh, "purchase_lr", run, None)
+    kept = meta["calibrator"]
+    assert kept["method"] == "platt" and kept["a"] > 0
+
+    p = cfg.propensity
+    t1, t2 = cutoffs(run, p.horizon_days)
+    src = [wh.read(n) for n in ("orders", "events", "products", "customers")]
+
+    def platt(as_of, part):  # the calibrator learnt from one slice of one cutoff's customers
+        rows = L.for_target(L.training_rows(*src, as_of, p.horizon_days, p.lookback_days, cfg.features.trend_days,
+                                            timing(cfg)), "purchase")
+        fit_rows, held = M.calibration_split(rows, p.calibration_share, cfg.seed)
+        return M.fit_platt(M.scored(model, held if part == "held" else fit_rows))
+
+    assert platt(t1, "held") == kept  # exactly the training cutoff's held-out customers
+    assert platt(t1, "fit") != kept  # not the rows the model was fitted on
+    assert platt(t2, "held") != kept  # and never the judging cutoff
+    metrics = {r.metric: r.value for r in wh.read_run("model_metrics", run).where(
+        "model = 'purchase_lr' and key = ''").collect()}
+    assert {"brier", "brier_uncalibrated", "ece", "ece_uncalibrated", "decile_calibration_gap"} <= set(metrics)

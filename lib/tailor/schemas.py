@@ -223,6 +223,7 @@ CUSTOMER_VALUE = StructType(
         _f("expected_order_value", DoubleType(), True),
         _f("clv", DoubleType(), True),
         _f("clv_decile", IntegerType(), True),
+        _f("p_alive_change", DoubleType(), True),
         _f(RUN_DATE, DateType(), False),
     ]
 )
@@ -231,7 +232,9 @@ CUSTOMER_VALUE = StructType(
 ``monetary`` the mean value of the repeat purchase days (null without one); ``p_alive``; ``expected_purchases``
 (horizon in days -> expected purchase days); ``days_to_next_purchase`` (the median wait if still active);
 ``expected_order_value`` (Gamma-Gamma); ``clv`` over ``clv.months``, discounted; ``clv_decile`` 1 = the top
-tenth. The value columns are null when Gamma-Gamma could not be fitted."""
+tenth. The value columns are null when Gamma-Gamma could not be fitted. ``p_alive_change``: P(alive) now
+less P(alive) ``clv.trend_days`` earlier, both with today's fit (negative: slipping away; null for a customer
+whose first purchase came after that day)."""
 
 SEGMENT_PROFILES = StructType(
     [

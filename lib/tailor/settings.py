@@ -149,6 +149,8 @@ class ClvSettings(Strict):
     """The backtest: refit on the data before the last this-many days and compare predicted with actual
     repeat purchases in them (model_metrics ``holdout_*``); 0 skips it, as does a history no longer than
     this."""
+    trend_days: int = Field(30, ge=1)
+    """``p_alive_change`` compares today's P(alive) with the one this many days earlier."""
     max_groups: int = Field(5_000_000, ge=1)
     """The fit reads one row per distinct (x, t_x, T) in whole days, which the calendar bounds; more than
     this many stops the job with a message rather than straining the driver."""
@@ -297,13 +299,19 @@ class PropensitySettings(Strict):
         "tenure_days", "recency_days", "frequency", "monetary_total", "avg_order_value", "purchases_per_30d",
         "mean_days_between_purchases", "distinct_items", "distinct_categories", "top_category_share",
         "return_rate", "spend_recent", "spend_prior", "spend_trend", "sessions", "views", "carts",
-        "avg_session_minutes", "view_to_purchase"])
+        "avg_session_minutes", "view_to_purchase", "p_alive", "expected_purchases_horizon", "days_overdue",
+        "gap_trend", "bought_same_window_last_year"])
+    """Profile columns (:mod:`tailor.features.profile`) and purchase-timing columns
+    (:mod:`tailor.propensity.timing`, fitted in ``clv.time_unit``)."""
     categorical_features: list[str] = Field(default_factory=lambda: ["country", "top_category"])
     lr_grid: dict[str, list[float]] = Field(default_factory=lambda: {
         "regParam": [0.001, 0.01, 0.1], "elasticNetParam": [0.0, 0.5]})
     gbt_grid: dict[str, list[float]] = Field(default_factory=lambda: {"maxDepth": [3, 5], "stepSize": [0.1]})
     max_iter: int = Field(50, ge=1)
     """LR iterations; GBT trees."""
+    calibration_share: float = Field(0.2, ge=0.0, lt=1.0)
+    """This share of the training cutoff's customers (a seeded hash) is held out of the fit, and Platt scaling
+    learnt on their scores turns every score into a probability; 0: raw, class-weighted scores."""
     parallelism: int = Field(2, ge=1)
     """Settings fitted at once by TrainValidationSplit."""
     fit_partitions: int = Field(1, ge=1)

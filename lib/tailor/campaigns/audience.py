@@ -12,7 +12,8 @@ Every build runs, in this order:
    - ``<model>_score`` and ``<model>_decile`` for every model in ``propensity_scores`` (``purchase_gbt``...),
      and ``purchase_score``/``purchase_decile``/``churn_score``/``churn_decile`` from the models of
      ``campaigns.propensity_algorithm`` (decile 10 = the most likely);
-   - ``p_alive``, ``expected_purchases_<h>`` (``expected_purchases_90``: the expected purchase days in the
+   - ``p_alive``, ``p_alive_change`` (P(alive) now less ``clv.trend_days`` ago: negative while a customer
+     slips away), ``expected_purchases_<h>`` (``expected_purchases_90``: the expected purchase days in the
      next 90 days, for each h of ``clv.horizons_days``), ``days_to_next_purchase``, ``expected_order_value``,
      ``clv`` and ``clv_decile`` (1 = the most valuable tenth) from ``customer_value``;
    - ``monetary_median``: the median ``monetary_total`` of customers with a purchase.
@@ -49,7 +50,8 @@ from tailor.settings import CampaignDefinition, CampaignSettings
 MONETARY_MEDIAN = "monetary_median"
 _FROM_SEGMENTS = {S.SEGMENT_ID, S.SEGMENT}
 _FROM_SCORES = re.compile(r"^(purchase|churn)(_(lr|gbt))?_(score|decile)$")
-VALUE_ATTRIBUTES = ("p_alive", "days_to_next_purchase", "expected_order_value", "clv", "clv_decile")
+VALUE_ATTRIBUTES = ("p_alive", "p_alive_change", "days_to_next_purchase", "expected_order_value", "clv",
+                    "clv_decile")
 """What a rule may use from ``customer_value``, besides ``expected_purchases_<h>`` (its summary columns would
 clash with ``user_features``')."""
 _FROM_VALUE = re.compile(rf"^({'|'.join(VALUE_ATTRIBUTES)}|expected_purchases_\d+)$")

@@ -31,6 +31,8 @@ DAY = "day"
 VALUE = "value"
 RECENCY_DAYS, TENURE_DAYS = "recency_days", "tenure_days"
 CUSTOMERS = "customers"
+DAYS_PER = {"days": 1.0, "weeks": 7.0}
+"""Days in each ``clv.time_unit``."""
 
 
 def purchase_days(purchases: DataFrame) -> DataFrame:
@@ -115,6 +117,17 @@ def score(summary: DataFrame, bgnbd: dict[str, float], gamma_gamma: dict[str, fl
         F.nanvl("expected_order_value", F.lit(None)).alias("expected_order_value"),
         F.nanvl("clv", F.lit(None)).alias("clv"),
     )
+
+
+def p_alive(summary: DataFrame, bgnbd: dict[str, float]) -> DataFrame:
+    """user_id, p_alive of each customer of ``summary`` under the fitted ``bgnbd``."""
+    def scored(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for b in batches:
+            yield pd.DataFrame({S.USER_ID: b[S.USER_ID], "p_alive": B.p_alive(
+                bgnbd, b["frequency"].to_numpy(float), b["recency"].to_numpy(float), b["tenure"].to_numpy(float))})
+
+    return summary.select(S.USER_ID, "frequency", "recency", "tenure").mapInPandas(
+        scored, "user_id string, p_alive double")
 
 
 def deciles(values: Column, thresholds: list[float]) -> Column:

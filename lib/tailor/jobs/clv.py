@@ -8,8 +8,9 @@ propensity scores.
 Every customer with a purchase by run_date gets BG/NBD's P(alive), expected purchase days over
 ``clv.horizons_days``, the median days to the next purchase if still active, Gamma-Gamma's expected order
 value, and the lifetime value over ``clv.months`` discounted by ``clv.monthly_discount`` a month, with its
-decile (:mod:`tailor.clv`). The summary and the scores are computed in Spark; the fits read one row per
-distinct summary, bounded by the calendar, never one per customer.
+decile (:mod:`tailor.clv`), and ``p_alive_change``: P(alive) now less P(alive) ``clv.trend_days`` earlier,
+with today's parameters (the win-back campaign's "slipping away"). The summary and the scores are computed
+in Spark; the fits read one row per distinct summary, bounded by the calendar, never one per customer.
 
 The backtest refits on the data before the last ``clv.holdout_days`` and writes predicted against actual
 repeat purchases in them, by number of earlier repeat purchases (``holdout_predicted`` / ``holdout_actual``
@@ -39,13 +40,12 @@ log = logging.getLogger(__name__)
 READS: frozenset[str] = frozenset({"orders"})
 WRITES: frozenset[str] = frozenset({"customer_value", "model_metrics"})
 MODEL = "clv"
-DAYS_PER = {"days": 1.0, "weeks": 7.0}
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     wh = warehouse(spark, cfg)
     c = cfg.clv
-    unit = DAYS_PER[c.time_unit]
+    unit = C.DAYS_PER[c.time_unit]
     purchases = wh.read("orders").where(~F.col(S.IS_RETURN) & before_cutoff(run_date))
     days = C.purchase_days(purchases).persist(StorageLevel.MEMORY_AND_DISK)
     summary = C.summarise(days, run_date, unit).persist(StorageLevel.MEMORY_AND_DISK)
@@ -64,8 +64,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                          c.months, c.month_days, c.monthly_discount).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             cuts = scored.agg(F.percentile_approx("clv", [i / 10 for i in range(9, 0, -1)], 10_000)).first()[0]
+            earlier = C.p_alive(C.summarise(days, run_date - timedelta(days=c.trend_days), unit),
+                                timing.params).select(S.USER_ID, F.col("p_alive").alias("_p_alive_before"))
             ranked = scored.withColumn("clv_decile", C.deciles(F.col("clv"), cuts) if cuts else F.lit(None)
-                                       .cast("int"))
+                                       .cast("int")).join(earlier, S.USER_ID, "left").withColumn(
+                "p_alive_change", F.col("p_alive") - F.col("_p_alive_before")).drop("_p_alive_before")
             written = wh.replace_partition(ranked, "customer_value", run_date)
         finally:
             scored.unpersist()

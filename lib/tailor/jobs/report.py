@@ -3,8 +3,9 @@ date>.html`` (default ``<warehouse>/reports``), with its figures embedded.
 
 Sections: data quality (rows accepted, quarantined by reason), segments (sizes, feature means), customer value
 (CLV and P(alive) by CLV decile, the BG/NBD holdout backtest, the fitted parameters), evaluation
-(the table at ``evaluation.search_k``, precision@k and recall@k per recommender), propensity (ROC curves and
-decile lift per model), association rules (the strongest), campaigns (audience sizes by arm, A/B results)
+(the table at ``evaluation.search_k``, precision@k and recall@k per recommender), propensity (ROC curves,
+decile lift and the reliability diagram before and after calibration, per model), association rules (the
+strongest), campaigns (audience sizes by arm, A/B results)
 and the day's run log. Every figure is drawn from an aggregate Spark has already reduced to a few hundred
 rows at most; no table is collected whole. A section whose table has no rows for the run date says which job
 writes it.
@@ -181,11 +182,16 @@ def evaluation(spark, cfg, run_date) -> Section:
         tables=[table])
 
 
+CALIBRATION_METRICS = ("brier", "brier_uncalibrated", "ece", "ece_uncalibrated", "decile_calibration_gap",
+                       "calibration_predicted", "calibration_observed", "calibration_predicted_uncalibrated",
+                       "calibration_observed_uncalibrated")
+
+
 def propensity(spark, cfg, run_date) -> Section:
     title = "Propensity models"
     mm = _day(spark, cfg, "model_metrics", run_date)
-    rows = [] if mm is None else mm.where(F.col("metric").isin("roc_fpr", "roc_tpr", "lift", "roc_auc", "pr_auc",
-                                                                "capture")).collect()  # ~100 rows per model
+    rows = [] if mm is None else mm.where(F.col("metric").isin(
+        "roc_fpr", "roc_tpr", "lift", "roc_auc", "pr_auc", "capture", *CALIBRATION_METRICS)).collect()  # ~170 per model
     if not rows:
         return _missing_for(spark, cfg, run_date, "propensity", title, "model_metrics", "train-propensity")
     models = sorted({r["model"] for r in rows})
@@ -198,14 +204,27 @@ def propensity(spark, cfg, run_date) -> Section:
         roc[label] = [(val[(m, "roc_fpr", k)], val[(m, "roc_tpr", k)]) for k in keys if (m, "roc_tpr", k) in val]
     deciles = [str(d) for d in range(10, 0, -1)]
     lift = {m: [val.get((m, "lift", d), 0.0) for d in deciles] for m in models}
-    table = Table(["model", "ROC AUC", "PR AUC", "top-decile lift", "top-decile capture"],
-                  [[m, val.get((m, "roc_auc", "")), val.get((m, "pr_auc", "")), val.get((m, "lift", "10")),
-                    val.get((m, "capture", "10"))] for m in models])
+    table = Table(["model", "ROC AUC", "PR AUC", "top-decile lift", "top-decile capture", "Brier (raw)", "Brier",
+                   "ECE (raw)", "ECE", "largest decile gap"],
+                  [[m, *[val.get((m, metric, k)) for metric, k in (
+                      ("roc_auc", ""), ("pr_auc", ""), ("lift", "10"), ("capture", "10"), ("brier_uncalibrated", ""),
+                      ("brier", ""), ("ece_uncalibrated", ""), ("ece", ""), ("decile_calibration_gap", ""))]]
+                   for m in models])
+
+    def reliability(suffix: str) -> dict[str, list[tuple[float, float]]]:
+        return {m: [(v, val[(m, f"calibration_observed{suffix}", k)]) for (m_, metric, k), v in val.items()
+                    if m_ == m and metric == f"calibration_predicted{suffix}"
+                    and (m, f"calibration_observed{suffix}", k) in val] for m in models}
+
     return Section("propensity", title, images=[
         ("ROC curves", G.curves({"ROC on the out-of-time validation window": roc}, "false positive rate",
                                 "true positive rate", diagonal=True)),
         ("decile lift", G.grouped_bars([f"decile {d}" for d in deciles], lift, "Lift by score decile (10 = top)",
                                        "lift over the base rate", baseline=1.0)),
+        ("reliability", G.curves({"calibrated scores": reliability(""),
+                                  "raw (class-weighted) scores": reliability("_uncalibrated")},
+                                 "mean predicted probability (ten equal-width bins)", "observed rate",
+                                 diagonal=True)),
     ], tables=[table])
 
 

@@ -2,10 +2,11 @@
 -> ``propensity_scores`` (run_date, model): every customer known on the run date, with each model's
 probability and decile.
 
-Features are computed as of the run date, exactly as in training. Each model of ``propensity.targets`` x
-``propensity.algorithms`` is loaded at ``propensity.version`` when pinned, else at the latest version
-trained on or before the run date. Deciles come from approxQuantile thresholds over all customers scored
-(10 = the most likely).
+Features are computed as of the run date, exactly as in training (the purchase-timing ones with a BG/NBD fit
+as of the run date), and each score is mapped by the calibrator kept with its model version. Each model of
+``propensity.targets`` x ``propensity.algorithms`` is loaded at ``propensity.version`` when pinned, else at
+the latest version trained on or before the run date. Deciles come from approxQuantile thresholds over all
+customers scored (10 = the most likely).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.config import Config, warehouse
-from tailor.features.profile import user_features
 from tailor.jobs.base import JobSummary
+from tailor.jobs.train_propensity import timing
+from tailor.propensity import labels as L
 from tailor.propensity import model as M
 from tailor.propensity import store
 
@@ -32,8 +34,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     p = cfg.propensity
     orders, events, products, customers = (wh.read(n) for n in
                                            ("orders", "events", "products", "customers"))
-    feats = user_features(orders, events, products, customers, as_of=run_date,
-                          trend_days=cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
+    feats = L.features(orders, events, products, customers, run_date, p.horizon_days, cfg.features.trend_days,
+                       timing(cfg)).persist(StorageLevel.MEMORY_AND_DISK)
     summary = JobSummary(tables=["propensity_scores"])
     try:
         summary.rows_in = feats.count()
@@ -41,8 +43,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             for algo in p.algorithms:
                 name = f"{target}_{algo}"
                 pinned = p.version.isoformat() if p.version else None
-                fitted, version, _meta = store.load(warehouse(spark, cfg), name, run_date, pinned)
-                scored = M.scored(fitted, feats).select(S.USER_ID, M.SCORE).persist(StorageLevel.MEMORY_AND_DISK)
+                fitted, version, meta = store.load(warehouse(spark, cfg), name, run_date, pinned)
+                scored = M.scored(fitted, feats, meta.get("calibrator")).select(S.USER_ID, M.SCORE).persist(
+                    StorageLevel.MEMORY_AND_DISK)
                 out = M.deciles(scored).select(S.USER_ID, F.lit(version).alias("version"), S.SCORE,
                                                F.col(M.DECILE).cast("int").alias("decile"))
                 summary.metrics[f"{name}.rows"] = wh.replace_partition(

@@ -6,7 +6,10 @@ Out of time, with H = ``propensity.horizon_days`` and R the run date: the models
 T1 = R - 2H with labels from (T1, T1 + H], and are judged on features as of T2 = R - H with labels from
 (T2, R], a later period they never saw. Every label is complete by R, and nothing after a cutoff reaches
 its features (:mod:`tailor.propensity.labels`). Targets ``propensity.targets`` (purchase, churn) times
-algorithms ``propensity.algorithms`` (lr, gbt); parameters chosen by TrainValidationSplit on T1's rows.
+algorithms ``propensity.algorithms`` (lr, gbt); parameters chosen by TrainValidationSplit on T1's rows,
+less the ``propensity.calibration_share`` of customers held out to calibrate the scores
+(:func:`tailor.propensity.model.train`). The calibrator is kept in the version's metadata; the metrics
+judge the calibrated scores and give Brier and ECE before and after.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from tailor.clv.summary import DAYS_PER
 from tailor.config import Config, warehouse
 from tailor.errors import InsufficientDataError
 from tailor.jobs.base import JobSummary
@@ -37,13 +41,18 @@ def cutoffs(run_date: date, horizon_days: int) -> tuple[date, date]:
     return run_date - 2 * h, run_date - h
 
 
+def timing(cfg: Config) -> L.Timing:
+    """How the purchase-timing features are fitted: in ``clv.time_unit``, bounded by ``clv.max_groups``."""
+    return L.Timing(days_per_unit=DAYS_PER[cfg.clv.time_unit], max_groups=cfg.clv.max_groups)
+
+
 def _rows(spark: SparkSession, cfg: Config, as_of: date):
     wh = warehouse(spark, cfg)
     p = cfg.propensity
     orders, events, products, customers = (wh.read(n) for n in
                                            ("orders", "events", "products", "customers"))
     return L.training_rows(orders, events, products, customers, as_of, p.horizon_days, p.lookback_days,
-                           cfg.features.trend_days).persist(StorageLevel.MEMORY_AND_DISK)
+                           cfg.features.trend_days, timing(cfg)).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _check(rows, target: str, as_of: date) -> None:
@@ -69,14 +78,15 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             for algo in p.algorithms:
                 name = f"{target}_{algo}"
                 settings = p.lr_grid if algo == "lr" else p.gbt_grid
-                fitted, params, tried = M.tune(train, algo, p.numeric_features, p.categorical_features, settings,
-                                               cfg.seed, p.max_iter, p.parallelism,
-                                               partitions=p.fit_partitions)
-                preds = M.scored(fitted, valid).persist(StorageLevel.MEMORY_AND_DISK)
+                trained = M.train(train, algo, p.numeric_features, p.categorical_features, settings, cfg.seed,
+                                  p.max_iter, p.parallelism, partitions=p.fit_partitions,
+                                  calibration_share=p.calibration_share)
+                fitted, params, tried = trained.model, trained.params, trained.tried
+                preds = M.scored(fitted, valid, trained.calibrator).persist(StorageLevel.MEMORY_AND_DISK)
                 rows = M.judge(preds) + M.explain(fitted, preds, algo)
                 preds.unpersist()
                 headline = {m: v for m, k, v in rows if k == ""}
-                meta = {"target": target, "algorithm": algo, "params": params,
+                meta = {"target": target, "algorithm": algo, "params": params, "calibrator": trained.calibrator,
                         "features": {"numeric": M.usable_numeric(train, p.numeric_features),
                                      "categorical": p.categorical_features},
                         "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
@@ -91,7 +101,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                     "params map<string,double>, metrics map<string,double>, chosen boolean")
                 wh.replace_partition(tuning, "tuning_results", run_date, {"model": name})
                 summary.metrics.update({f"{name}.{m}": round(v, 4) for m, v in headline.items()
-                                        if m in ("roc_auc", "pr_auc", "log_loss", "brier")})
+                                        if m in ("roc_auc", "pr_auc", "log_loss", "brier", "brier_uncalibrated",
+                                                 "ece", "ece_uncalibrated", "decile_calibration_gap")})
                 log.info("%s version %s: %s", name, version, headline)
         summary.rows_in = int(train_all.count())
         summary.rows_out = len(p.targets) * len(p.algorithms)

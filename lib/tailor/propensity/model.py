@@ -6,6 +6,13 @@ bucket) and one-hot encoded, assembled; standardised for logistic regression. ``
 LogisticRegression with elastic net, ``gbt`` GBTClassifier. Class imbalance is handled by a weight column:
 each class weighs ``n / (2 · n_class)``, so both carry half of the total weight.
 
+**Calibration** (:func:`train`): the weighting makes the classes look equally common, so the raw scores are
+not probabilities (a 6 % base rate scores around 0.5). A seeded hash of the user id holds out
+``calibration_share`` of the training cutoff's rows; the pipeline is tuned and fitted on the rest, scores the
+held-out slice, and a Platt scaling (:func:`fit_platt`: P(y) = σ(a·logit(s) + b), maximum likelihood) learnt
+on those scores maps every score back to a probability. The judging cutoff's rows are never seen by it. The
+map is monotone (a > 0), so AUC, lift and deciles are unchanged; only the values move.
+
 **Tuning**: TrainValidationSplit over ``propensity.<algo>_grid`` on the training cutoff's rows, by area
 under PR (parallelism ``propensity.parallelism``, seeded). The chosen pipeline is then judged **out of
 time**: on the rows of a later cutoff it never saw.
@@ -13,8 +20,11 @@ time**: on the rows of a later cutoff it never saw.
 **Metrics** (:func:`judge`), all computed distributed and returned as small rows: ROC-AUC and PR-AUC
 (BinaryClassificationEvaluator), log loss (probabilities clipped to [1e-15, 1 - 1e-15]) and Brier score;
 deciles of the score (approxQuantile thresholds, decile 10 the highest) with each decile's positive rate,
-lift (rate / overall rate) and cumulative capture (share of all positives in this decile and those above);
-a calibration table over ten equal-width probability bins (mean predicted, observed rate, count).
+lift (rate / overall rate), cumulative capture (share of all positives in this decile and those above) and
+mean score; a calibration table over ten equal-width probability bins (mean predicted, observed rate,
+count), the expected calibration error (ECE: Σ over bins of count/n · |mean predicted − observed|), and the
+largest gap between a decile's mean score and its observed rate. With the raw scores beside the calibrated
+ones, Brier, ECE and the table are also given for the raw scores (``*_uncalibrated``).
 :func:`explain` lists GBT feature importances or LR coefficients by feature name.
 """
 
@@ -23,7 +33,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 from pyspark import StorageLevel
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
@@ -33,11 +46,12 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
+from scipy.special import expit
 
 from tailor.propensity.labels import LABEL
 
 log = logging.getLogger(__name__)
-WEIGHT, FEATURES, SCORE, DECILE = "weight", "features", "score", "decile"
+WEIGHT, FEATURES, SCORE, DECILE, RAW = "weight", "features", "score", "decile", "raw_score"
 ALGOS = ("lr", "gbt")
 EPS = 1e-15
 
@@ -138,6 +152,121 @@ def tune(rows: DataFrame, algo: str, numeric: Sequence[str], categorical: Sequen
     return fitted.bestModel, tried[best][0], tried
 
 
+def calibration_split(rows: DataFrame, share: float, seed: int, key: str = "user_id") -> tuple[
+        DataFrame, DataFrame]:
+    """(the rows to fit on, the held-out rows to calibrate on): ``share`` of the ``key`` values, chosen by a
+    seeded hash, so a re-run holds out the same customers."""
+    held = F.pmod(F.xxhash64(F.lit(seed), F.col(key)), F.lit(10_000)) < F.lit(round(share * 10_000))
+    return rows.where(~held), rows.where(held)
+
+
+LOGIT_BIN = 0.001
+"""Platt scaling reads the held-out scores as counts per logit bin of this width (bounded: logits are clipped to
+±27.6), not one row per customer; a score moves by at most a quarter of this within its bin."""
+LOGIT_CLIP = 1e-12
+
+
+def _logit(p: Column) -> Column:
+    q = F.least(F.greatest(p, F.lit(LOGIT_CLIP)), F.lit(1 - LOGIT_CLIP))
+    return F.log(q / (1 - q))
+
+
+MIN_SLOPE = 1e-3
+"""Platt's slope is kept at least this: a model that does not rank the held-out customers (a fitted slope of
+0 or less) gets scores that all sit near their base rate, still in the model's order, rather than reversed."""
+
+
+def platt_from_counts(z: np.ndarray, n: np.ndarray, pos: np.ndarray, max_iter: int = 100,
+                      min_slope: float | None = None) -> tuple[float, float]:
+    """(a, b) maximising Σ pos·ln σ(a·z + b) + (n − pos)·ln(1 − σ(a·z + b)): Newton's method on the concave
+    log-likelihood, halving a step that would lower it. With ``min_slope``, a fitted a below it is held there
+    and b refitted: the concave likelihood's best point with a >= min_slope."""
+    z, n, pos = (np.asarray(v, dtype=float) for v in (z, n, pos))
+
+    def ll(t: np.ndarray) -> float:
+        m = t[0] * z + t[1]
+        return float(np.sum(pos * -np.logaddexp(0, -m) + (n - pos) * -np.logaddexp(0, m)))
+
+    def newton(theta: np.ndarray, free: np.ndarray) -> np.ndarray:
+        current = ll(theta)
+        for _ in range(max_iter):
+            p = expit(theta[0] * z + theta[1])
+            resid = pos - n * p
+            grad = np.array([np.sum(resid * z), np.sum(resid)])[free]
+            w = n * p * (1 - p)
+            hess = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])[np.ix_(free, free)]
+            step = np.zeros(2)
+            step[free] = np.linalg.solve(hess + 1e-9 * np.eye(len(grad)), grad)
+            size = 1.0
+            while size > 1e-6:
+                trial = theta + size * step
+                value = ll(trial)
+                if value >= current - 1e-12:
+                    break
+                size /= 2
+            theta, moved, current = trial, float(np.max(np.abs(size * step))), value
+            if moved < 1e-10:
+                break
+        return theta
+
+    theta = newton(np.array([1.0, 0.0]), np.array([True, True]))
+    if min_slope is not None and theta[0] < min_slope:
+        theta = newton(np.array([min_slope, theta[1]]), np.array([False, True]))
+    return float(theta[0]), float(theta[1])
+
+
+def fit_platt(predictions: DataFrame) -> dict[str, Any] | None:
+    """The Platt map learnt from ``predictions`` (label and the raw score in ``raw_score``), as a dict kept
+    with the model: {"method": "platt", "a", "b", "rows", "positives"}, a at least :data:`MIN_SLOPE` (logged
+    when held there); None (logged) when the rows hold one class only."""
+    counts = predictions.groupBy(F.round(_logit(F.col(RAW)) / LOGIT_BIN).cast("long").alias("bin")).agg(
+        F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).toPandas().sort_values("bin")  # bounded
+    n, pos = counts["n"].to_numpy(float), counts["pos"].to_numpy(float)
+    if n.sum() == 0 or pos.sum() in (0, n.sum()):
+        log.warning("the calibration slice holds %d rows, %d positive: scores are left uncalibrated",
+                    int(n.sum()), int(pos.sum()))
+        return None
+    a, b = platt_from_counts(counts["bin"].to_numpy(float) * LOGIT_BIN, n, pos, min_slope=MIN_SLOPE)
+    if a <= MIN_SLOPE:
+        log.warning("the model does not rank the %d held-out customers (Platt slope held at %g): its calibrated "
+                    "scores all sit near their positive rate %.4f", int(n.sum()), a, pos.sum() / n.sum())
+    return {"method": "platt", "a": a, "b": b, "rows": int(n.sum()), "positives": int(pos.sum())}
+
+
+def calibrate(raw: Column, calibrator: dict[str, Any] | None) -> Column:
+    """``raw`` mapped by ``calibrator`` (:func:`fit_platt`); unchanged without one."""
+    if not calibrator:
+        return raw
+    if calibrator["method"] != "platt":
+        raise ValueError(f"unknown calibration method {calibrator['method']!r}")
+    m = F.lit(calibrator["a"]) * _logit(raw) + F.lit(calibrator["b"])
+    return F.lit(1.0) / (F.lit(1.0) + F.exp(-m))
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A tuned pipeline with its calibration: what :func:`train` returns and the model store keeps."""
+
+    model: PipelineModel
+    params: dict[str, float]
+    tried: list[tuple[dict[str, float], float]]
+    calibrator: dict[str, Any] | None
+
+
+def train(rows: DataFrame, algo: str, numeric: Sequence[str], categorical: Sequence[str],
+          settings: dict[str, list[float]], seed: int, max_iter: int, parallelism: int, partitions: int = 1,
+          calibration_share: float = 0.2) -> Trained:
+    """:func:`tune` on all but a held-out ``calibration_share`` of ``rows`` (:func:`calibration_split`), then
+    :func:`fit_platt` on the held-out rows' scores. ``calibration_share`` 0: no calibration."""
+    if calibration_share <= 0:
+        return Trained(*tune(rows, algo, numeric, categorical, settings, seed, max_iter, parallelism,
+                             partitions=partitions), None)
+    fit_rows, held = calibration_split(rows, calibration_share, seed)
+    model, params, tried = tune(fit_rows, algo, numeric, categorical, settings, seed, max_iter, parallelism,
+                                partitions=partitions)
+    return Trained(model, params, tried, fit_platt(scored(model, held)))
+
+
 SCORE_DECIMALS = 10
 """Scores are rounded to this many decimals. Spark's tree and LBFGS fits merge partition sums in the order
 tasks finish, so two fits on the same rows can differ in the last bit of a leaf value; a re-run for the same
@@ -145,10 +274,12 @@ date must write the same table (a 1e-16 wobble crosses a 1e-10 rounding boundary
 scores)."""
 
 
-def scored(model: PipelineModel, rows: DataFrame) -> DataFrame:
-    """``rows`` with ``score`` = the predicted probability of the positive class, rounded to
-    :data:`SCORE_DECIMALS`."""
-    return model.transform(rows).withColumn(SCORE, F.round(vector_to_array("probability")[1], SCORE_DECIMALS))
+def scored(model: PipelineModel, rows: DataFrame, calibrator: dict[str, Any] | None = None) -> DataFrame:
+    """``rows`` with ``raw_score`` = the model's probability of the positive class and ``score`` = that
+    mapped by ``calibrator`` (:func:`calibrate`), both rounded to :data:`SCORE_DECIMALS`."""
+    raw = F.round(vector_to_array("probability")[1], SCORE_DECIMALS)
+    return (model.transform(rows).withColumn(RAW, raw)
+            .withColumn(SCORE, F.round(calibrate(F.col(RAW), calibrator), SCORE_DECIMALS)))
 
 
 def deciles(scores: DataFrame, relative_error: float = 0.0001, cuts: list[float] | None = None) -> DataFrame:
@@ -212,33 +343,53 @@ def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
     roc_cuts = ascending[::-1]
     p = F.least(F.greatest(F.col(SCORE), F.lit(EPS)), F.lit(1 - EPS))
     y = F.col(LABEL)
+    has_raw = RAW in predictions.columns
     agg = predictions.agg(
         _mean(-(y * F.log(p) + (1 - y) * F.log(1 - p))).alias("log_loss"),
         _mean((F.col(SCORE) - y) ** 2).alias("brier"),
+        (_mean((F.col(RAW) - y) ** 2) if has_raw else F.lit(None)).alias("brier_raw"),
         F.count(F.lit(1)).alias("n"), F.sum(y).alias("pos"), *_roc_sums(roc_cuts),
     ).first()
     out += [("log_loss", "", float(agg["log_loss"])), ("brier", "", float(agg["brier"])),
             ("rows", "", float(agg["n"])), ("positive_rate", "", float(agg["pos"]) / agg["n"] if agg["n"] else 0.0)]
     total_pos, rate = float(agg["pos"] or 0.0), (float(agg["pos"] or 0.0) / agg["n"] if agg["n"] else 0.0)
     by_decile = {r[DECILE]: r for r in deciles(predictions, cuts=ascending[1::2]).groupBy(DECILE).agg(  # 10 rows
-        F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos")).collect()}
-    captured = 0.0
+        F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos"), _mean(F.col(SCORE)).alias("pred")).collect()}
+    captured, gap = 0.0, 0.0
     for d in range(10, 0, -1):
         r = by_decile.get(d)
-        n, pos = (int(r["n"]), float(r["pos"])) if r else (0, 0.0)
+        n, pos, pred = (int(r["n"]), float(r["pos"]), float(r["pred"])) if r else (0, 0.0, 0.0)
         captured += pos
+        gap = max(gap, abs(pred - pos / n)) if n else gap
         out += [("decile_rows", str(d), float(n)),
                 ("decile_rate", str(d), pos / n if n else 0.0),
+                ("decile_predicted", str(d), pred),
                 ("lift", str(d), (pos / n) / rate if n and rate else 0.0),
                 ("capture", str(d), captured / total_pos if total_pos else 0.0)]
-    bins = predictions.withColumn("_bin", F.least(F.floor(F.col(SCORE) * 10), F.lit(9)).cast("int")).groupBy(
-        "_bin").agg(_mean(F.col(SCORE)).alias("pred"), _mean(F.col(LABEL)).alias("obs"),
-                F.count(F.lit(1)).alias("n")).collect()
-    for r in sorted(bins, key=lambda r: r["_bin"]):  # at most ten rows
-        key = f"{r['_bin'] / 10:.1f}-{(r['_bin'] + 1) / 10:.1f}"
-        out += [("calibration_predicted", key, float(r["pred"])), ("calibration_observed", key, float(r["obs"])),
-                ("calibration_rows", key, float(r["n"]))]
+    out.append(("decile_calibration_gap", "", gap))
+    out += _calibration_rows(predictions, SCORE, "")
+    if has_raw:
+        out += [("brier_uncalibrated", "", float(agg["brier_raw"])),
+                *_calibration_rows(predictions, RAW, "_uncalibrated")]
     return out + _roc_rows(agg, len(roc_cuts), total_pos, float(agg["n"]) - total_pos)
+
+
+def _calibration_rows(predictions: DataFrame, score: str, suffix: str) -> list[tuple[str, str, float]]:
+    """The calibration table of ``score`` over ten equal-width bins (``calibration_predicted`` /
+    ``_observed`` / ``_rows``, keyed "0.0-0.1" ...) and its expected calibration error ``ece``, each name
+    followed by ``suffix``: one aggregation, at most ten rows."""
+    bins = predictions.withColumn("_bin", F.least(F.floor(F.col(score) * 10), F.lit(9)).cast("int")).groupBy(
+        "_bin").agg(_mean(F.col(score)).alias("pred"), _mean(F.col(LABEL)).alias("obs"),
+                    F.count(F.lit(1)).alias("n")).collect()
+    total = sum(r["n"] for r in bins)
+    out, ece = [], 0.0
+    for r in sorted(bins, key=lambda r: r["_bin"]):
+        key = f"{r['_bin'] / 10:.1f}-{(r['_bin'] + 1) / 10:.1f}"
+        out += [(f"calibration_predicted{suffix}", key, float(r["pred"])),
+                (f"calibration_observed{suffix}", key, float(r["obs"])),
+                (f"calibration_rows{suffix}", key, float(r["n"]))]
+        ece += r["n"] / total * abs(float(r["pred"]) - float(r["obs"]))
+    return [*out, (f"ece{suffix}", "", ece)]
 
 
 def feature_names(model: PipelineModel, predictions: DataFrame) -> list[str]:
