@@ -28,6 +28,16 @@ def test_clv_values_every_buyer_and_is_idempotent(spark, shop):
                       | ~F.col("clv_decile").between(1, 10) | (F.col("expected_purchases")[30] < 0)
                       | (F.col("expected_purchases")[30] > F.col("expected_purchases")[365]))
     assert bad.count() == 0
+    # p_alive_change (clv.trend_days = 30): null for customers who first bought in the last 30 days; below 0
+    # for repeat buyers with no purchase since (the same history, 30 days older); 0 for one-time buyers then
+    days = F.col("tenure") * 7  # weeks to days, first purchase to the run date
+    since_last = (F.col("tenure") - F.col("recency")) * 7
+    new = value.where(days < 29.5)
+    assert new.count() > 0 and new.where(F.col("p_alive_change").isNotNull()).count() == 0
+    quiet = value.where((days > 29.5) & (since_last > 29.5))
+    assert quiet.where("frequency > 0").count() > 0
+    assert quiet.where("frequency > 0 and not p_alive_change < 0").count() == 0
+    assert quiet.where("frequency = 0 and p_alive_change != 0").count() == 0
     metrics = {(r.metric, r.key): r.value for r in wh.read_run("model_metrics", run).where("model = 'clv'").collect()}
     assert {("bgnbd_param", k) for k in ("r", "alpha", "a", "b")} <= set(metrics)
     assert metrics[("holdout_days", "")] == 30 and metrics[("holdout_customers", "")] > 0

@@ -433,10 +433,14 @@ class CampaignDefinition(Strict):
         return v
 
 
+WIN_BACK_RULE = "p_alive_change < -0.05 AND clv_decile <= 3"
+"""The default win-back: customers slipping away (P(alive) down more than 5 points in ``clv.trend_days``) who
+are among the most valuable 30 % by lifetime value (``clv_decile`` 1 is the top tenth)."""
+
+
 def _default_campaigns() -> list[CampaignDefinition]:
     return [
-        CampaignDefinition(name="win-back", rule="churn_decile >= 8 AND monetary_total > monetary_median",
-                           priority=10),
+        CampaignDefinition(name="win-back", rule=WIN_BACK_RULE, priority=10),
         CampaignDefinition(name="cross-sell", rule="purchase_decile >= 9", priority=20),
         CampaignDefinition(name="segment", rule="true", priority=90, per_segment=True),
     ]
