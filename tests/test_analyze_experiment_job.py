@@ -26,6 +26,9 @@ def test_the_analysis_by_hand(spark, tmp_path):
             for u, a in hist]
     rows.append({S.CAMPAIGN: "late", S.USER_ID: "T0", S.SENT_DATE: date(2026, 10, 28), S.ARM: S.TREATMENT,
                  S.CHANNEL: "email", "recorded_on": sent})  # its window ends after the run date: skipped
+    # "broken": 40 treated, all converted, against 10 controls, none converted, where the split was 50/50
+    rows += [{S.CAMPAIGN: "broken", S.USER_ID: f"B{i}", S.SENT_DATE: sent, S.ARM: S.TREATMENT if i < 40 else
+              S.CONTROL, S.CHANNEL: "email", "recorded_on": sent} for i in range(50)]
     warehouse(spark, cfg).merge_upsert(
         contract(spark, S.CONTACT_HISTORY, rows), "contact_history", ["campaign", "user_id"])
 
@@ -38,20 +41,46 @@ def test_the_analysis_by_hand(spark, tmp_path):
               line("T1", 8, 20.0),  # the last day of the window: in
               line("T2", 1, 50.0),  # the send day: out
               line("T3", 9, 30.0),  # the day after the window: out
-              line("C0", 5, 12.0), line("C1", 4, -5.0, True)]  # C1: a return alone is not a conversion
+              line("C0", 5, 12.0), line("C1", 4, -5.0, True),  # C1: a return alone is not a conversion
+              *[line(f"B{i}", 3, 1.0) for i in range(40)]]
+    pre = {"T0": (28, 8.0), "T1": (30, 2.0), "C0": (20, 4.0), "C3": (2, 9.0)}  # Sept: days before the send
+    orders += [{**line(u, 1, amount), S.EVENT_ID: f"pre{u}", S.TS: datetime(2026, 9, d, 12)}
+               for u, (d, amount) in pre.items()]  # C3's 2 Sept is 29 days before: outside the 28-day pre-period
     warehouse(spark, cfg).merge_upsert(contract(spark, S.ORDERS, orders), "orders", [S.EVENT_ID])
     run = date(2026, 11, 1)
-    execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run)
-    res = warehouse(spark, cfg).read_run("experiment_results", run).collect()
-    assert [r.campaign for r in res] == ["c"]
-    r = res[0]
+    execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run,
+            args=ExperimentArgs(expected_shares=(("c", 0.5), ("broken", 0.5))))
+    res = warehouse(spark, cfg).read_run("experiment_results", run).orderBy("campaign").collect()
+    assert [r.campaign for r in res] == ["broken", "c"]
+    broken, r = res
+    # SRM: 40 against 10 at 50/50: chi2 = 2 · 15² / 25 = 18, p = 2.2e-5 < 0.001: failed, never significant
+    assert broken.srm_chi2 == pytest.approx(18.0) and broken.srm_p_value == pytest.approx(2.21e-5, rel=1e-2)
+    assert broken.srm_failed is True and broken.p_value < 1e-6 and broken.significant is False
+    # c: 4 against 4 as assigned
+    assert (r.srm_chi2, r.srm_p_value, r.srm_failed, r.expected_treatment_share) == (0.0, 1.0, False, 0.5)
+    # CUPED: pre-period (28 days before 1 Oct) conversion x and revenue q per customer, outcome y and revenue r:
+    #   T0 x 1 q 8, y 1 r 6; T1 x 1 q 2, y 1 r 20; T2, T3 x 0, y 0 (their orders are outside the window)
+    #   C0 x 1 q 4, y 1 r 12; C1 x 0, y 0 r -5; C2 0; C3 0 (2 Sept is outside the pre-period)
+    conv = X.cuped(X.Moments(4, 2, 2, 2, 2, 2), X.Moments(4, 1, 1, 1, 1, 1))
+    rev = X.cuped(X.Moments(4, 26, 36 + 400, 10, 64 + 4, 48 + 40), X.Moments(4, 7, 144 + 25, 4, 16, 48))
+    assert r.cuped_abs_lift == pytest.approx(conv.lift) and r.cuped_variance_reduction == pytest.approx(
+        conv.variance_reduction)
+    assert r.cuped_theta == pytest.approx(conv.theta) and conv.theta == pytest.approx(1.0)  # y = x here
+    assert r.cuped_revenue_lift_per_user == pytest.approx(rev.lift)
+    assert r.cuped_revenue_variance_reduction == pytest.approx(rev.variance_reduction)
+    # one look (every window completed on 8 Oct): the always-valid p is 1/Λ of that look, capped at 1
+    var = 0.5 * 0.5 / 4 + 0.25 * 0.75 / 4
+    seq, low, high = X.always_valid([0.25], [var], 0.02 ** 2, 0.05)
+    assert r.looks == 1 and r.sequential_p_value == pytest.approx(seq[0])
+    assert (r.sequential_ci_low, r.sequential_ci_high) == (pytest.approx(low[0]), pytest.approx(high[0]))
     assert (r.n_treatment, r.conversions_treatment, r.n_control, r.conversions_control) == (4, 2, 4, 1)
     p = X.two_proportions(2, 4, 1, 4, 0.05)
     assert (r.abs_lift, r.p_value, r.ci_low) == (pytest.approx(0.25), pytest.approx(p.p_value), pytest.approx(p.ci_low))
     assert (r.revenue_treatment, r.revenue_control) == (pytest.approx(26.0), pytest.approx(7.0))
     assert r.revenue_per_user_treatment == pytest.approx(6.5) and r.significant is False
     execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run)
-    assert warehouse(spark, cfg).read_run("experiment_results", run).count() == 1
+    again = warehouse(spark, cfg).read_run("experiment_results", run).orderBy("campaign").collect()
+    assert len(again) == 2 and again[1].srm_p_value is None  # c is not configured: no share, no SRM check
     with pytest.raises(MissingTableError, match="nope"):
         execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run,
                 args=ExperimentArgs(campaigns=("nope",)))

@@ -123,7 +123,8 @@ def test_daily_peeking_keeps_the_sequential_false_positive_rate_under_alpha(spar
         (_uniform(7, F.col("id"), F.lit("arm")) < 0.5).alias("treated"),
         (_uniform(7, F.col("id"), F.lit("y")) < 0.1).cast("int").alias("converted"))
     daily = users.groupBy("experiment", "look").agg(
-        F.sum(F.col("treated").cast("int")).alias("n_t"), F.sum(F.when(F.col("treated"), F.col("converted"))).alias("x_t"),
+        F.sum(F.col("treated").cast("int")).alias("n_t"),
+        F.sum(F.when(F.col("treated"), F.col("converted"))).alias("x_t"),
         F.sum((~F.col("treated")).cast("int")).alias("n_c"),
         F.sum(F.when(~F.col("treated"), F.col("converted"))).alias("x_c"))
     z_crit = NormalDist().inv_cdf(1 - alpha / 2)

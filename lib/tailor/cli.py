@@ -80,6 +80,17 @@ def _describe(job) -> str:
     return "\n".join(lines)
 
 
+def _campaign_share(text: str) -> tuple[str, float]:
+    name, sep, share = text.rpartition("=")
+    try:
+        value = float(share)
+    except ValueError:
+        value = -1.0
+    if not sep or not name or not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give CAMPAIGN=SHARE with a share in (0, 1]")
+    return name, value
+
+
 def _job_args(name: str, args: argparse.Namespace) -> object | None:
     """The typed arguments of job ``name`` from its command-line options (None: it takes none)."""
     from tailor.jobs import JOBS, TOOLS
@@ -90,7 +101,7 @@ def _job_args(name: str, args: argparse.Namespace) -> object | None:
     if name == "record-sends":
         return job.args(file=args.file)
     if name == "analyze-experiment":
-        return job.args(campaigns=tuple(args.campaigns))
+        return job.args(campaigns=tuple(args.campaigns), expected_shares=tuple(args.expected_shares))
     if name == "forget":
         return job.args(user_ids=tuple(args.user_ids), ids_file=args.ids_file, purge=args.purge)
     return job.args()
@@ -121,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "analyze-experiment":
             sp.add_argument("--campaign", action="append", default=[], metavar="NAME", dest="campaigns",
                             help="analyse this campaign (repeatable); default: every one with a complete window")
+            sp.add_argument("--expected-share", action="append", default=[], metavar="CAMPAIGN=SHARE",
+                            type=_campaign_share, dest="expected_shares",
+                            help="the treatment share a campaign sent outside Tailor was assigned with, for the "
+                                 "sample-ratio check (repeatable; also campaigns.expected_shares)")
         if name == "forget":
             sp.add_argument("--user-id", action="append", default=[], metavar="ID", dest="user_ids",
                             help="a customer id to forget (repeatable)")
@@ -255,15 +270,21 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | N
     from tailor import csvfile
     from tailor.ingest import synthetic
     from tailor.jobs import JOBS
+    from tailor.jobs.analyze_experiment import Args as ExperimentArgs
     from tailor.jobs.record_sends import Args as SendsArgs
     from tailor.wiring import shop_spec
 
     steps: list[tuple[str, object | None]] = []
+    synthetic_shop = cfg.ingest.source == "synthetic"
     for name in JOBS:
-        if name == "record-sends" and cfg.ingest.source == "synthetic":
+        if name == "record-sends" and synthetic_shop:
             export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
             csvfile.write(synthetic.campaign_sends(spark, shop_spec(cfg, run_date)), export)
             steps.append((name, SendsArgs(file=export, external=(synthetic.PLANTED_CAMPAIGN,))))
+        if name == "analyze-experiment" and synthetic_shop:  # the planted campaign's split, for the SRM check
+            steps.append((name, ExperimentArgs(expected_shares=((synthetic.PLANTED_CAMPAIGN,
+                                                                 synthetic.PLANTED_TREATMENT_SHARE),))))
+            continue
         steps.append((name, None))
     return steps
 
@@ -281,6 +302,16 @@ def _print_experiments(spark, cfg: Config, run_date: date) -> None:
         p = "n/a" if r.p_value is None else f"{r.p_value:.2g}"
         print(f"\nexperiment {r.campaign}: conversion {r.conversions_treatment}/{r.n_treatment} treated, "
               f"{r.conversions_control}/{r.n_control} control; lift {lift}, p = {p}")
+        if r.srm_p_value is not None:
+            verdict = "MISMATCH: not significant, whatever p says" if r.srm_failed else "as assigned"
+            print(f"  sample ratio: {r.n_treatment / (r.n_treatment + r.n_control):.3f} treated against "
+                  f"{r.expected_treatment_share:.3f} assigned, chi-square p = {r.srm_p_value:.2g}: {verdict}")
+        if r.cuped_abs_lift is not None and r.cuped_ci_low is not None:
+            print(f"  CUPED: lift {r.cuped_abs_lift:+.3f} ({r.cuped_ci_low:+.3f} to {r.cuped_ci_high:+.3f}), "
+                  f"{100 * (r.cuped_variance_reduction or 0):.1f}% of the variance removed")
+        if r.sequential_p_value is not None:
+            print(f"  always valid over {r.looks} daily looks: p = {r.sequential_p_value:.2g}, lift in "
+                  f"{r.sequential_ci_low:+.3f} to {r.sequential_ci_high:+.3f}")
 
 
 def _check_source(spark, cfg: Config, run_date: date, rows: int) -> int:

@@ -518,12 +518,33 @@ EXPERIMENT_RESULTS = StructType(
         _f("revenue_lift_per_user", DoubleType()),
         _f("revenue_p_value", DoubleType()),
         _f("significant", BooleanType()),
+        _f("expected_treatment_share", DoubleType()),
+        _f("srm_chi2", DoubleType()),
+        _f("srm_p_value", DoubleType()),
+        _f("srm_failed", BooleanType()),
+        _f("cuped_theta", DoubleType()),
+        _f("cuped_abs_lift", DoubleType()),
+        _f("cuped_ci_low", DoubleType()),
+        _f("cuped_ci_high", DoubleType()),
+        _f("cuped_p_value", DoubleType()),
+        _f("cuped_variance_reduction", DoubleType()),
+        _f("cuped_revenue_lift_per_user", DoubleType()),
+        _f("cuped_revenue_p_value", DoubleType()),
+        _f("cuped_revenue_variance_reduction", DoubleType()),
+        _f("sequential_p_value", DoubleType()),
+        _f("sequential_ci_low", DoubleType()),
+        _f("sequential_ci_high", DoubleType()),
+        _f("looks", IntegerType()),
         _f(RUN_DATE, DateType(), False),
     ]
 )
 """A/B result per campaign over the customers whose outcome window ended by the run date: conversion
 (any purchase in the window) per arm, absolute and relative lift, the two-proportion z-test (pooled) and
-the unpooled confidence interval of the difference; net revenue per customer with a Welch z-test."""
+the unpooled confidence interval of the difference; net revenue per customer with a Welch z-test;
+``significant`` only when the sample-ratio check passed (``srm_*``: chi-square against
+``expected_treatment_share``, null when no share is known); the CUPED-adjusted lifts (``cuped_*``, covariate:
+the same outcome in the pre-period) with the variance they removed; the always-valid p-value and confidence
+sequence of the conversion lift over the ``looks`` so far (``sequential_*``)."""
 
 # --- privacy --------------------------------------------------------------------------------------------
 FORGET_REQUESTS = StructType(

@@ -471,6 +471,25 @@ class CampaignSettings(Strict):
     """``analyze-experiment``: conversions and revenue in the days after each customer's first send."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     """Significance level, and 1 - the confidence of the intervals."""
+    srm_alpha: float = Field(0.001, gt=0.0, lt=1.0)
+    """A readout whose arm counts fit the assigned share with a chi-square p-value below this is
+    ``srm_failed``: its lift is not reported as significant."""
+    expected_shares: dict[str, float] = Field(default_factory=dict)
+    """campaign -> the treatment share it was assigned with, for campaigns sent outside Tailor (the sample-ratio
+    check of Tailor's own campaigns uses their definition's share)."""
+    pre_period_days: int = Field(28, ge=1)
+    """CUPED's covariate: each customer's conversion and net revenue in this many days before their first send."""
+    sequential_tau: float = Field(0.02, gt=0.0)
+    """The always-valid readout mixes the conversion lift over N(0, tau²): the size of effect it is most
+    sensitive to (2 points by default). Any value keeps it valid."""
+
+    @field_validator("expected_shares")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, s in v.items() if not 0 < s <= 1)
+        if bad:
+            raise ValueError(f"treatment shares must be in (0, 1]: {bad}")
+        return v
 
     @model_validator(mode="after")
     def _unique_names(self) -> CampaignSettings:

@@ -6,6 +6,18 @@ so that their outcome window (the ``window_days`` days after the send day) has e
 one recorded. A customer converted when they bought anything in their window; revenue is the net amount
 (returns subtract) in it. The statistics are in :mod:`tailor.campaigns.experiment`. Campaigns with no
 complete window yet are skipped and counted. The run date's partition is replaced.
+
+Beside the fixed-horizon tests, every readout has:
+
+- **a sample-ratio-mismatch gate**: a chi-square test of the arms' counts against the share they were
+  assigned with (:func:`expected_share`). Below ``campaigns.srm_alpha`` the row is ``srm_failed`` and not
+  ``significant``, whatever its p-value: a broken split makes the lift meaningless;
+- **CUPED**: the same lift adjusted by each customer's conversion and net revenue in the
+  ``campaigns.pre_period_days`` before their first send (θ pooled over both arms), with the variance it
+  removed;
+- **an always-valid readout**: the mSPRT p-value and confidence sequence of the conversion lift over the
+  looks so far, one look per day on which customers' windows completed (mixing sd
+  ``campaigns.sequential_tau``), valid however often the results are read.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -32,31 +45,109 @@ FIRST = "first_sent"
 RESULT_FIELDS = StructType([f for f in S.EXPERIMENT_RESULTS.fields if f.name != S.RUN_DATE])
 
 
-def outcomes(history, orders, run_date: date, window_days: int):
-    """(campaign, user_id, arm, first_sent, converted, revenue) for customers with a complete window."""
+def outcomes(history, orders, run_date: date, window_days: int, pre_days: int):
+    """(campaign, user_id, arm, first_sent, converted, revenue, pre_converted, pre_revenue) for customers with a
+    complete window; ``pre_*`` over the ``pre_days`` days before the first send (CUPED's covariate)."""
     first = (history.groupBy(S.CAMPAIGN, S.USER_ID)
              .agg(F.min(S.SENT_DATE).alias(FIRST), F.min_by(S.ARM, S.SENT_DATE).alias(S.ARM))
              .where(F.date_add(F.col(FIRST), window_days) <= F.lit(run_date)))
     day = F.to_date(F.col(S.TS))
+    in_window = (day > F.col(FIRST)) & (day <= F.date_add(F.col(FIRST), window_days))
+    in_pre = (day >= F.date_sub(F.col(FIRST), pre_days)) & (day < F.col(FIRST))
+    bought = (~F.col(S.IS_RETURN)).cast("int")
     inside = (first.join(orders.select(S.USER_ID, S.TS, S.AMOUNT, S.IS_RETURN), S.USER_ID)
-              .where((day > F.col(FIRST)) & (day <= F.date_add(F.col(FIRST), window_days))))
+              .where(in_window | in_pre))
     per_user = inside.groupBy(S.CAMPAIGN, S.USER_ID).agg(
-        F.max((~F.col(S.IS_RETURN)).cast("int")).alias("converted"), F.sum(S.AMOUNT).alias("revenue"))
+        F.max(F.when(in_window, bought)).alias("converted"), F.sum(F.when(in_window, F.col(S.AMOUNT))).alias("revenue"),
+        F.max(F.when(in_pre, bought)).alias("pre_converted"),
+        F.sum(F.when(in_pre, F.col(S.AMOUNT))).alias("pre_revenue"))
     return (first.join(per_user, [S.CAMPAIGN, S.USER_ID], "left")
-            .fillna({"converted": 0, "revenue": 0.0}))
+            .fillna({"converted": 0, "revenue": 0.0, "pre_converted": 0, "pre_revenue": 0.0}))
 
 
-def results(arms: dict[str, dict[str, dict]], window_days: int, alpha: float) -> list[dict]:
-    """One contract row (less run_date) per campaign from the per-arm aggregates:
-    ``arms[campaign][arm] = {n, conversions, revenue, revenue_sq, first, last}``."""
+SUMS = ("n", "conversions", "revenue", "revenue_sq", "pre_conversions", "conv_pre", "pre_revenue", "pre_revenue_sq",
+        "revenue_pre")
+"""Each arm's sums per completion day: customers, Σ converted, Σ revenue, Σ revenue², Σ pre_converted,
+Σ converted·pre_converted, Σ pre_revenue, Σ pre_revenue², Σ revenue·pre_revenue."""
+
+
+def _sums(per_user):
+    y, x, r, q = (F.col(c) for c in ("converted", "pre_converted", "revenue", "pre_revenue"))
+    return [F.count(F.lit(1)).alias("n"), F.sum(y).alias("conversions"), F.sum(r).alias("revenue"),
+            F.sum(r * r).alias("revenue_sq"), F.sum(x).alias("pre_conversions"), F.sum(y * x).alias("conv_pre"),
+            F.sum(q).alias("pre_revenue"), F.sum(q * q).alias("pre_revenue_sq"), F.sum(r * q).alias("revenue_pre")]
+
+
+def expected_share(campaign: str, cs, extra: dict[str, float] | None = None) -> float | None:
+    """The treatment share ``campaign`` was assigned with: ``extra`` (the job's arguments), else
+    ``campaigns.expected_shares``, else its definition's (or a ``per_segment`` definition's, for
+    ``<name>-<segment>``), else None (not tested)."""
+    for given in (extra or {}, cs.expected_shares):
+        if campaign in given:
+            return given[campaign]
+    for d in cs.definitions:
+        if d.name == campaign or (d.per_segment and campaign.startswith(f"{d.name}-")):
+            return d.treatment_share if d.treatment_share is not None else cs.treatment_share
+    return None
+
+
+def _moments(a: dict, outcome: str) -> X.Moments:
+    if outcome == "conversion":  # 0/1 outcome and covariate: Σy² = Σy, Σx² = Σx
+        return X.Moments(a["n"], a["conversions"], a["conversions"], a["pre_conversions"], a["pre_conversions"],
+                         a["conv_pre"])
+    return X.Moments(a["n"], a["revenue"], a["revenue_sq"], a["pre_revenue"], a["pre_revenue_sq"], a["revenue_pre"])
+
+
+def _sequential(looks: list[tuple[dict, dict]], tau: float, alpha: float) -> tuple[float | None, ...]:
+    """(always-valid p, interval low, high) of the conversion lift after the last of ``looks`` (cumulative
+    (treatment, control) sums at each completion day, in order)."""
+    diff, var = [], []
+    for t, c in looks:
+        if t["n"] and c["n"]:
+            p_t, p_c = t["conversions"] / t["n"], c["conversions"] / c["n"]
+            diff.append(p_t - p_c)
+            var.append(p_t * (1 - p_t) / t["n"] + p_c * (1 - p_c) / c["n"])
+    if not diff:
+        return None, None, None
+    p, low, high = X.always_valid(np.array(diff), np.array(var), tau * tau, alpha)
+    if not np.isfinite(low[-1]):  # no look had any variance
+        return None, None, None
+    return float(p[-1]), float(low[-1]), float(high[-1])
+
+
+def results(days: dict[str, dict[str, list[dict]]], window_days: int, cs,
+            shares: dict[str, float] | None = None) -> list[dict]:
+    """One contract row (less run_date) per campaign from the per-arm sums of each completion day:
+    ``days[campaign][arm]`` = [{day, first, last, and :data:`SUMS`}, ...]."""
     out = []
-    for campaign in sorted(arms):
-        a = arms[campaign]
-        empty = {"n": 0, "conversions": 0, "revenue": 0.0, "revenue_sq": 0.0, "first": None, "last": None}
-        t, c = a.get(S.TREATMENT, empty), a.get(S.CONTROL, empty)
+    alpha = cs.alpha
+    empty = dict.fromkeys(SUMS, 0) | {"first": None, "last": None}
+
+    def total(rows: list[dict]) -> dict:
+        agg = {k: sum(r[k] for r in rows) for k in SUMS}
+        firsts, lasts = [r["first"] for r in rows], [r["last"] for r in rows]
+        return agg | {"first": min(firsts) if firsts else None, "last": max(lasts) if lasts else None}
+
+    for campaign in sorted(days):
+        arms = days[campaign]
+        t, c = (total(arms[a]) if a in arms else dict(empty) for a in (S.TREATMENT, S.CONTROL))
         p = X.two_proportions(t["conversions"], t["n"], c["conversions"], c["n"], alpha)
         rpu_t = t["revenue"] / t["n"] if t["n"] else None
         rpu_c = c["revenue"] / c["n"] if c["n"] else None
+        share = expected_share(campaign, cs, shares)
+        srm = X.sample_ratio([t["n"], c["n"]], [share, 1 - share]) if share is not None and share < 1 else None
+        failed = None if srm is None or srm.p_value is None else srm.p_value < cs.srm_alpha
+        conv, rev = (X.cuped(_moments(t, o), _moments(c, o), alpha) for o in ("conversion", "revenue"))
+        by_day: dict = {}
+        for arm in (S.TREATMENT, S.CONTROL):
+            for r in arms.get(arm, []):
+                by_day.setdefault(r["day"], {})[arm] = r
+        looks, run_t, run_c = [], dict(empty), dict(empty)
+        for d in sorted(by_day):
+            run_t = {k: run_t[k] + by_day[d].get(S.TREATMENT, empty)[k] for k in SUMS}
+            run_c = {k: run_c[k] + by_day[d].get(S.CONTROL, empty)[k] for k in SUMS}
+            looks.append((run_t, run_c))
+        seq_p, seq_low, seq_high = _sequential(looks, cs.sequential_tau, alpha)
         out.append({
             S.CAMPAIGN: campaign, "window_days": window_days,
             "first_send": min(d for d in (t["first"], c["first"]) if d is not None),
@@ -71,7 +162,17 @@ def results(arms: dict[str, dict[str, dict]], window_days: int, alpha: float) ->
             "revenue_lift_per_user": rpu_t - rpu_c if rpu_t is not None and rpu_c is not None else None,
             "revenue_p_value": X.mean_difference_p(t["n"], t["revenue"], t["revenue_sq"],
                                                    c["n"], c["revenue"], c["revenue_sq"]),
-            "significant": p.p_value < alpha if p.p_value is not None else None,
+            "significant": (p.p_value < alpha and not failed) if p.p_value is not None else None,
+            "expected_treatment_share": share,
+            "srm_chi2": srm.chi2 if srm else None, "srm_p_value": srm.p_value if srm else None,
+            "srm_failed": failed,
+            "cuped_theta": conv.theta, "cuped_abs_lift": conv.lift, "cuped_ci_low": conv.ci_low,
+            "cuped_ci_high": conv.ci_high, "cuped_p_value": conv.p_value,
+            "cuped_variance_reduction": conv.variance_reduction,
+            "cuped_revenue_lift_per_user": rev.lift, "cuped_revenue_p_value": rev.p_value,
+            "cuped_revenue_variance_reduction": rev.variance_reduction,
+            "sequential_p_value": seq_p, "sequential_ci_low": seq_low, "sequential_ci_high": seq_high,
+            "looks": len(looks),
         })
     return out
 
@@ -80,6 +181,8 @@ def results(arms: dict[str, dict[str, dict]], window_days: int, alpha: float) ->
 class Args:
     campaigns: tuple[str, ...] = ()
     """Campaigns to analyse (``--campaign``, repeatable); empty: every one with a complete window."""
+    expected_shares: tuple[tuple[str, float], ...] = ()
+    """(campaign, treatment share) for the sample-ratio check, besides ``campaigns.expected_shares``."""
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
@@ -94,25 +197,30 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
         if missing:
             raise MissingTableError(f"contact_history has no sends on or before {run_date} for {missing}; "
                                     "record them with `tailor record-sends` first")
-    per_user = outcomes(history, wh.read("orders"), run_date, cs.window_days)
-    aggregated = per_user.groupBy(S.CAMPAIGN, S.ARM).agg(
-        F.count("*").alias("n"), F.sum("converted").alias("conversions"), F.sum("revenue").alias("revenue"),
-        F.sum(F.col("revenue") * F.col("revenue")).alias("revenue_sq"),
-        F.min(FIRST).alias("first"), F.max(FIRST).alias("last")).collect()  # campaigns x 2 rows
-    arms: dict[str, dict[str, dict]] = {}
+    per_user = outcomes(history, wh.read("orders"), run_date, cs.window_days, cs.pre_period_days)
+    aggregated = per_user.groupBy(S.CAMPAIGN, S.ARM, F.date_add(F.col(FIRST), cs.window_days).alias("day")).agg(
+        *_sums(per_user), F.min(FIRST).alias("first"), F.max(FIRST).alias("last")).collect()  # campaigns x arms x days
+    days: dict[str, dict[str, list[dict]]] = {}
     for r in aggregated:
-        arms.setdefault(r[S.CAMPAIGN], {})[r[S.ARM]] = r.asDict()
-    rows = results(arms, cs.window_days, cs.alpha)
+        days.setdefault(r[S.CAMPAIGN], {}).setdefault(r[S.ARM], []).append(r.asDict())
+    rows = results(days, cs.window_days, cs, dict(args.expected_shares))
     df = spark.createDataFrame(rows, schema=RESULT_FIELDS)
     summary.rows_out = wh.replace_partition(df, "experiment_results", run_date)
     summary.rows_in = sum(r["n"] for r in aggregated)
     for row in rows:
+        if row["srm_failed"]:
+            log.warning("%s: sample ratio mismatch: %d treated and %d control where %.0f%% were to be treated "
+                        "(chi-square p = %.2g < campaigns.srm_alpha): the lift is not reported as significant; "
+                        "look for what dropped or added customers in one arm", row[S.CAMPAIGN], row["n_treatment"],
+                        row["n_control"], 100 * row["expected_treatment_share"], row["srm_p_value"],)
+    for row in rows:
         summary.metrics[f"{row[S.CAMPAIGN]}.abs_lift"] = row["abs_lift"] if row["abs_lift"] is not None else 0.0
         if row["p_value"] is not None:
             summary.metrics[f"{row[S.CAMPAIGN]}.p_value"] = row["p_value"]
-        log.info("%s: treatment %d/%d, control %d/%d, lift %s, p %s", row[S.CAMPAIGN],
-                 row["conversions_treatment"], row["n_treatment"], row["conversions_control"], row["n_control"],
-                 row["abs_lift"], row["p_value"])
+        log.info("%s: treatment %d/%d, control %d/%d, lift %s, p %s; CUPED lift %s (variance -%s); always-valid "
+                 "p %s", row[S.CAMPAIGN], row["conversions_treatment"], row["n_treatment"],
+                 row["conversions_control"], row["n_control"], row["abs_lift"], row["p_value"], row["cuped_abs_lift"],
+                 row["cuped_variance_reduction"], row["sequential_p_value"])
     if not rows:
         log.warning("no campaign has a complete %d-day window on %s", cs.window_days, run_date)
     return summary

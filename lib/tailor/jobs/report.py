@@ -293,7 +293,34 @@ def campaigns(spark, cfg, run_date) -> Section:
              "significant"],
             [[r[S.CAMPAIGN], int(r["n_treatment"]), int(r["n_control"]), r["rate_treatment"], r["rate_control"],
               r["abs_lift"], r["ci_low"], r["ci_high"], r["p_value"], r["significant"]] for r in results]))
+        section.tables.append(Table(
+            ["campaign", "sample ratio", "treated share (assigned)", "SRM p", "CUPED lift", "CUPED CI",
+             "variance removed", "always-valid p", "confidence sequence", "looks"],
+            [[r[S.CAMPAIGN], _srm_verdict(r), _share(r), r["srm_p_value"], r["cuped_abs_lift"],
+              _interval(r["cuped_ci_low"], r["cuped_ci_high"]), r["cuped_variance_reduction"],
+              r["sequential_p_value"], _interval(r["sequential_ci_low"], r["sequential_ci_high"]), r["looks"]]
+             for r in results]))
     return section
+
+
+def _srm_verdict(r) -> str:
+    if r["srm_failed"] is None:
+        return "not checked: no assigned share known (campaigns.expected_shares)"
+    if r["srm_failed"]:
+        return ("MISMATCH: the arms do not match the assigned split, so the lift is not reported as significant; "
+                "look for what dropped or added customers in one arm")
+    return "as assigned"
+
+
+def _share(r) -> str:
+    n = (r["n_treatment"] or 0) + (r["n_control"] or 0)
+    treated = f"{r['n_treatment'] / n:.3f}" if n else "n/a"
+    assigned = "?" if r["expected_treatment_share"] is None else f"{r['expected_treatment_share']:.3f}"
+    return f"{treated} ({assigned})"
+
+
+def _interval(low, high) -> str:
+    return "n/a" if low is None or high is None else f"{low:+.4f} to {high:+.4f}"
 
 
 def run_log(spark, cfg, run_date) -> Section:
