@@ -29,6 +29,10 @@ TARGETS = {
         "ingest.source=online_retail", "ingest.max_reject_ratio=0.5",
         "sources.online_retail.path={data}/online_retail/online_retail.parquet",
         "propensity.horizon_days=90", "propensity.lookback_days=180"]),
+    # CDNOW's whole cohort (lifetimes' CDNOW_master.txt): one CD shop, 18 months, no seasonality to speak of
+    "cdnow": (date(1998, 6, 30), [
+        "{cdnow_source}", "ingest.source=csv", "ingest.dedupe=off", "ingest.free_items=true",
+        "propensity.horizon_days=90", "propensity.lookback_days=180"]),
 }
 
 
@@ -67,7 +71,15 @@ def _peers(train, valid, numeric, categorical, reg_param: float, l1_ratio: float
     }
 
 
-def run_target(name: str, data: str, workdir: Path) -> tuple[list[dict], list[str]]:
+def _cdnow_source(workdir: Path, cdnow: str | None) -> str:
+    from benchmarks.clv_bench import MASTER, SOURCE, _datasets
+
+    folder = _datasets(cdnow, workdir / "cdnow-download")
+    return SOURCE.format(*MASTER, path=folder / "CDNOW_master.txt", header="true")
+
+
+def run_target(name: str, data: str, workdir: Path, overrides: tuple[str, ...] = (),
+               cdnow: str | None = None) -> tuple[list[dict], list[str]]:
     from pyspark import StorageLevel
 
     from tailor.config import load_config, warehouse
@@ -79,9 +91,11 @@ def run_target(name: str, data: str, workdir: Path) -> tuple[list[dict], list[st
     from tailor.spark import get_spark
 
     run_date, settings = TARGETS[name]
+    cdnow_source = _cdnow_source(workdir, cdnow) if name == "cdnow" else ""
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
                       [f"warehouse={workdir / name}", f"spark.jars_dir={ROOT / '.jars'}",
-                       *[s.format(data=data) for s in settings]])
+                       *[s.format(data=data) if s != "{cdnow_source}" else cdnow_source for s in settings],
+                       *overrides])
     spark = get_spark(cfg)
     execute("ingest", JOBS["ingest"], spark, cfg, run_date)
     p = cfg.propensity
@@ -148,17 +162,18 @@ def run_target(name: str, data: str, workdir: Path) -> tuple[list[dict], list[st
     return results, md
 
 
-def main(targets: list[str], data: str) -> Path:
+def main(targets: list[str], data: str, overrides: tuple[str, ...] = (), cdnow: str | None = None) -> Path:
     from pyspark.sql import SparkSession
 
     workdir = Path(tempfile.mkdtemp(prefix="tailor-propensity-"))
     results, md = [], []
     for name in targets:
         print(f"target {name}", flush=True)
-        r, part = run_target(name, data, workdir)
+        r, part = run_target(name, data, workdir, overrides, cdnow)
         results += r
         md += part
         print("\n".join(part), flush=True)
     facts = machine_facts(SparkSession.getActiveSession())
     shutil.rmtree(workdir, ignore_errors=True)
-    return write_results("propensity", {**facts, "targets": targets}, results, "\n".join(md))
+    return write_results("propensity", {**facts, "targets": targets, "overrides": list(overrides)}, results,
+                         "\n".join(md))

@@ -10,7 +10,7 @@
     python -m benchmarks.run als-speed               # Spark ALS against `implicit` (pip install -e '.[bench]')
     python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
     python -m benchmarks.run rules --scale M        # FPGrowth vs mlxtend on Online Retail, curve, planted bundles
-    python -m benchmarks.run propensity --targets M online_retail   # out-of-time AUC, vs sklearn and LightGBM
+    python -m benchmarks.run propensity --targets M online_retail cdnow   # out-of-time AUC and calibration, vs peers
     python -m benchmarks.run clv                     # tailor clv vs lifetimes on CDNOW (pip install -e '.[bench]')
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
 """
@@ -61,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     ru.add_argument("--planted-support", type=float, default=0.0001,
                     help="minSupport for the planted bundles (the default 0.001 misses most of them)")
     pr = sub.add_parser("propensity", help="propensity AUC out of time, against scikit-learn and LightGBM")
-    pr.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "online_retail"])
+    pr.add_argument("--targets", nargs="+", default=["M", "online_retail", "cdnow"],
+                    choices=["S", "M", "online_retail", "cdnow"])
     pr.add_argument("--data", default="../shared/data")
+    pr.add_argument("--cdnow", default=None, help="lifetimes' datasets folder (downloaded from PyPI when absent)")
+    pr.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                    help="a config override for every target, e.g. to compare feature sets")
     pl = sub.add_parser("plans", help="grouped numpy plans against Spark's plans: same results, and the time")
     pl.add_argument("--scale", default="M", choices=["S", "M", "L"])
     pl.add_argument("--run-date", default="2026-11-23")
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     elif suite == "propensity":
         from benchmarks import propensity_bench
 
-        print(f"results: {propensity_bench.main(args.targets, args.data)}")
+        print(f"results: {propensity_bench.main(args.targets, args.data, tuple(args.overrides), args.cdnow)}")
     elif suite == "stream":
         from benchmarks import stream_bench
 

@@ -80,6 +80,16 @@ def _describe(job) -> str:
     return "\n".join(lines)
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number")
+    return value
+
+
 def _campaign_share(text: str) -> tuple[str, float]:
     name, sep, share = text.rpartition("=")
     try:
@@ -102,6 +112,8 @@ def _job_args(name: str, args: argparse.Namespace) -> object | None:
         return job.args(file=args.file)
     if name == "analyze-experiment":
         return job.args(campaigns=tuple(args.campaigns), expected_shares=tuple(args.expected_shares))
+    if name == "plan-experiment":
+        return job.args(campaigns=tuple(args.campaigns), target_lift=args.target_lift)
     if name == "forget":
         return job.args(user_ids=tuple(args.user_ids), ids_file=args.ids_file, purge=args.purge)
     return job.args()
@@ -136,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
                             type=_campaign_share, dest="expected_shares",
                             help="the treatment share a campaign sent outside Tailor was assigned with, for the "
                                  "sample-ratio check (repeatable; also campaigns.expected_shares)")
+        if name == "plan-experiment":
+            sp.add_argument("--campaign", action="append", default=[], metavar="NAME", dest="campaigns",
+                            help="plan this campaign of the run date's audiences (repeatable); default: all")
+            sp.add_argument("--target-lift", type=_positive_float, default=None, metavar="L",
+                            help="size the audience for this relative lift (0.1 = +10%%)")
         if name == "forget":
             sp.add_argument("--user-id", action="append", default=[], metavar="ID", dest="user_ids",
                             help="a customer id to forget (repeatable)")

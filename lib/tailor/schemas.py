@@ -479,6 +479,39 @@ CAMPAIGN_AUDIENCES = StructType(
 not suppressed, not in the global holdout, under the frequency cap. ``arm`` is treatment (to contact) or
 control (held back for the experiment); both carry the offers they would get."""
 
+EXPERIMENT_PLANS = StructType(
+    [
+        _f(CAMPAIGN, StringType(), False),
+        _f("audience", LongType(), False),
+        _f("n_treatment", LongType(), False),
+        _f("n_control", LongType(), False),
+        _f("treatment_share", DoubleType()),
+        _f("window_days", IntegerType(), False),
+        _f("alpha", DoubleType(), False),
+        _f("power", DoubleType(), False),
+        _f("base_rate", DoubleType()),
+        _f("mde_conversion", DoubleType()),
+        _f("mde_conversion_relative", DoubleType()),
+        _f("cuped_reduction_conversion", DoubleType()),
+        _f("mde_conversion_cuped", DoubleType()),
+        _f("revenue_per_user", DoubleType()),
+        _f("revenue_sd", DoubleType()),
+        _f("mde_revenue", DoubleType()),
+        _f("cuped_reduction_revenue", DoubleType()),
+        _f("mde_revenue_cuped", DoubleType()),
+        _f("target_lift", DoubleType()),
+        _f("needed_conversion", LongType()),
+        _f("needed_conversion_cuped", LongType()),
+        _f("needed_revenue", LongType()),
+        _f("needed_revenue_cuped", LongType()),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""``tailor plan-experiment``: per campaign of the run date's audiences, its arms, the audience's base rate and
+revenue per customer over the last ``window_days``, the minimum detectable effects (absolute; conversion also
+relative) at ``alpha`` and ``power`` without and with CUPED (expected variance reduction ρ² between that
+window and the pre-period before it), and with a target lift, the audience each would need."""
+
 CONTACT_HISTORY = StructType(
     [
         _f(CAMPAIGN, StringType(), False),

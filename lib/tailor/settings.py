@@ -471,6 +471,8 @@ class CampaignSettings(Strict):
     """``analyze-experiment``: conversions and revenue in the days after each customer's first send."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     """Significance level, and 1 - the confidence of the intervals."""
+    power: float = Field(0.8, gt=0.0, lt=1.0)
+    """``plan-experiment``: the chance of detecting the minimum detectable effect."""
     srm_alpha: float = Field(0.001, gt=0.0, lt=1.0)
     """A readout whose arm counts fit the assigned share with a chi-square p-value below this is
     ``srm_failed``: its lift is not reported as significant."""

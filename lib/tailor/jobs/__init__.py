@@ -16,5 +16,6 @@ JOBS: dict[str, Job] = {
 """Job name -> :class:`~tailor.jobs.base.Job`, in the order the demo runs them (a valid run order of the
 graph :mod:`tailor.pipeline` derives from their declarations; ``stream`` is not part of it)."""
 
-TOOLS: dict[str, Job] = {"forget": job_of("forget", import_module("tailor.jobs.forget"), daily=False)}
+TOOLS: dict[str, Job] = {name: job_of(name, import_module(f"tailor.jobs.{name.replace('-', '_')}"), daily=False)
+                         for name in ("forget", "plan-experiment")}
 """Jobs run on request, never by the demo or the pipeline."""
