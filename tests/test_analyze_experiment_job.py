@@ -84,3 +84,37 @@ def test_the_analysis_by_hand(spark, tmp_path):
     with pytest.raises(MissingTableError, match="nope"):
         execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, run,
                 args=ExperimentArgs(campaigns=("nope",)))
+
+
+def test_an_a_b_n_campaign_compares_each_arm_with_the_control_holm_corrected(spark, tmp_path):
+    defs = '[{"name": "abn", "rule": "true", "arms": {"offer-a": 0.4, "offer-b": 0.4}}]'
+    cfg = make_cfg(tmp_path / "w", "campaigns.window_days=7", f"campaigns.definitions={defs}")
+    sent = date(2026, 10, 1)
+    arms = {"offer-a": 10, "offer-b": 10, S.CONTROL: 5}  # exactly 40/40/20
+    bought = {"offer-a": 6, "offer-b": 2, S.CONTROL: 1}
+    rows, orders = [], []
+    for arm, n in arms.items():
+        for i in range(n):
+            u = f"{arm}-{i}"
+            rows.append({S.CAMPAIGN: "abn", S.USER_ID: u, S.SENT_DATE: sent, S.ARM: arm, S.CHANNEL: "email",
+                         "recorded_on": sent})
+            if i < bought[arm]:
+                orders.append({S.EVENT_ID: u, S.ORDER_ID: "o", S.USER_ID: u, S.ITEM_ID: "i",
+                               S.TS: datetime(2026, 10, 3, 12), S.QUANTITY: 1, S.PRICE: 5.0, S.AMOUNT: 5.0,
+                               S.IS_RETURN: False, S.SOURCE: "t", S.INGEST_DATE: DAY})
+    wh = warehouse(spark, cfg)
+    wh.merge_upsert(contract(spark, S.CONTACT_HISTORY, rows), "contact_history", ["campaign", "user_id"])
+    wh.merge_upsert(contract(spark, S.ORDERS, orders), "orders", [S.EVENT_ID])
+    execute("analyze-experiment", JOBS["analyze-experiment"], spark, cfg, DAY)
+    got = {r.arm: r for r in wh.read_run("experiment_results", DAY).collect()}
+    assert set(got) == {"offer-a", "offer-b"}
+    a, b = got["offer-a"], got["offer-b"]
+    assert (a.n_treatment, a.conversions_treatment, a.n_control, a.conversions_control) == (10, 6, 5, 1)
+    pa, pb = X.two_proportions(6, 10, 1, 5).p_value, X.two_proportions(2, 10, 1, 5).p_value
+    assert (a.p_value, b.p_value) == (pytest.approx(pa), pytest.approx(pb))
+    # Holm over two arms: the smaller p doubled, the larger at least that and at most 1
+    assert pa < pb and a.p_value_holm == pytest.approx(min(1.0, 2 * pa))
+    assert b.p_value_holm == pytest.approx(max(min(1.0, 2 * pa), min(1.0, pb)))
+    # SRM: 10/10/5 against 0.4/0.4/0.2 fits exactly
+    assert (a.srm_chi2, a.srm_p_value, a.srm_failed) == (pytest.approx(0.0, abs=1e-12), 1.0, False)
+    assert (a.expected_treatment_share, b.expected_treatment_share) == (0.4, 0.4)

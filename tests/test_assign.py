@@ -25,6 +25,23 @@ def test_assignment_is_a_stable_salted_hash_with_the_configured_split(spark):
     assert 0.66 < agree < 0.70
 
 
+def test_several_arms_split_by_cumulative_share(spark):
+    users = spark.range(50_000).select(F.format_string("U%07d", "id").alias(S.USER_ID))
+    shares = (("offer-a", 0.3), ("offer-b", 0.5))
+    got = users.select(S.USER_ID, assign.unit("s", "abn", S.USER_ID).alias("u"),
+                       assign.arms("s", "abn", shares, S.USER_ID).alias("a"))
+    # by the unit: [0, 0.3) offer-a, [0.3, 0.8) offer-b, the rest control
+    wrong = got.where("(u < 0.3 and a != 'offer-a') or (u >= 0.3 and u < 0.8 and a != 'offer-b') "
+                      "or (u >= 0.8 and a != 'control')")
+    assert wrong.count() == 0
+    counts = {r.a: r["count"] / 50_000 for r in got.groupBy("a").count().collect()}
+    assert abs(counts["offer-a"] - 0.3) < 0.007 and abs(counts["control"] - 0.2) < 0.006
+    # one arm named treatment is the two-arm assignment
+    one = users.select(S.USER_ID, assign.arms("s", "k", ((S.TREATMENT, 0.8),), S.USER_ID).alias("x"),
+                       assign.arm("s", "k", 0.8, S.USER_ID).alias("y"))
+    assert one.where("x != y").count() == 0
+
+
 # --- audiences on generated data -----------------------------------------------------------------------
 
 

@@ -38,6 +38,13 @@ def test_two_proportion_z_test_by_hand():
 
 
 
+def test_holm_by_hand():
+    # 0.01, 0.04, 0.03 ascending: 0.01·3 = 0.03; 0.03·2 = 0.06; 0.04·1 = 0.04, but never below the step before
+    assert X.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert X.holm([0.2, None]) == [0.2, None]  # a missing p-value neither counts nor changes
+    assert X.holm([0.6, 0.7]) == [1.0, 1.0]  # capped at 1
+
+
 def test_sample_ratio_mismatch_by_hand():
     # 44,000 against 45,000 at 50/50: expected 44,500 each; chi2 = 2 * 500² / 44,500 = 11.2360, 1 df:
     # p = P(chi2_1 > 11.236) = 0.000802

@@ -3,9 +3,10 @@
 Assignment is a salted hash, so it needs no state and gives the same answer in every run, on every
 executor and in Python: ``unit(salt, key, customer)`` is the first 13 hex digits of
 SHA-256(``salt:key:customer``) read as a fraction of 16^13 (52 bits, exact in a double), uniform on [0, 1).
-A customer is in treatment when ``unit < treatment_share``. The key is the campaign name, so a customer's
-arm in one campaign never depends on other campaigns, on the audience's size or on the run; the global
-holdout uses the key :data:`HOLDOUT_KEY`.
+A customer is in treatment when ``unit < treatment_share``; with several treatment arms (A/B/n), in the
+first arm whose cumulative share exceeds ``unit``, and in control above them all. The key is the campaign
+name, so a customer's arm in one campaign never depends on other campaigns, on the audience's size or on the
+run; the global holdout uses the key :data:`HOLDOUT_KEY`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,18 @@ def unit_py(salt: str, key: str, customer: str) -> float:
 
 
 def arm(salt: str, key: str, treatment_share: float, customer: Column | str) -> Column:
-    return F.when(unit(salt, key, customer) < treatment_share, F.lit(S.TREATMENT)).otherwise(F.lit(S.CONTROL))
+    return arms(salt, key, ((S.TREATMENT, treatment_share),), customer)
+
+
+def arms(salt: str, key: str, shares: tuple[tuple[str, float], ...], customer: Column | str) -> Column:
+    """The arm of each customer among treatment arms ``shares`` ((name, share), in this order): the first
+    arm whose cumulative share exceeds the customer's unit, else control. With one arm this is :func:`arm`."""
+    u = unit(salt, key, customer)
+    out, upto = None, 0.0
+    for name, share in shares:
+        upto += share
+        out = F.when(u < upto, F.lit(name)) if out is None else out.when(u < upto, F.lit(name))
+    return out.otherwise(F.lit(S.CONTROL)) if out is not None else F.lit(S.CONTROL)
 
 
 def in_holdout(salt: str, fraction: float, customer: Column | str) -> Column:

@@ -568,6 +568,8 @@ EXPERIMENT_RESULTS = StructType(
         _f("sequential_ci_low", DoubleType()),
         _f("sequential_ci_high", DoubleType()),
         _f("looks", IntegerType()),
+        _f("arm", StringType()),
+        _f("p_value_holm", DoubleType()),
         _f(RUN_DATE, DateType(), False),
     ]
 )
@@ -577,7 +579,9 @@ the unpooled confidence interval of the difference; net revenue per customer wit
 ``significant`` only when the sample-ratio check passed (``srm_*``: chi-square against
 ``expected_treatment_share``, null when no share is known); the CUPED-adjusted lifts (``cuped_*``, covariate:
 the same outcome in the pre-period) with the variance they removed; the always-valid p-value and confidence
-sequence of the conversion lift over the ``looks`` so far (``sequential_*``)."""
+sequence of the conversion lift over the ``looks`` so far (``sequential_*``). One row per campaign and
+treatment ``arm`` (``treatment``, or each arm of an A/B/n campaign, against the control), with the
+Holm-corrected ``p_value_holm`` that ``significant`` reads."""
 
 # --- privacy --------------------------------------------------------------------------------------------
 FORGET_REQUESTS = StructType(

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tailor import schemas as S
+
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 NUMERIC_FEATURES = frozenset({
@@ -422,6 +424,10 @@ class CampaignDefinition(Strict):
     """Expand into one campaign per K-means segment, named ``<name>-<segment>``."""
     treatment_share: float | None = Field(None, gt=0.0, le=1.0)
     """Share of the audience in treatment; null: ``campaigns.treatment_share``."""
+    arms: dict[str, float] | None = None
+    """A/B/n: treatment arms and their shares, e.g. ``{offer-a: 0.4, offer-b: 0.4}``; the control arm gets
+    the rest. Each arm is compared with the control, Holm-corrected. Null: one ``treatment`` arm of
+    ``treatment_share``."""
     channel: str | None = None
     """Recorded in ``contact_history``; null: ``campaigns.channel``."""
 
@@ -431,6 +437,27 @@ class CampaignDefinition(Strict):
         if not _CAMPAIGN_NAME.match(v):
             raise ValueError("must be lower-case letters, digits, '-' and '_'")
         return v
+
+    @model_validator(mode="after")
+    def _arms(self) -> CampaignDefinition:
+        if self.arms is None:
+            return self
+        if self.treatment_share is not None:
+            raise ValueError(f"campaign '{self.name}': give either arms or treatment_share, not both")
+        bad = sorted(a for a in self.arms if not _CAMPAIGN_NAME.match(a) or a == S.CONTROL)
+        if bad or not self.arms:
+            raise ValueError(f"campaign '{self.name}': arm names must be lower-case letters, digits, '-' and '_', "
+                             f"and not '{S.CONTROL}' (the arm that gets the rest): {bad}")
+        if any(not 0 < v < 1 for v in self.arms.values()) or sum(self.arms.values()) >= 1 - 1e-9:
+            raise ValueError(f"campaign '{self.name}': each arm's share must be in (0, 1) and together under 1, "
+                             "so that a control remains")
+        return self
+
+    def arm_shares(self, default_share: float) -> tuple[tuple[str, float], ...]:
+        """(arm, share) of each treatment arm, sorted by name; the control arm has the rest."""
+        if self.arms:
+            return tuple(sorted(self.arms.items()))
+        return ((S.TREATMENT, self.treatment_share if self.treatment_share is not None else default_share),)
 
 
 WIN_BACK_RULE = "p_alive_change < -0.05 AND clv_decile <= 3"

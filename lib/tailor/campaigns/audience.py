@@ -20,13 +20,14 @@ Every build runs, in this order:
 3. **Qualification**: each campaign's rule (a null result is no). ``per_segment`` campaigns expand into
    one campaign per segment.
 4. **Frequency cap**: customers with ``max_contacts`` contacts already in the ``cap_days - 1`` days before
-   the run date (treatment rows of ``contact_history``; on the run date itself, contacts of campaigns this
-   build does not make) are left out. With at most one campaign per customer per day this keeps every
-   rolling ``cap_days`` window at or under ``max_contacts``, and a re-run for the same date, after its
-   sends were recorded, builds the same audience.
+   the run date (contacts, the rows of every arm but control, in ``contact_history``; on the run date itself,
+   contacts of campaigns this build does not make) are left out. With at most one campaign per customer per
+   day this keeps every rolling ``cap_days`` window at or under ``max_contacts``, and a re-run for the same
+   date, after its sends were recorded, builds the same audience.
 5. **Priority**: a customer who qualifies for several campaigns gets the one with the lowest priority
    number (ties: the name).
-6. **Arm** by the salted hash of :mod:`tailor.campaigns.experiment`.
+6. **Arm** by the salted hash of :mod:`tailor.assign`: ``treatment`` or ``control``, or for an A/B/n campaign
+   (``arms``) one of its treatment arms or ``control``.
 7. **Offers**: the customer's top recommendations of the run date. Customers with none are left out
    (counted in the job's metrics), since the campaign has nothing to offer them.
 """
@@ -68,7 +69,8 @@ class Campaign:
     rule: str
     priority: int
     offers: int
-    treatment_share: float
+    arms: tuple[tuple[str, float], ...]
+    """(treatment arm, share), in assignment order; the control arm has the rest."""
     channel: str
     segment: str | None = None
 
@@ -86,7 +88,7 @@ def expand(definitions: list[CampaignDefinition], settings: CampaignSettings,
     """
     out = []
     for d in definitions:
-        share = d.treatment_share if d.treatment_share is not None else settings.treatment_share
+        share = d.arm_shares(settings.treatment_share)
         channel = d.channel or settings.channel
         if not d.per_segment:
             out.append(Campaign(d.name, d.name, d.rule, d.priority, d.offers, share, channel))
@@ -206,7 +208,7 @@ def over_cap(history: DataFrame | None, run_date, settings: CampaignSettings, to
     first = F.date_sub(F.lit(run_date), settings.cap_days - 1)
     d = F.col(S.SENT_DATE)
     counted = history.where(
-        (F.col(S.ARM) == S.TREATMENT) & (d >= first)
+        (F.col(S.ARM) != S.CONTROL) & (d >= first)
         & ((d < F.lit(run_date)) | ((d == F.lit(run_date)) & ~F.col(S.CAMPAIGN).isin(todays))))
     return (counted.groupBy(S.USER_ID).count()
             .where(F.col("count") >= settings.max_contacts).select(S.USER_ID))
@@ -242,7 +244,7 @@ def assign(chosen: DataFrame, campaigns: list[Campaign], offers: DataFrame | Non
     run_date. In a campaign with offers, customers with no offer are dropped here (the caller counts them);
     a campaign with ``offers: 0`` keeps everyone, with an empty offer list. ``offers`` may be None when no
     campaign has offers."""
-    arm = _per_campaign(campaigns, lambda c: H.arm(salt, c.key, c.treatment_share, S.USER_ID))
+    arm = _per_campaign(campaigns, lambda c: H.arms(salt, c.key, c.arms, S.USER_ID))
     n_offers = _per_campaign(campaigns, lambda c: c.offers)
     rule = _per_campaign(campaigns, lambda c: c.rule if c.segment is None else f"{c.rule}, segment {c.segment}")
     if offers is None:

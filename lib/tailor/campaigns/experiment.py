@@ -61,6 +61,19 @@ def mean_difference_p(n_t: int, s_t: float, ss_t: float, n_c: int, s_c: float, s
     return 2 * (1 - _N.cdf(abs((m_t - m_c) / se)))
 
 
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of ``p_values`` (None stays None and is not counted): with the m p-values
+    in ascending order, p₍ᵢ₎ becomes max over j <= i of min(1, (m − j + 1)·p₍ⱼ₎). Rejecting adjusted p-values
+    below alpha keeps the chance of any false rejection under alpha."""
+    known = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    out: list[float | None] = [None] * len(p_values)
+    running, m = 0.0, len(known)
+    for rank, (p, i) in enumerate(known):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
 # --- sample-ratio mismatch ------------------------------------------------------------------------------
 
 

@@ -49,8 +49,8 @@ KEY = [S.CAMPAIGN, S.USER_ID, S.SENT_DATE]
 
 def from_audiences(audiences: DataFrame, channels: dict[str, str], default_channel: str,
                    run_date: date) -> DataFrame:
-    """Both arms of the run date's audiences: treatment rows are the contacts, control rows who was held
-    back. ``channels`` maps campaign -> channel where a campaign sets its own."""
+    """Every arm of the run date's audiences: treatment rows (every arm but control) are the contacts, control
+    rows who was held back. ``channels`` maps campaign -> channel where a campaign sets its own."""
     channel = F.lit(default_channel)
     for name, ch in channels.items():
         channel = F.when(F.col(S.CAMPAIGN) == name, F.lit(ch)).otherwise(channel)
@@ -63,7 +63,7 @@ CLEAR = frozenset({S.CAMPAIGN, S.USER_ID, S.CUSTOMER_ID, "sent_at", S.ARM, S.CHA
 
 
 def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, campaigns: list[str],
-                   prefixes: list[str] = (), customers: DataFrame | None = None,
+                   prefixes: list[str] = (), arms: list[str] = (), customers: DataFrame | None = None,
                    first_day: date | None = None, secret: bytes = b"") -> DataFrame:
     """The export's rows typed (contract columns less ``recorded_on``), with ``_record`` and ``reason``.
 
@@ -71,6 +71,7 @@ def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, camp
         raw: the export as read by :func:`tailor.csvfile.read` (strings, and its ragged-record column).
         campaigns: the campaign names that may be recorded.
         prefixes: name prefixes that may be recorded too (``<name>-`` of a per-segment campaign).
+        arms: the arm names of A/B/n campaigns, valid besides treatment and control.
         customers: silver customers (``customer_id``, ``email_pseudonym``); None: not checked.
         first_day: the day of the shop's first event; None: not checked.
         secret: the pseudonymisation key, for an export that names customers by ``email``: each address is
@@ -126,7 +127,7 @@ def flagged_export(raw: DataFrame, default_channel: str, run_date: date, *, camp
         (BAD_SENT_AT, F.col(S.SENT_DATE).isNull()),
         (FUTURE_SENT_AT, F.col(S.SENT_DATE) > F.lit(run_date)),
         (BEFORE_FIRST_EVENT, F.col(S.SENT_DATE) < F.lit(first_day) if first_day else F.lit(False)),
-        (UNKNOWN_ARM, ~F.col(S.ARM).isin(S.TREATMENT, S.CONTROL)),
+        (UNKNOWN_ARM, ~F.col(S.ARM).isin(S.TREATMENT, S.CONTROL, *arms)),
         (UNKNOWN_CAMPAIGN, ~known),
         (UNKNOWN_CUSTOMER, unknown_user),
     ]

@@ -7,10 +7,13 @@ one recorded. A customer converted when they bought anything in their window; re
 (returns subtract) in it. The statistics are in :mod:`tailor.campaigns.experiment`. Campaigns with no
 complete window yet are skipped and counted. The run date's partition is replaced.
 
+An A/B/n campaign (``arms`` in its definition) gets one row per treatment arm, each against the control;
+``significant`` reads the Holm-corrected p-value (``p_value_holm``, equal to ``p_value`` for one arm).
+
 Beside the fixed-horizon tests, every readout has:
 
-- **a sample-ratio-mismatch gate**: a chi-square test of the arms' counts against the share they were
-  assigned with (:func:`expected_share`). Below ``campaigns.srm_alpha`` the row is ``srm_failed`` and not
+- **a sample-ratio-mismatch gate**: a chi-square test of the arms' counts against the shares they were
+  assigned with (:func:`expected_shares`). Below ``campaigns.srm_alpha`` the row is ``srm_failed`` and not
   ``significant``, whatever its p-value: a broken split makes the lift meaningless;
 - **CUPED**: the same lift adjusted by each customer's conversion and net revenue in the
   ``campaigns.pre_period_days`` before their first send (θ pooled over both arms), with the variance it
@@ -78,16 +81,16 @@ def _sums(per_user):
             F.sum(q).alias("pre_revenue"), F.sum(q * q).alias("pre_revenue_sq"), F.sum(r * q).alias("revenue_pre")]
 
 
-def expected_share(campaign: str, cs, extra: dict[str, float] | None = None) -> float | None:
-    """The treatment share ``campaign`` was assigned with: ``extra`` (the job's arguments), else
-    ``campaigns.expected_shares``, else its definition's (or a ``per_segment`` definition's, for
-    ``<name>-<segment>``), else None (not tested)."""
+def expected_shares(campaign: str, cs, extra: dict[str, float] | None = None) -> tuple[tuple[str, float], ...] | None:
+    """(treatment arm, share) the campaign was assigned with (the control arm has the rest): ``extra`` (the
+    job's arguments) or ``campaigns.expected_shares`` (one ``treatment`` arm), else its definition's (or a
+    ``per_segment`` definition's, for ``<name>-<segment>``), else None (not tested)."""
     for given in (extra or {}, cs.expected_shares):
         if campaign in given:
-            return given[campaign]
+            return ((S.TREATMENT, given[campaign]),)
     for d in cs.definitions:
         if d.name == campaign or (d.per_segment and campaign.startswith(f"{d.name}-")):
-            return d.treatment_share if d.treatment_share is not None else cs.treatment_share
+            return d.arm_shares(cs.treatment_share)
     return None
 
 
@@ -117,8 +120,10 @@ def _sequential(looks: list[tuple[dict, dict]], tau: float, alpha: float) -> tup
 
 def results(days: dict[str, dict[str, list[dict]]], window_days: int, cs,
             shares: dict[str, float] | None = None) -> list[dict]:
-    """One contract row (less run_date) per campaign from the per-arm sums of each completion day:
-    ``days[campaign][arm]`` = [{day, first, last, and :data:`SUMS`}, ...]."""
+    """One contract row (less run_date) per campaign and treatment arm, each against the control, from the
+    per-arm sums of each completion day: ``days[campaign][arm]`` = [{day, first, last, and :data:`SUMS`}, ...].
+    A campaign's arms are those assigned (:func:`expected_shares`) and those recorded; p-values are
+    Holm-corrected over them (``p_value_holm``)."""
     out = []
     alpha = cs.alpha
     empty = dict.fromkeys(SUMS, 0) | {"first": None, "last": None}
@@ -130,51 +135,71 @@ def results(days: dict[str, dict[str, list[dict]]], window_days: int, cs,
 
     for campaign in sorted(days):
         arms = days[campaign]
-        t, c = (total(arms[a]) if a in arms else dict(empty) for a in (S.TREATMENT, S.CONTROL))
-        p = X.two_proportions(t["conversions"], t["n"], c["conversions"], c["n"], alpha)
-        rpu_t = t["revenue"] / t["n"] if t["n"] else None
-        rpu_c = c["revenue"] / c["n"] if c["n"] else None
-        share = expected_share(campaign, cs, shares)
-        srm = X.sample_ratio([t["n"], c["n"]], [share, 1 - share]) if share is not None and share < 1 else None
+        assigned = expected_shares(campaign, cs, shares)
+        names = sorted({a for a in arms if a != S.CONTROL} | {a for a, _ in assigned or ()}) or [S.TREATMENT]
+        totals = {a: total(arms[a]) if a in arms else dict(empty) for a in [*names, S.CONTROL]}
+        c = totals[S.CONTROL]
+        srm, share_of = None, dict(assigned or ())
+        if assigned is not None and set(names) == set(share_of) and sum(share_of.values()) < 1:
+            srm = X.sample_ratio([totals[a]["n"] for a in [*names, S.CONTROL]],
+                                 [*[share_of[a] for a in names], 1 - sum(share_of.values())])
         failed = None if srm is None or srm.p_value is None else srm.p_value < cs.srm_alpha
-        conv, rev = (X.cuped(_moments(t, o), _moments(c, o), alpha) for o in ("conversion", "revenue"))
-        by_day: dict = {}
-        for arm in (S.TREATMENT, S.CONTROL):
-            for r in arms.get(arm, []):
-                by_day.setdefault(r["day"], {})[arm] = r
-        looks, run_t, run_c = [], dict(empty), dict(empty)
-        for d in sorted(by_day):
-            run_t = {k: run_t[k] + by_day[d].get(S.TREATMENT, empty)[k] for k in SUMS}
-            run_c = {k: run_c[k] + by_day[d].get(S.CONTROL, empty)[k] for k in SUMS}
-            looks.append((run_t, run_c))
-        seq_p, seq_low, seq_high = _sequential(looks, cs.sequential_tau, alpha)
-        out.append({
-            S.CAMPAIGN: campaign, "window_days": window_days,
-            "first_send": min(d for d in (t["first"], c["first"]) if d is not None),
-            "last_send": max(d for d in (t["last"], c["last"]) if d is not None),
-            "n_treatment": t["n"], "n_control": c["n"],
-            "conversions_treatment": t["conversions"], "conversions_control": c["conversions"],
-            "rate_treatment": p.rate_treatment, "rate_control": p.rate_control,
-            "abs_lift": p.abs_lift, "rel_lift": p.rel_lift, "ci_low": p.ci_low, "ci_high": p.ci_high,
-            "z": p.z, "p_value": p.p_value,
-            "revenue_treatment": float(t["revenue"]), "revenue_control": float(c["revenue"]),
-            "revenue_per_user_treatment": rpu_t, "revenue_per_user_control": rpu_c,
-            "revenue_lift_per_user": rpu_t - rpu_c if rpu_t is not None and rpu_c is not None else None,
-            "revenue_p_value": X.mean_difference_p(t["n"], t["revenue"], t["revenue_sq"],
-                                                   c["n"], c["revenue"], c["revenue_sq"]),
-            "significant": (p.p_value < alpha and not failed) if p.p_value is not None else None,
-            "expected_treatment_share": share,
-            "srm_chi2": srm.chi2 if srm else None, "srm_p_value": srm.p_value if srm else None,
-            "srm_failed": failed,
-            "cuped_theta": conv.theta, "cuped_abs_lift": conv.lift, "cuped_ci_low": conv.ci_low,
-            "cuped_ci_high": conv.ci_high, "cuped_p_value": conv.p_value,
-            "cuped_variance_reduction": conv.variance_reduction,
-            "cuped_revenue_lift_per_user": rev.lift, "cuped_revenue_p_value": rev.p_value,
-            "cuped_revenue_variance_reduction": rev.variance_reduction,
-            "sequential_p_value": seq_p, "sequential_ci_low": seq_low, "sequential_ci_high": seq_high,
-            "looks": len(looks),
-        })
+        rows = [_compare(campaign, arm, totals[arm], c, arms, window_days, cs, empty) for arm in names]
+        holm = X.holm([r["p_value"] for r in rows])
+        for r, adjusted in zip(rows, holm, strict=True):
+            r.update({"arm": r["arm"], "p_value_holm": adjusted,
+                      "significant": (adjusted < alpha and not failed) if adjusted is not None else None,
+                      "expected_treatment_share": share_of.get(r["arm"]),
+                      "srm_chi2": srm.chi2 if srm else None, "srm_p_value": srm.p_value if srm else None,
+                      "srm_failed": failed})
+        out += rows
     return out
+
+
+def _compare(campaign: str, arm: str, t: dict, c: dict, arms: dict, window_days: int, cs, empty: dict) -> dict:
+    """The readout of treatment arm ``arm`` (totals ``t``) against the control (``c``)."""
+    alpha = cs.alpha
+    p = X.two_proportions(t["conversions"], t["n"], c["conversions"], c["n"], alpha)
+    rpu_t = t["revenue"] / t["n"] if t["n"] else None
+    rpu_c = c["revenue"] / c["n"] if c["n"] else None
+    conv, rev = (X.cuped(_moments(t, o), _moments(c, o), alpha) for o in ("conversion", "revenue"))
+    by_day: dict = {}
+    for a in (arm, S.CONTROL):
+        for r in arms.get(a, []):
+            by_day.setdefault(r["day"], {})[a] = r
+    looks, run_t, run_c = [], dict(empty), dict(empty)
+    for d in sorted(by_day):
+        run_t = {k: run_t[k] + by_day[d].get(arm, empty)[k] for k in SUMS}
+        run_c = {k: run_c[k] + by_day[d].get(S.CONTROL, empty)[k] for k in SUMS}
+        looks.append((run_t, run_c))
+    seq_p, seq_low, seq_high = _sequential(looks, cs.sequential_tau, alpha)
+    return {
+        S.CAMPAIGN: campaign, "arm": arm, "window_days": window_days,
+        "first_send": min(d for d in (t["first"], c["first"]) if d is not None),
+        "last_send": max(d for d in (t["last"], c["last"]) if d is not None),
+        "n_treatment": t["n"], "n_control": c["n"],
+        "conversions_treatment": t["conversions"], "conversions_control": c["conversions"],
+        "rate_treatment": p.rate_treatment, "rate_control": p.rate_control,
+        "abs_lift": p.abs_lift, "rel_lift": p.rel_lift, "ci_low": p.ci_low, "ci_high": p.ci_high,
+        "z": p.z, "p_value": p.p_value,
+        "revenue_treatment": float(t["revenue"]), "revenue_control": float(c["revenue"]),
+        "revenue_per_user_treatment": rpu_t, "revenue_per_user_control": rpu_c,
+        "revenue_lift_per_user": rpu_t - rpu_c if rpu_t is not None and rpu_c is not None else None,
+        "revenue_p_value": X.mean_difference_p(t["n"], t["revenue"], t["revenue_sq"],
+                                               c["n"], c["revenue"], c["revenue_sq"]),
+        "cuped_theta": conv.theta, "cuped_abs_lift": conv.lift, "cuped_ci_low": conv.ci_low,
+        "cuped_ci_high": conv.ci_high, "cuped_p_value": conv.p_value,
+        "cuped_variance_reduction": conv.variance_reduction,
+        "cuped_revenue_lift_per_user": rev.lift, "cuped_revenue_p_value": rev.p_value,
+        "cuped_revenue_variance_reduction": rev.variance_reduction,
+        "sequential_p_value": seq_p, "sequential_ci_low": seq_low, "sequential_ci_high": seq_high,
+        "looks": len(looks),
+    }
+
+
+def _label(row: dict) -> str:
+    """The campaign, and the arm of an A/B/n campaign."""
+    return row[S.CAMPAIGN] if row["arm"] == S.TREATMENT else f"{row[S.CAMPAIGN]}/{row['arm']}"
 
 
 @dataclass(frozen=True)
@@ -182,7 +207,8 @@ class Args:
     campaigns: tuple[str, ...] = ()
     """Campaigns to analyse (``--campaign``, repeatable); empty: every one with a complete window."""
     expected_shares: tuple[tuple[str, float], ...] = ()
-    """(campaign, treatment share) for the sample-ratio check, besides ``campaigns.expected_shares``."""
+    """(campaign, treatment share) for the sample-ratio check of a two-arm campaign, besides
+    ``campaigns.expected_shares``."""
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSummary:
@@ -209,16 +235,17 @@ def run(spark: SparkSession, cfg: Config, run_date: date, args: Args) -> JobSumm
     summary.rows_in = sum(r["n"] for r in aggregated)
     for row in rows:
         if row["srm_failed"]:
-            log.warning("%s: sample ratio mismatch: %d treated and %d control where %.0f%% were to be treated "
+            log.warning("%s: sample ratio mismatch: %d in %s and %d in control where %.0f%% were assigned to %s "
                         "(chi-square p = %.2g < campaigns.srm_alpha): the lift is not reported as significant; "
                         "look for what dropped or added customers in one arm", row[S.CAMPAIGN], row["n_treatment"],
-                        row["n_control"], 100 * row["expected_treatment_share"], row["srm_p_value"],)
+                        row["arm"], row["n_control"], 100 * (row["expected_treatment_share"] or 0), row["arm"],
+                        row["srm_p_value"])
     for row in rows:
-        summary.metrics[f"{row[S.CAMPAIGN]}.abs_lift"] = row["abs_lift"] if row["abs_lift"] is not None else 0.0
+        summary.metrics[f"{_label(row)}.abs_lift"] = row["abs_lift"] if row["abs_lift"] is not None else 0.0
         if row["p_value"] is not None:
-            summary.metrics[f"{row[S.CAMPAIGN]}.p_value"] = row["p_value"]
-        log.info("%s: treatment %d/%d, control %d/%d, lift %s, p %s; CUPED lift %s (variance -%s); always-valid "
-                 "p %s", row[S.CAMPAIGN], row["conversions_treatment"], row["n_treatment"],
+            summary.metrics[f"{_label(row)}.p_value"] = row["p_value"]
+        log.info("%s/%s: treatment %d/%d, control %d/%d, lift %s, p %s; CUPED lift %s (variance -%s); always-valid "
+                 "p %s", row[S.CAMPAIGN], row["arm"], row["conversions_treatment"], row["n_treatment"],
                  row["conversions_control"], row["n_control"], row["abs_lift"], row["p_value"], row["cuped_abs_lift"],
                  row["cuped_variance_reduction"], row["sequential_p_value"])
     if not rows:

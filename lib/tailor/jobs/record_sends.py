@@ -1,7 +1,7 @@
 """``tailor record-sends``: what was sent -> ``contact_history`` (MERGE on campaign, customer and day).
 
 Without ``--file`` (:class:`Args`) it records the run date's ``campaign_audiences``: treatment
-rows as contacts, control rows as held back. With a file, it records a provider's export (see
+rows (every arm but control) as contacts, control rows as held back. With a file, it records a provider's export (see
 :mod:`tailor.campaigns.sends`); rows that break a rule go to ``quarantine`` (source ``sends``) with their
 reason. A replay of the same sends changes nothing: the MERGE inserts only keys not yet recorded, and
 keeps the first recording of a key (``recorded_on`` included).
@@ -89,6 +89,7 @@ def _known(spark: SparkSession, cfg: Config, external: tuple[str, ...]) -> dict:
     if wh.exists("events"):
         first = wh.read("events").agg(F.min(F.to_date(S.TS))).first()[0]
     return {"campaigns": sorted(names), "prefixes": [f"{d.name}-" for d in cs.definitions if d.per_segment],
+            "arms": sorted({a for d in cs.definitions for a in (d.arms or {})}),
             "customers": customers, "first_day": first}
 
 
