@@ -282,8 +282,9 @@ def _preflight(commands: list[str], cfg: Config, job_args: dict[str, object] | N
 
 def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | None]]:
     """Every job in order, with its typed arguments. On the synthetic shop, ``record-sends`` first loads the
-    provider's export of the campaign planted 30 days ago (written under ``<warehouse>/landing``), then
-    records today's audiences, so that ``analyze-experiment`` has a finished experiment to analyse."""
+    provider's export of the campaigns planted 30 days ago (written under ``<warehouse>/landing``), then
+    records today's audiences, so that ``analyze-experiment`` has finished experiments to analyse (and knows
+    their 50/50 splits, for the sample-ratio check)."""
     from tailor import csvfile
     from tailor.ingest import synthetic
     from tailor.jobs import JOBS
@@ -297,10 +298,10 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | N
         if name == "record-sends" and synthetic_shop:
             export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
             csvfile.write(synthetic.campaign_sends(spark, shop_spec(cfg, run_date)), export)
-            steps.append((name, SendsArgs(file=export, external=(synthetic.PLANTED_CAMPAIGN,))))
-        if name == "analyze-experiment" and synthetic_shop:  # the planted campaign's split, for the SRM check
-            steps.append((name, ExperimentArgs(expected_shares=((synthetic.PLANTED_CAMPAIGN,
-                                                                 synthetic.PLANTED_TREATMENT_SHARE),))))
+            steps.append((name, SendsArgs(file=export, external=synthetic.PLANTED_CAMPAIGNS)))
+        if name == "analyze-experiment" and synthetic_shop:  # the planted campaigns' splits, for the SRM check
+            steps.append((name, ExperimentArgs(expected_shares=tuple(
+                (c, synthetic.PLANTED_TREATMENT_SHARE) for c in synthetic.PLANTED_CAMPAIGNS))))
             continue
         steps.append((name, None))
     return steps

@@ -30,12 +30,23 @@ in the same order, with probability 0.5: these are the "frequently bought togeth
 *After the sale.* About 4% of purchased lines are returned 3 to 20 days later, and about 10% are rated
 (1 to 5, higher when the tier matched).
 
-*A past campaign.* Thirty days before the end, a campaign (``synthetic-reactivation``) was sent to half
+*Past campaigns.* Thirty days before the end, a campaign (``synthetic-reactivation``) was sent to half
 of the opted-in customers who had signed up by then, leaving out Tailor's global holdout. Its arms come
-from Tailor's own assignment hash (:mod:`tailor.campaigns.experiment`, with ``campaigns.salt``), half and
-half. It worked: each treated customer has, with probability 0.3, one extra session in the ten days after
-the send. :func:`campaign_sends` is the provider's export of that send, which ``tailor record-sends``
-loads, so that ``tailor analyze-experiment`` has a real lift to find.
+from Tailor's own assignment hash (:mod:`tailor.assign`, with ``campaigns.salt``), half and half. Its
+effect depends on the customer, as a real offer's does:
+
+- *lapsed* customers (churners whose last day came before the send) come back for one extra session in the
+  ten days after it with probability 0.5 when their activity is middling (0.5 to 2 on its Exp(1) scale), 0.25
+  otherwise: the offer wins back lapsing mid-value customers;
+- *active* customers are mostly unmoved (probability 0.05), loyal ones (activity 1.5 or more) not at all,
+  and 30 % of the loyal ones are *annoyed*: they skip their sessions of the 14 days after the send.
+
+The same day, two more campaigns went to the same customers, with no effect at all: ``synthetic-aa``, an
+A/A test split 50/50, and ``synthetic-broken-split``, assigned 50/50 but with 15 % of its treated sends lost
+before the export (a provider that drops bounced addresses from one arm only), so its sample ratio is
+broken. :func:`campaign_sends` is the provider's export of the three, which ``tailor record-sends`` loads,
+so that ``tailor analyze-experiment`` has a real lift to find, an A/A to stay quiet on and a mismatch to
+catch.
 
 *Dirt.* A configured fraction of extra malformed rows is planted in the landed events (missing user ids,
 unparseable timestamps, unknown event types, exact duplicates, negative prices, future timestamps), so
@@ -113,8 +124,17 @@ PLANTED_CAMPAIGN = "synthetic-reactivation"
 PLANTED_DAYS_BEFORE_END = 30
 PLANTED_REACH = 0.5
 PLANTED_TREATMENT_SHARE = 0.5
-PLANTED_UPLIFT = 0.3
-"""Chance that a treated customer comes back for one extra session in the 10 days after the send."""
+UPLIFT_LAPSED_MID, UPLIFT_LAPSED, UPLIFT_ACTIVE = 0.5, 0.25, 0.05
+"""Chance that a treated customer comes back for one extra session in the 10 days after the send: lapsed
+with middling activity, other lapsed, active but not loyal (loyal: activity >= :data:`LOYAL_ACTIVITY`)."""
+LOYAL_ACTIVITY = 1.5
+ANNOYED_SHARE, ANNOYED_DAYS = 0.3, 14
+"""Share of treated loyal customers the offer annoys, and the days after the send whose sessions they skip."""
+PLANTED_AA = "synthetic-aa"
+PLANTED_BROKEN = "synthetic-broken-split"
+BROKEN_LOSS = 0.15
+"""Share of ``synthetic-broken-split``'s treated sends missing from the export."""
+PLANTED_CAMPAIGNS = (PLANTED_CAMPAIGN, PLANTED_AA, PLANTED_BROKEN)
 CAMPAIGN_SESSION = 9999
 """The session index of that extra session."""
 
@@ -246,6 +266,13 @@ def _customers_base(spark: SparkSession, spec: ShopSpec) -> DataFrame:
     sent = (opt_in & (signup < spec.send_day) & (_u(s, "reach", "id") < PLANTED_REACH)
             & ~assign.in_holdout(spec.salt, spec.holdout, user_id))
     arm = F.when(sent, assign.arm(spec.salt, PLANTED_CAMPAIGN, PLANTED_TREATMENT_SHARE, user_id))
+    treated = F.coalesce(arm == S.TREATMENT, F.lit(False))
+    activity = -F.log(F.lit(1.0) - _u(s, "activity", "id") * 0.999)
+    end_day = F.when(churner, churn_day).otherwise(F.lit(spec.days))
+    lapsed = end_day <= F.lit(spec.send_day)
+    loyal = ~lapsed & (activity >= LOYAL_ACTIVITY)
+    chance = (F.when(lapsed & (activity >= 0.5) & (activity < 2.0), F.lit(UPLIFT_LAPSED_MID))
+              .when(lapsed, F.lit(UPLIFT_LAPSED)).when(loyal, F.lit(0.0)).otherwise(F.lit(UPLIFT_ACTIVE)))
     return spark.range(spec.users).select(
         F.col("id").alias("uidx"),
         F.format_string("U%07d", F.col("id")).alias("user_id"),
@@ -253,15 +280,18 @@ def _customers_base(spark: SparkSession, spec: ShopSpec) -> DataFrame:
         F.pmod(primary + 1 + (_u(s, "secondary", "id") * (N_CAT - 1)).cast("int"), F.lit(N_CAT))
         .alias("secondary"),
         F.pmod(F.xxhash64(F.lit(s), F.lit("band"), F.col("id")), F.lit(3)).cast("int").alias("band"),
-        (-F.log(F.lit(1.0) - _u(s, "activity", "id") * 0.999)).alias("activity"),
+        activity.alias("activity"),
         signup.alias("signup_day"),
         churner.alias("churner"),
-        F.when(churner, churn_day).otherwise(F.lit(spec.days)).alias("end_day"),
+        end_day.alias("end_day"),
         country.alias("country"),
         opt_in.alias("opt_in"),
         arm.alias("planted_arm"),
-        (F.coalesce(arm == S.TREATMENT, F.lit(False)) & (_u(s, "uplift", "id") < PLANTED_UPLIFT))
-        .alias("comes_back"),
+        (treated & (_u(s, "uplift", "id") < chance)).alias("comes_back"),
+        (treated & loyal & (_u(s, "annoyed", "id") < ANNOYED_SHARE)).alias("annoyed"),
+        F.when(sent, assign.arm(spec.salt, PLANTED_AA, 0.5, user_id)).alias("aa_arm"),
+        F.when(sent, assign.arm(spec.salt, PLANTED_BROKEN, 0.5, user_id)).alias("broken_arm"),
+        (_u(s, "bounced", "id") < BROKEN_LOSS).alias("bounced"),
     )
 
 
@@ -278,11 +308,16 @@ def customers(spark: SparkSession, spec: ShopSpec) -> DataFrame:
 
 
 def campaign_sends(spark: SparkSession, spec: ShopSpec) -> DataFrame:
-    """The provider's export of the planted campaign (strings): campaign, user_id, sent_at, arm, channel."""
+    """The provider's export of the planted campaigns (strings): campaign, user_id, sent_at, arm, channel."""
     sent_at = F.date_format(F.date_add(F.lit(spec.start), spec.send_day), "yyyy-MM-dd")
-    return (_customers_base(spark, spec).where(F.col("planted_arm").isNotNull())
-            .select(F.lit(PLANTED_CAMPAIGN).alias(S.CAMPAIGN), "user_id", sent_at.alias("sent_at"),
-                    F.col("planted_arm").alias(S.ARM), F.lit("email").alias(S.CHANNEL)))
+    base = _customers_base(spark, spec).where(F.col("planted_arm").isNotNull())
+    lost = (F.col("broken_arm") == S.TREATMENT) & F.col("bounced")
+    plans = ((PLANTED_CAMPAIGN, "planted_arm", F.lit(True)), (PLANTED_AA, "aa_arm", F.lit(True)),
+             (PLANTED_BROKEN, "broken_arm", ~lost))
+    parts = [base.where(keep).select(F.lit(name).alias(S.CAMPAIGN), "user_id", sent_at.alias("sent_at"),
+                                     F.col(arm).alias(S.ARM), F.lit("email").alias(S.CHANNEL))
+             for name, arm, keep in plans]
+    return parts[0].unionByName(parts[1]).unionByName(parts[2])
 
 
 def _sessions(base: DataFrame, spec: ShopSpec) -> DataFrame:
@@ -298,7 +333,8 @@ def _sessions(base: DataFrame, spec: ShopSpec) -> DataFrame:
     day = F.when(F.col("sidx") == CAMPAIGN_SESSION, back).otherwise(F.col("signup_day") + (frac * span).cast("int"))
     start_s = (F.lit(spec.start).cast("timestamp").cast("long") + day * 86400
                + (F.lit(28800) + _u(s, "stime", "uidx", "sidx") * 50400).cast("long"))
-    return sess.select(
+    skipped = F.col("annoyed") & (day > F.lit(spec.send_day)) & (day <= F.lit(spec.send_day + ANNOYED_DAYS))
+    return sess.where(~skipped).select(
         "uidx", "user_id", "primary", "secondary", "band", "sidx",
         F.concat_ws("-", F.lit("S"), F.col("uidx").cast("string"), F.col("sidx").cast("string"))
         .alias("session_id"),
