@@ -161,7 +161,9 @@ def test_the_cluster_run_writes_the_tables_a_local_run_writes(spark, runs):
     differ = {n: (got[n], want[n]) for n in want if got[n] != want[n]}
     assert differ == {}
     statuses = {(r.job, r.status) for r in warehouse(spark, make_cfg(on_cluster)).read("runs").collect()}
-    assert {s for _, s in statuses} == {"succeeded"} and len(statuses) == 18
+    # uplift learns from an experiment recorded on an earlier day; a first run has none
+    assert ("uplift", "not_applicable") in statuses and len(statuses) == 19
+    assert {s for j, s in statuses if j != "uplift"} == {"succeeded"}
 
 
 def test_the_pipeline_report_has_every_section(runs):

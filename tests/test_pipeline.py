@@ -32,12 +32,14 @@ EXPECTED_NEEDS = {  # worked out by hand from each job's READS/SOFT_READS and th
     "evaluate": ("ingest", "als"),                 # id_map (soft): ALS numbers ids as the job does
     # candidate_recs from five sources; tuning_results (soft) from als, train-propensity and evaluate
     "recommend": ("ingest", "content", "cf", "als", "popularity", "rules", "train-propensity", "evaluate"),
+    "uplift": ("ingest",),  # contact_history is HISTORY: it learns from experiments recorded on earlier days
     # contact_history is HISTORY (earlier days' sends), so record-sends does not come first
-    "campaign": ("ingest", "features", "segments", "clv", "score-propensity", "recommend"),  # customer_value soft
+    "campaign": ("ingest", "features", "segments", "clv", "score-propensity", "recommend", "uplift"),  # soft: value,
+    # uplift_scores
     "record-sends": ("ingest", "campaign"),
     "analyze-experiment": ("ingest", "record-sends"),
-    "report": ("ingest", "segments", "clv", "rules", "train-propensity", "evaluate", "campaign", "record-sends",
-               "analyze-experiment"),
+    "report": ("ingest", "segments", "clv", "rules", "train-propensity", "evaluate", "uplift", "campaign",
+               "record-sends", "analyze-experiment"),  # model_metrics: clv, train-propensity and uplift write it
 }
 
 

@@ -70,14 +70,17 @@ SHAPES = {
 
 # what does not apply, worked out from each shape: one product leaves content without two texts, similarity
 # without pairs (so cf), the sources without an unseen item (so recommend), and the default campaigns (all
-# with offers) without recommendations; baskets on one day leave propensity no later purchase to label
+# with offers) without recommendations; baskets on one day leave propensity no later purchase to label; no
+# shape has an experiment recorded before its first run, so uplift has nothing to learn from
 NOT_APPLICABLE = {
     "order_log": {"content": "at least 2 products", "cf": "found nothing to write",
                   "recommend": "found nothing to write", "campaign": "no campaign can run",
                   "record-sends": "campaign was not applicable",
-                  "analyze-experiment": "record-sends was not applicable"},
+                  "analyze-experiment": "record-sends was not applicable",
+                  "uplift": "contact_history does not exist"},
     "baskets": {"train-propensity": "both classes are needed", "clv": "no customer bought on two different days",
-                "score-propensity": "train-propensity was not applicable"},
+                "score-propensity": "train-propensity was not applicable",
+                "uplift": "contact_history does not exist"},
 }
 
 

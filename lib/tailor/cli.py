@@ -254,6 +254,7 @@ def _run(args: argparse.Namespace) -> int:
         execute(name, JOBS[name], spark, cfg, run_date, args=step_args)
     _print_tables(_table_summary(spark, cfg), cfg)
     _print_experiments(spark, cfg, run_date)
+    _print_uplift(spark, cfg, run_date)
     from tailor.jobs.report import output_path
 
     print(f"\nreport: {output_path(cfg, run_date)}")
@@ -282,9 +283,9 @@ def _preflight(commands: list[str], cfg: Config, job_args: dict[str, object] | N
 
 def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | None]]:
     """Every job in order, with its typed arguments. On the synthetic shop, ``record-sends`` first loads the
-    provider's export of the campaigns planted 30 days ago (written under ``<warehouse>/landing``), then
-    records today's audiences, so that ``analyze-experiment`` has finished experiments to analyse (and knows
-    their 50/50 splits, for the sample-ratio check)."""
+    provider's export of the campaigns planted 30 days ago (written under ``<warehouse>/landing``), before
+    ``uplift`` learns from them; ``record-sends`` then records today's audiences, and ``analyze-experiment``
+    has finished experiments to analyse (and knows their 50/50 splits, for the sample-ratio check)."""
     from tailor import csvfile
     from tailor.ingest import synthetic
     from tailor.jobs import JOBS
@@ -295,16 +296,33 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | N
     steps: list[tuple[str, object | None]] = []
     synthetic_shop = cfg.ingest.source == "synthetic"
     for name in JOBS:
-        if name == "record-sends" and synthetic_shop:
+        if name == "uplift" and synthetic_shop:  # the planted experiments first: uplift learns from them
             export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
             csvfile.write(synthetic.campaign_sends(spark, shop_spec(cfg, run_date)), export)
-            steps.append((name, SendsArgs(file=export, external=synthetic.PLANTED_CAMPAIGNS)))
+            steps.append(("record-sends", SendsArgs(file=export, external=synthetic.PLANTED_CAMPAIGNS)))
         if name == "analyze-experiment" and synthetic_shop:  # the planted campaigns' splits, for the SRM check
             steps.append((name, ExperimentArgs(expected_shares=tuple(
                 (c, synthetic.PLANTED_TREATMENT_SHARE) for c in synthetic.PLANTED_CAMPAIGNS))))
             continue
         steps.append((name, None))
     return steps
+
+
+def _print_uplift(spark, cfg: Config, run_date: date) -> None:
+    from pyspark.sql import functions as F
+
+    wh = warehouse(spark, cfg)
+    if not wh.exists("model_metrics"):
+        return
+    rows = wh.read("model_metrics").where((F.col("run_date") == F.lit(run_date)) & (F.col("model") == "uplift")
+                                          & (F.col("key") == "")).collect()  # a dozen rows
+    got = {r.metric: r.value for r in rows}
+    if "auuc_random" not in got:
+        return
+    learner = cfg.uplift.learner
+    print(f"\nuplift ({learner}-learner), held-out customers: area under the Qini curve "
+          f"{got.get(f'auuc_{learner}', 0):.4f} against {got.get('auuc_propensity', 0):.4f} targeting by purchase "
+          f"propensity and {got['auuc_random']:.4f} at random")
 
 
 def _print_experiments(spark, cfg: Config, run_date: date) -> None:

@@ -56,6 +56,7 @@ from tailor.settings import (  # noqa: F401  (re-exported: the sections are part
     StreamSettings,
     Strict,
     SyntheticSettings,
+    UpliftSettings,
 )
 from tailor.tables import Warehouse
 
@@ -88,6 +89,7 @@ class Config(Strict):
     hybrid: HybridSettings = Field(default_factory=HybridSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    uplift: UpliftSettings = Field(default_factory=UpliftSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)

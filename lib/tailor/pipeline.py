@@ -23,7 +23,7 @@ from tailor.errors import ConfigError, first_line
 
 JOB_ORDER: tuple[str, ...] = (
     "ingest", "features", "segments", "clv", "similarity", "content", "cf", "als", "popularity", "rules",
-    "train-propensity", "score-propensity", "evaluate", "recommend", "stream", "campaign", "record-sends",
+    "train-propensity", "score-propensity", "evaluate", "recommend", "stream", "uplift", "campaign", "record-sends",
     "analyze-experiment", "report",
 )
 """Every scheduled job, in the order the demo runs them (a valid run order of :func:`needs`); each is the

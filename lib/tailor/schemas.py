@@ -479,6 +479,21 @@ CAMPAIGN_AUDIENCES = StructType(
 not suppressed, not in the global holdout, under the frequency cap. ``arm`` is treatment (to contact) or
 control (held back for the experiment); both carry the offers they would get."""
 
+UPLIFT_SCORES = StructType(
+    [
+        _f(USER_ID, StringType(), False),
+        _f("uplift", DoubleType()),
+        _f("uplift_decile", IntegerType(), False),
+        _f("conversion", DoubleType()),
+        _f(CAMPAIGN, StringType(), False),
+        _f("learner", StringType(), False),
+        _f(RUN_DATE, DateType(), False),
+    ]
+)
+"""``tailor uplift``: every customer known on the run date, with the predicted change in their chance of
+buying within ``campaigns.window_days`` if contacted (``uplift``), its decile (10 = the most persuadable), the
+predicted conversion rate, the experiment learnt from and the learner."""
+
 EXPERIMENT_PLANS = StructType(
     [
         _f(CAMPAIGN, StringType(), False),

@@ -165,6 +165,24 @@ class ClvSettings(Strict):
         return sorted(set(v))
 
 
+class UpliftSettings(Strict):
+    """``tailor uplift``: T- and X-learners from a finished experiment, and every customer's uplift."""
+
+    campaign: str | None = None
+    """The experiment to learn from; null: the one with the most customers whose window has ended."""
+    learner: Literal["t", "x"] = "x"
+    """The learner that scores ``uplift_scores`` (both are judged in ``model_metrics``)."""
+    min_customers: int = Field(200, ge=10)
+    """An experiment qualifies when each arm has this many customers with a finished window."""
+    test_share: float = Field(0.3, gt=0.0, lt=1.0)
+    """Customers held out (by a seeded hash) to judge the learners by their Qini curves."""
+    max_iter: int = Field(30, ge=1)
+    """Trees of each GBT."""
+    max_depth: int = Field(3, ge=1, le=10)
+    qini_points: int = Field(20, ge=2, le=100)
+    """Cuts of the Qini curve."""
+
+
 SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine", "minhash_jaccard"]
 
 
@@ -508,6 +526,11 @@ class CampaignSettings(Strict):
     check of Tailor's own campaigns uses their definition's share)."""
     pre_period_days: int = Field(28, ge=1)
     """CUPED's covariate: each customer's conversion and net revenue in this many days before their first send."""
+    contact_cost: float = Field(0.0, ge=0.0)
+    """The cost of one contact, in the orders' currency: ``expected_gain`` = uplift x value - this."""
+    positive_gain_only: bool = True
+    """When ``uplift_scores`` exist for the run date, customers whose ``expected_gain`` is not positive are left
+    out of every campaign (both arms, before assignment). Without uplift scores nothing is left out."""
     sequential_tau: float = Field(0.02, gt=0.0)
     """The always-valid readout mixes the conversion lift over N(0, tau²): the size of effect it is most
     sensitive to (2 points by default). Any value keeps it valid."""

@@ -134,6 +134,7 @@ REGISTRY: dict[str, TableSpec] = {
         TableSpec("campaign_audiences", "gold", S.CAMPAIGN_AUDIENCES, (S.RUN_DATE,), customer_columns=_USER),
         TableSpec("contact_history", "ops", S.CONTACT_HISTORY, (S.SENT_DATE,), customer_columns=_USER),
         TableSpec("experiment_results", "gold", S.EXPERIMENT_RESULTS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
+        TableSpec("uplift_scores", "gold", S.UPLIFT_SCORES, (S.RUN_DATE,), customer_columns=_USER),
         TableSpec("experiment_plans", "gold", S.EXPERIMENT_PLANS, (S.RUN_DATE,), customer_columns=NO_CUSTOMERS),
         TableSpec("realtime_state", "gold", S.REALTIME_STATE, customer_columns=_USER),
         TableSpec("realtime_recs", "gold", S.REALTIME_RECS, customer_columns=_USER),

@@ -16,6 +16,8 @@ Every build runs, in this order:
      slips away), ``expected_purchases_<h>`` (``expected_purchases_90``: the expected purchase days in the
      next 90 days, for each h of ``clv.horizons_days``), ``days_to_next_purchase``, ``expected_order_value``,
      ``clv`` and ``clv_decile`` (1 = the most valuable tenth) from ``customer_value``;
+   - ``uplift``, ``uplift_decile`` (10 = the most persuadable) and ``expected_gain`` (uplift x value - contact
+     cost; see :data:`UPLIFT_ATTRIBUTES`) from ``uplift_scores``;
    - ``monetary_median``: the median ``monetary_total`` of customers with a purchase.
 3. **Qualification**: each campaign's rule (a null result is no). ``per_segment`` campaigns expand into
    one campaign per segment.
@@ -56,6 +58,10 @@ VALUE_ATTRIBUTES = ("p_alive", "p_alive_change", "days_to_next_purchase", "expec
 """What a rule may use from ``customer_value``, besides ``expected_purchases_<h>`` (its summary columns would
 clash with ``user_features``')."""
 _FROM_VALUE = re.compile(rf"^({'|'.join(VALUE_ATTRIBUTES)}|expected_purchases_\d+)$")
+UPLIFT_ATTRIBUTES = ("uplift", "uplift_decile", "expected_gain")
+"""What a rule may use from ``uplift_scores``: ``expected_gain`` = uplift x value - ``campaigns.contact_cost``,
+the value being ``expected_order_value`` from ``customer_value`` when there is one, else the customer's
+``avg_order_value``, else the shop's mean of it."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,8 @@ def eligible(customers: DataFrame, suppressed: DataFrame | None, settings: Campa
 
 def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | None, scores: DataFrame | None,
                models: list[str], algorithm: str, monetary_median: float | None,
-               value: DataFrame | None = None, horizons: list[int] = ()) -> DataFrame:
+               value: DataFrame | None = None, horizons: list[int] = (), uplift: DataFrame | None = None,
+               contact_cost: float = 0.0) -> DataFrame:
     """One row per customer of ``people`` with everything a rule may use (see the module docstring);
     ``horizons`` are the keys of ``value``'s ``expected_purchases``, one column each."""
     out = people.join(features.drop(S.RUN_DATE), S.USER_ID, "left")
@@ -155,6 +162,12 @@ def attributes(people: DataFrame, features: DataFrame, segments: DataFrame | Non
                 wide = (wide.withColumn(f"{target}_score", F.col(f"{target}_{algorithm}_score"))
                         .withColumn(f"{target}_decile", F.col(f"{target}_{algorithm}_decile")))
         out = out.join(wide, S.USER_ID, "left")
+    if uplift is not None:
+        mean_order = features.agg(F.avg("avg_order_value")).first()[0]
+        worth = F.coalesce(*([F.col("expected_order_value")] if value is not None else []),
+                           F.col("avg_order_value"), F.lit(mean_order).cast("double"))
+        out = out.join(uplift.select(S.USER_ID, "uplift", "uplift_decile"), S.USER_ID, "left").withColumn(
+            "expected_gain", F.col("uplift") * worth - F.lit(contact_cost))
     return out.withColumn(MONETARY_MEDIAN, F.lit(monetary_median).cast("double"))
 
 
@@ -182,10 +195,12 @@ def condition(attrs: DataFrame, c: Campaign) -> Column:
         attrs.select(cond).schema  # noqa: B018 - analyses the expression now, not in the middle of the build
     except AnalysisException as e:
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", c.rule)) - set(attrs.columns)
-        missing = sorted(w for w in words if w in _FROM_SEGMENTS or _FROM_VALUE.match(w) or _FROM_SCORES.match(w))
+        missing = sorted(w for w in words if w in _FROM_SEGMENTS or _FROM_VALUE.match(w) or _FROM_SCORES.match(w)
+                         or w in UPLIFT_ATTRIBUTES)
         if missing:
             job = ("segments" if set(missing) <= _FROM_SEGMENTS
-                   else "clv" if all(_FROM_VALUE.match(w) for w in missing) else "score-propensity")
+                   else "clv" if all(_FROM_VALUE.match(w) for w in missing)
+                   else "uplift" if set(missing) <= set(UPLIFT_ATTRIBUTES) else "score-propensity")
             raise MissingAttributesError(c.name, missing, job) from None
         raise ConfigError(f"campaign '{c.name}': rule {c.rule!r} is not valid over the customer attributes: "
                           f"{str(e).splitlines()[0][:300]}") from None

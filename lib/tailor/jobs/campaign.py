@@ -30,6 +30,8 @@ SOFT_READS: dict[str, str] = {
     "propensity_scores": "campaigns whose rule uses a score are skipped with the reason",
     "customer_value": "campaigns whose rule uses P(alive), CLV or expected purchases are skipped with the reason",
     "recommendations": "campaigns with offers are skipped with the reason; offers: 0 campaigns still run",
+    "uplift_scores": "campaigns whose rule uses uplift are skipped with the reason, and no customer is left out "
+                     "for a non-positive expected gain",
 }
 HISTORY: frozenset[str] = frozenset({"contact_history"})
 WRITES: frozenset[str] = frozenset({"campaign_audiences"})
@@ -55,6 +57,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     segments = _optional(spark, cfg, "user_segments", run_date)
     scores = _optional(spark, cfg, "propensity_scores", run_date)
     value = _optional(spark, cfg, "customer_value", run_date)
+    uplift = _optional(spark, cfg, "uplift_scores", run_date)
     history = wh.read("contact_history") if wh.exists("contact_history") else None
 
     segment_names = ([r[0] for r in segments.select(S.SEGMENT).distinct().collect()]  # at most k_max + 1
@@ -73,7 +76,14 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     median = buyers.approxQuantile("monetary_total", [0.5], 0.001)
     people = A.eligible(customers, A.suppressed_ids(spark, cs.suppression_files), cs)
     attrs = A.attributes(people, features, segments, scores, sorted(models), cs.propensity_algorithm,
-                         median[0] if median else None, value, cfg.clv.horizons_days)
+                         median[0] if median else None, value, cfg.clv.horizons_days, uplift, cs.contact_cost)
+    gain_filtered = uplift is not None and cs.positive_gain_only
+    if gain_filtered:  # before assignment: both arms lose the same customers
+        summary.metrics["not_positive_gain"] = attrs.where(~F.coalesce(F.col("expected_gain") > 0, F.lit(False))
+                                                           ).count()
+        attrs = attrs.where(F.col("expected_gain") > 0)
+    elif cs.positive_gain_only:
+        log.info("no uplift_scores for %s: no customer is left out for their expected gain", run_date)
     campaigns = []
     for c in A.expand(definitions, cs, segment_names):
         try:

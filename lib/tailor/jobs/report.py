@@ -5,7 +5,8 @@ Sections: data quality (rows accepted, quarantined by reason), segments (sizes, 
 (CLV and P(alive) by CLV decile, the BG/NBD holdout backtest, the fitted parameters), evaluation
 (the table at ``evaluation.search_k``, precision@k and recall@k per recommender), propensity (ROC curves,
 decile lift and the reliability diagram before and after calibration, per model), association rules (the
-strongest), campaigns (audience sizes by arm, A/B results)
+strongest), campaigns (audience sizes by arm; A/B results with the SRM gate, CUPED and the always-valid
+readout; the uplift models' Qini curves)
 and the day's run log. Every figure is drawn from an aggregate Spark has already reduced to a few hundred
 rows at most; no table is collected whole. A section whose table has no rows for the run date says which job
 writes it.
@@ -266,8 +267,11 @@ def campaigns(spark, cfg, run_date) -> Section:
     aud = _day(spark, cfg, "campaign_audiences", run_date)
     exp = _day(spark, cfg, "experiment_results", run_date)
     sizes = [] if aud is None else aud.groupBy(S.CAMPAIGN, S.ARM).agg(F.count(F.lit(1)).alias("n")).collect()
-    results = [] if exp is None else exp.orderBy(S.CAMPAIGN).collect()  # one row per campaign
-    if not sizes and not results:
+    results = [] if exp is None else exp.orderBy(S.CAMPAIGN, "arm").collect()  # one row per campaign and arm
+    mm = _day(spark, cfg, "model_metrics", run_date)
+    qini = [] if mm is None else mm.where((F.col("model") == "uplift") & F.col("metric").startswith("qini_")
+                                          & (F.col("key") != "")).collect()  # ~60 rows
+    if not sizes and not results and not qini:
         return _missing_for(spark, cfg, run_date, "campaigns", title, "campaign_audiences or experiment_results",
                             "campaign")
     section = Section("campaigns", title)
@@ -281,7 +285,7 @@ def campaigns(spark, cfg, run_date) -> Section:
         section.tables.append(Table(["campaign", *arms], [[c, *[int(n.get((c, a), 0)) for a in arms]]
                                                           for c in names]))
     if results:
-        names = [r[S.CAMPAIGN] for r in results]
+        names = [_arm_label(r) for r in results]
         rate_t = [r["rate_treatment"] or 0.0 for r in results]
         rate_c = [r["rate_control"] or 0.0 for r in results]
         ci = [(rc + (r["ci_low"] or 0.0), rc + (r["ci_high"] or 0.0)) for r, rc in zip(results, rate_c, strict=True)]
@@ -291,16 +295,29 @@ def campaigns(spark, cfg, run_date) -> Section:
         section.tables.append(Table(
             ["campaign", "treated", "control", "rate treated", "rate control", "lift", "CI low", "CI high", "p",
              "significant"],
-            [[r[S.CAMPAIGN], int(r["n_treatment"]), int(r["n_control"]), r["rate_treatment"], r["rate_control"],
+            [[_arm_label(r), int(r["n_treatment"]), int(r["n_control"]), r["rate_treatment"], r["rate_control"],
               r["abs_lift"], r["ci_low"], r["ci_high"], r["p_value"], r["significant"]] for r in results]))
         section.tables.append(Table(
             ["campaign", "sample ratio", "treated share (assigned)", "SRM p", "CUPED lift", "CUPED CI",
              "variance removed", "always-valid p", "confidence sequence", "looks"],
-            [[r[S.CAMPAIGN], _srm_verdict(r), _share(r), r["srm_p_value"], r["cuped_abs_lift"],
+            [[_arm_label(r), _srm_verdict(r), _share(r), r["srm_p_value"], r["cuped_abs_lift"],
               _interval(r["cuped_ci_low"], r["cuped_ci_high"]), r["cuped_variance_reduction"],
               r["sequential_p_value"], _interval(r["sequential_ci_low"], r["sequential_ci_high"]), r["looks"]]
              for r in results]))
+    if qini:
+        lines: dict[str, list[tuple[float, float]]] = {}
+        for r in qini:
+            lines.setdefault(r["metric"].removeprefix("qini_"), []).append((float(r["key"]), r["value"]))
+        lines["random"] = [(0.0, 0.0), (1.0, max(lines[next(iter(lines))])[1])]
+        section.images.append(("qini", G.curves(
+            {"Qini curve of the uplift models (held-out customers)": lines}, "share of customers targeted",
+            "incremental conversions per treated customer")))
     return section
+
+
+def _arm_label(r) -> str:
+    arm = r["arm"] if "arm" in r.asDict() else None
+    return r[S.CAMPAIGN] if arm in (None, S.TREATMENT) else f"{r[S.CAMPAIGN]} / {arm}"
 
 
 def _srm_verdict(r) -> str:
