@@ -28,6 +28,7 @@ from tailor.jobs.base import JobSummary
 from tailor.propensity import labels as L
 from tailor.propensity import model as M
 from tailor.propensity import store
+from tailor.propensity.timing import COLUMNS as TIMING_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ def cutoffs(run_date: date, horizon_days: int) -> tuple[date, date]:
 
 
 def timing(cfg: Config) -> L.Timing:
-    """How the purchase-timing features are fitted: in ``clv.time_unit``, bounded by ``clv.max_groups``."""
-    return L.Timing(days_per_unit=DAYS_PER[cfg.clv.time_unit], max_groups=cfg.clv.max_groups)
+    """How the purchase-timing features are fitted: in ``clv.time_unit``, bounded by ``clv.max_groups``; only
+    when ``propensity.numeric_features`` names one of them."""
+    wanted = bool(set(TIMING_COLUMNS) & set(cfg.propensity.numeric_features))
+    return L.Timing(days_per_unit=DAYS_PER[cfg.clv.time_unit], max_groups=cfg.clv.max_groups, enabled=wanted)
 
 
 def _rows(spark: SparkSession, cfg: Config, as_of: date):

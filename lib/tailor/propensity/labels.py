@@ -59,6 +59,8 @@ class Timing:
 
     days_per_unit: float = 7.0
     max_groups: int = 5_000_000
+    enabled: bool = True
+    """False: the timing columns are left out (and BG/NBD not fitted), as when no model uses them."""
 
 
 def features(orders: DataFrame, events: DataFrame, products: DataFrame, customers: DataFrame, as_of: date,
@@ -70,6 +72,8 @@ def features(orders: DataFrame, events: DataFrame, products: DataFrame, customer
     orders_then = orders.where(before)
     feats = user_features(orders_then, events.where(before), products, customers, as_of=as_of,
                           trend_days=trend_days)
+    if not timing.enabled:
+        return feats
     timed = timing_features(orders_then, as_of, horizon_days, timing.days_per_unit, timing.max_groups)
     return feats.join(timed, S.USER_ID, "left").select(
         feats["*"], *[F.col(c) for c in TIMING_COLUMNS if c != "bought_same_window_last_year"],
