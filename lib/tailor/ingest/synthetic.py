@@ -30,13 +30,14 @@ in the same order, with probability 0.5: these are the "frequently bought togeth
 *After the sale.* About 4% of purchased lines are returned 3 to 20 days later, and about 10% are rated
 (1 to 5, higher when the tier matched).
 
-*Past campaigns.* Thirty days before the end, a campaign (``synthetic-reactivation``) was sent to half
-of the opted-in customers who had signed up by then, leaving out Tailor's global holdout. Its arms come
+*Past campaigns.* Thirty days before the end, a campaign (``synthetic-reactivation``) was sent to every
+opted-in customer who had signed up by then, leaving out Tailor's global holdout. Its arms come
 from Tailor's own assignment hash (:mod:`tailor.assign`, with ``campaigns.salt``), half and half. Its
 effect depends on the customer, as a real offer's does:
 
 - *lapsed* customers (churners whose last day came before the send) come back for one extra session in the
-  ten days after it with probability 0.5 when their activity is middling (0.5 to 2 on its Exp(1) scale), 0.25
+  ten days after it, in which they buy the first item they view, with probability 0.5 when their activity is
+  middling (0.5 to 2 on its Exp(1) scale), 0.25
   otherwise: the offer wins back lapsing mid-value customers;
 - *active* customers are mostly unmoved (probability 0.05), loyal ones (activity 1.5 or more) not at all,
   and 30 % of the loyal ones are *annoyed*: they skip their sessions of the 14 days after the send.
@@ -122,7 +123,7 @@ MEAN_SESSIONS = 4.0
 
 PLANTED_CAMPAIGN = "synthetic-reactivation"
 PLANTED_DAYS_BEFORE_END = 30
-PLANTED_REACH = 0.5
+PLANTED_REACH = 1.0
 PLANTED_TREATMENT_SHARE = 0.5
 UPLIFT_LAPSED_MID, UPLIFT_LAPSED, UPLIFT_ACTIVE = 0.5, 0.25, 0.05
 """Chance that a treated customer comes back for one extra session in the 10 days after the send: lapsed
@@ -389,8 +390,9 @@ def events(spark: SparkSession, spec: ShopSpec) -> DataFrame:
     idx, t = F.col("idx"), F.col("t")
     end_s = F.lit(spec.start).cast("timestamp").cast("long") + spec.days * 86400 - 1
     price = _price(s, idx)
-    carted = _u(s, "cart", *key) < F.when(_tier(s, idx) == F.col("band"), 0.35).otherwise(0.15)
-    bought = carted & (_u(s, "buy", *key) < 0.55)
+    won_back = (F.col("sidx") == CAMPAIGN_SESSION) & (F.col("vidx") == 0)  # the offer's visit ends in a purchase
+    carted = won_back | (_u(s, "cart", *key) < F.when(_tier(s, idx) == F.col("band"), 0.35).otherwise(0.15))
+    bought = won_back | (carted & (_u(s, "buy", *key) < 0.55))
     qty = F.lit(1) + (F.pow(_u(s, "qty", *key), 3) * 3).cast("int")
     ret_t = t + 600 + (F.lit(3) + (_u(s, "rday", *key) * 17).cast("long")) * 86400
     returned = bought & (_u(s, "return", *key) < 0.04) & (ret_t <= end_s)
