@@ -4,7 +4,8 @@
 For each campaign (``--campaign``, or every campaign in the run date's audiences), with W =
 ``campaigns.window_days`` and R the run date:
 
-- the audience and its arms are the run date's ``campaign_audiences``;
+- the audience and its arms are the run date's ``campaign_audiences`` (every arm but ``control`` counts as
+  treated, so an A/B/n campaign is planned as all its arms against the control);
 - the base rate and the revenue per customer are the audience's own history in the last window (R - W, R]:
   the share who bought, and the mean and standard deviation of their net revenue there;
 - CUPED's expected variance reduction is ρ², the squared correlation between that window and the
@@ -68,7 +69,7 @@ def _history(orders, audience, run_date: date, window_days: int, pre_days: int):
 
 def _sums():
     y, r, x, q = (F.col(c) for c in ("y", "r", "x", "q"))
-    return [F.count(F.lit(1)).alias("n"), F.sum((F.col(S.ARM) == S.TREATMENT).cast("int")).alias("n_t"),
+    return [F.count(F.lit(1)).alias("n"), F.sum((F.col(S.ARM) != S.CONTROL).cast("int")).alias("n_t"),
             F.sum(y).alias("sy"), F.sum(x).alias("sx"), F.sum(x * y).alias("sxy"),
             F.sum(r).alias("sr"), F.sum(r * r).alias("srr"), F.sum(q).alias("sq"), F.sum(q * q).alias("sqq"),
             F.sum(r * q).alias("srq")]
