@@ -170,7 +170,7 @@ class UpliftSettings(Strict):
 
     campaign: str | None = None
     """The experiment to learn from; null: the one with the most customers whose window has ended."""
-    learner: Literal["t", "x"] = "x"
+    learner: Literal["t", "x"] = "t"
     """The learner that scores ``uplift_scores`` (both are judged in ``model_metrics``)."""
     min_customers: int = Field(200, ge=10)
     """An experiment qualifies when each arm has this many customers with a finished window."""

@@ -12,7 +12,7 @@ the send caused reaches them.
 A seeded hash holds out ``uplift.test_share`` of the customers. On the rest, a T-learner and an X-learner
 (:mod:`tailor.uplift.learners`) are fitted; on the held-out customers each is judged by its Qini curve and
 the area under it (:mod:`tailor.uplift.qini`), beside two baselines: random targeting, and targeting by the
-predicted conversion rate (a purchase propensity on the same features). ``uplift.learner`` (x) then scores
+predicted conversion rate (a purchase propensity on the same features). ``uplift.learner`` (t) then scores
 every customer as of the run date: ``uplift`` (the change in the chance of buying within the window if
 contacted), its decile (10 = the most persuadable) and ``conversion``.
 """
