@@ -111,6 +111,11 @@ class Moments:
     sxx: float
     sxy: float
 
+    @classmethod
+    def binary(cls, n: int, sy: float, sx: float, sxy: float) -> Moments:
+        """The moments of a 0/1 outcome and a 0/1 covariate, where Σy² = Σy and Σx² = Σx."""
+        return cls(n, sy, sy, sx, sx, sxy)
+
     def __add__(self, o: Moments) -> Moments:
         return Moments(self.n + o.n, self.sy + o.sy, self.syy + o.syy, self.sx + o.sx, self.sxx + o.sxx,
                        self.sxy + o.sxy)

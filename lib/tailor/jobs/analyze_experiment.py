@@ -95,9 +95,8 @@ def expected_shares(campaign: str, cs, extra: dict[str, float] | None = None) ->
 
 
 def _moments(a: dict, outcome: str) -> X.Moments:
-    if outcome == "conversion":  # 0/1 outcome and covariate: Σy² = Σy, Σx² = Σx
-        return X.Moments(a["n"], a["conversions"], a["conversions"], a["pre_conversions"], a["pre_conversions"],
-                         a["conv_pre"])
+    if outcome == "conversion":
+        return X.Moments.binary(a["n"], a["conversions"], a["pre_conversions"], a["conv_pre"])
     return X.Moments(a["n"], a["revenue"], a["revenue_sq"], a["pre_revenue"], a["pre_revenue_sq"], a["revenue_pre"])
 
 

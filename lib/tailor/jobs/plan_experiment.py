@@ -87,7 +87,7 @@ def plan(a: dict, window_days: int, alpha: float, power: float, target_lift: flo
     """One contract row (less campaign and run_date) from the audience's sums (:func:`_sums`)."""
     n, n_t = int(a["n"]), int(a["n_t"])
     n_c = n - n_t
-    conv = X.Moments(n, a["sy"], a["sy"], a["sx"], a["sx"], a["sxy"])  # 0/1: Σy² = Σy
+    conv = X.Moments.binary(n, a["sy"], a["sx"], a["sxy"])
     rev = X.Moments(n, a["sr"], a["srr"], a["sq"], a["sqq"], a["srq"])
     base = conv.sy / n if n else None
     per_user = rev.sy / n if n else None
