@@ -42,6 +42,17 @@ def test_trending_is_growth_with_support(spark):
     assert got == {"up": (pytest.approx(4 / 2), 1), "flat": (pytest.approx(3 / 4), 2)}  # rare: 1 user < 2
 
 
+def test_trending_ranks_ties_by_users_then_item_and_keeps_top_k(spark):
+    # a, b, c: 2 users now, none before: growth 3; b2: 3 users now, 1 before: growth 2 (4/2); d: 2 users, 1 before
+    rows = [(u, i, 1.0, _ts(1)) for i in ("c", "a", "b") for u in ("u1", "u2")]
+    rows += [(u, "b2", 1.0, _ts(1)) for u in ("u1", "u2", "u3")] + [("u4", "b2", 1.0, _ts(10))]
+    rows += [(u, "d", 1.0, _ts(1)) for u in ("u1", "u2")] + [("u4", "d", 1.0, _ts(10))]
+    got = P.trending(spark.createDataFrame(rows, INTER), AS_OF, 7, 2, 4).orderBy("rank").collect()
+    assert [(r.scope, r.group_key, r.item_id, r.score, r.users, r.rank) for r in got] == [
+        ("trending", "trending", "a", 3.0, 2, 1), ("trending", "trending", "b", 3.0, 2, 2),
+        ("trending", "trending", "c", 3.0, 2, 3), ("trending", "trending", "b2", 2.0, 3, 4)]  # d (1.5) cut
+
+
 @pytest.mark.parametrize("local_max_rows", [0, 1000], ids=["joined", "grouped"])
 def test_fallback_chain_segment_then_country_then_global(spark, local_max_rows):
     lists = spark.createDataFrame([

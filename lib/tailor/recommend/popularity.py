@@ -79,8 +79,15 @@ def trending(inter: DataFrame, as_of: date, days: int, min_users: int, top_k: in
         F.lit(TRENDING).alias(SCOPE), F.lit(TRENDING).alias(GROUP), S.ITEM_ID,
         ((F.col(USERS) + 1.0) / (F.col("_before") + 1.0)).alias(S.SCORE), USERS,
     )
-    w = Window.partitionBy(SCOPE, GROUP).orderBy(F.desc(S.SCORE), F.desc(USERS), F.asc(S.ITEM_ID))
-    return scored.withColumn(S.RANK, F.row_number().over(w)).where(F.col(S.RANK) <= top_k)
+    # one group: a window over it would be unpartitioned (its keys are literals, which Spark folds away, and it
+    # moves every row to one task); the distributed top-k (TakeOrderedAndProject) then numbers top_k rows
+    best = scored.orderBy(F.desc(S.SCORE), F.desc(USERS), F.asc(S.ITEM_ID)).limit(top_k)
+    ranked = best.agg(F.sort_array(F.collect_list(F.struct(
+        (-F.col(S.SCORE)).alias("_s"), (-F.col(USERS)).alias("_u"), F.col(S.ITEM_ID).alias("_i"),
+        F.col(S.SCORE).alias("_score"), F.col(USERS).alias("_users")))).alias("_top"))
+    return ranked.select(F.posexplode("_top").alias("_p", "_r")).select(
+        F.lit(TRENDING).alias(SCOPE), F.lit(TRENDING).alias(GROUP), F.col("_r._i").alias(S.ITEM_ID),
+        F.col("_r._score").alias(S.SCORE), F.col("_r._users").alias(USERS), (F.col("_p") + 1).alias(S.RANK))
 
 
 def for_users(users: DataFrame, groups: DataFrame, lists: DataFrame, seen: DataFrame, top_n: int,
