@@ -46,6 +46,24 @@ def test_replace_partition_with_extra_key_keeps_other_sources(spark, cfg):
     assert got == {("a", "z"), ("b", "y")}
 
 
+def test_replace_partition_among_several_values_in_one_commit(spark, cfg):
+    t = tables.bronze_name("unit", "models")
+    wh = warehouse(spark, cfg)
+
+    def rows(*pairs):
+        return spark.createDataFrame(list(pairs), "model string, v int")
+
+    wh.replace_partition(rows(("a", 1), ("b", 2), ("c", 3)), t, D1)
+    before = wh.version(t)
+    # a and b replaced together (b now has no row), c of the same day untouched: one commit
+    wh.replace_partition(rows(("a", 10)), t, D1, among={"model": ["a", "b"]})
+    assert _rows(spark, cfg, t) == [("a", 10, D1), ("c", 3, D1)]
+    assert wh.version(t) == before + 1
+    with pytest.raises(Exception, match="(?i)replaceWhere|does not conform|DELTA_REPLACE_WHERE_MISMATCH"):
+        wh.replace_partition(rows(("d", 4)), t, D1, among={"model": ["a"]})  # a row outside the values
+    assert _rows(spark, cfg, t) == [("a", 10, D1), ("c", 3, D1)]
+
+
 def test_unsafe_partition_value_is_refused(spark, cfg):
     df = spark.createDataFrame([("events", "r", "{}")], "entity string, reason string, record string")
     with pytest.raises(ValueError, match="partition value"):

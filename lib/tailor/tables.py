@@ -27,7 +27,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -508,11 +508,14 @@ class Warehouse:
     def replace_partition(self, df: DataFrame, name: str,
         run_date: date,
         extra_keys: Mapping[str, str] | None = None,
+        among: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Replace the rows of ``run_date`` (and of ``extra_keys``' values) in ``name`` with ``df``.
 
         ``run_date`` (and each extra key) is set as a column on ``df`` before writing, so rows cannot land
-        outside the partition they replace.
+        outside the partition they replace. ``among`` replaces several values of a column ``df`` carries at
+        once (a job writing one table for several models in one commit): the rows of ``run_date`` whose
+        column is one of the values are replaced, and Delta refuses a row of ``df`` outside them.
 
         Returns:
             The number of rows written.
@@ -521,7 +524,8 @@ class Warehouse:
         for k, v in keys.items():
             df = df.withColumn(k, F.lit(v))
         _, df = self._prepare(name, df)
-        predicate = " AND ".join(f"{k} = {_sql_literal(v)}" for k, v in keys.items())
+        predicate = " AND ".join([f"{k} = {_sql_literal(v)}" for k, v in keys.items()] + [
+            f"{k} IN ({', '.join(_sql_literal(v) for v in values)})" for k, values in (among or {}).items()])
         writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
         # bronze keeps what landed: a column a source gains is added, not refused; a contract table gains the
         # (nullable) columns a newer contract added, as ``df`` is conformed to the contract exactly
