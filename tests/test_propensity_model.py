@@ -50,6 +50,31 @@ def test_a_planted_signal_is_learnt_out_of_sample(spark, algo, grid):
         assert explained[("coefficient", "x1")] > 0 > explained[("coefficient", "x2")]
 
 
+@pytest.mark.parametrize("algo,grid", [("lr", {"regParam": [0.0, 0.1], "elasticNetParam": [0.0, 0.5]}),
+                                       ("gbt", {"maxDepth": [2, 3]})])
+def test_the_search_is_spark_train_validation_split_with_features_fitted_once(spark, algo, grid):
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.tuning import TrainValidationSplit
+
+    rows = _planted(spark, 600, 3)
+    fitted, params, tried = M.tune(rows, algo, ["x1", "x2", "noise"], ["cat"], grid, 42, 10, 2)
+    # what tune did before: Spark's TrainValidationSplit over the whole pipeline, refitted on every setting
+    pipe, est = M.pipeline(algo, ["x1", "x2", "noise"], ["cat"], 42, 10)
+    weighted = M.with_class_weights(M.stable(rows, 1)).persist()
+    maps = M.grid(est, algo, grid)
+    tvs = TrainValidationSplit(estimator=pipe, estimatorParamMaps=maps, trainRatio=0.75, parallelism=2, seed=42,
+                               evaluator=BinaryClassificationEvaluator(labelCol="label", metricName="areaUnderPR",
+                                                                       weightCol="weight")).fit(weighted)
+    assert [v for _, v in tried] == list(tvs.validationMetrics)  # exactly: the same split, fits and metric
+    assert len(set(tvs.validationMetrics)) > 1  # the settings differ, so the choice means something
+    best = int(np.argmax(tvs.validationMetrics))
+    assert params == {p.name: float(v) for p, v in maps[best].items()}
+    ours = M.scored(fitted, rows).select("user_id", "raw_score")
+    theirs = M.scored(tvs.bestModel, rows).select("user_id", "raw_score")
+    assert sorted(ours.collect()) == sorted(theirs.collect())
+    weighted.unpersist()
+
+
 def test_a_feature_with_no_value_at_all_is_left_out_not_fatal(spark):
     # Online Retail has no browsing events: its session features are null for every customer
     rows = _planted(spark, 400, 3).withColumn("sessions_minutes", F.lit(None).cast("double"))

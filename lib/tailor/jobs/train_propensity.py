@@ -73,6 +73,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     t1, t2 = cutoffs(run_date, p.horizon_days)
     train_all, valid_all = _rows(spark, cfg, t1), _rows(spark, cfg, t2)
     summary = JobSummary(tables=["model_versions", "model_metrics", "tuning_results"])
+    version = run_date.isoformat()
+    saved, metric_rows, tuning_rows = [], [], []
     try:
         for target in p.targets:
             train, valid = L.for_target(train_all, target), L.for_target(valid_all, target)
@@ -95,18 +97,22 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                         "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
                         "horizon_days": p.horizon_days, "lookback_days": p.lookback_days, "seed": cfg.seed,
                         "metrics": headline}
-                version = store.save(warehouse(spark, cfg), name, fitted, run_date, meta)
-                metrics_df = spark.createDataFrame([(version, m, k, v) for m, k, v in rows],
-                                                   "version string, metric string, key string, value double")
-                wh.replace_partition(metrics_df, "model_metrics", run_date, {"model": name})
-                tuning = spark.createDataFrame(
-                    [(params_i, {"pr_auc": v}, params_i == params) for params_i, v in tried],
-                    "params map<string,double>, metrics map<string,double>, chosen boolean")
-                wh.replace_partition(tuning, "tuning_results", run_date, {"model": name})
+                saved.append((name, store.save(wh, fitted, name, run_date), meta))
+                metric_rows += [(name, version, m, k, v) for m, k, v in rows]
+                tuning_rows += [(name, params_i, {"pr_auc": v}, params_i == params) for params_i, v in tried]
                 summary.metrics.update({f"{name}.{m}": round(v, 4) for m, v in headline.items()
                                         if m in ("roc_auc", "pr_auc", "log_loss", "brier", "brier_uncalibrated",
                                                  "ece", "ece_uncalibrated", "decile_calibration_gap")})
                 log.info("%s version %s: %s", name, version, headline)
+        # one commit per table for every model: the versions are indexed only once all models are saved
+        names = {"model": [name for name, _, _ in saved]}
+        store.index(wh, run_date, saved)
+        wh.replace_partition(spark.createDataFrame(
+            metric_rows, "model string, version string, metric string, key string, value double"),
+            "model_metrics", run_date, among=names)
+        wh.replace_partition(spark.createDataFrame(
+            tuning_rows, "model string, params map<string,double>, metrics map<string,double>, chosen boolean"),
+            "tuning_results", run_date, among=names)
         summary.rows_in = int(train_all.count())
         summary.rows_out = len(p.targets) * len(p.algorithms)
     finally:

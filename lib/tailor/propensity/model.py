@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +44,9 @@ from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
 from pyspark.ml.functions import vector_to_array
-from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
+from pyspark.ml.tuning import ParamGridBuilder
 from pyspark.sql import Column, DataFrame, Row
+from pyspark.util import inheritable_thread_target
 from pyspark.sql import functions as F
 from scipy.special import expit
 
@@ -128,28 +130,57 @@ def tune(rows: DataFrame, algo: str, numeric: Sequence[str], categorical: Sequen
     """Fit ``algo`` on ``rows`` (features + label), choosing its parameters by PR-AUC on a seeded split.
     The rows are laid out by :func:`stable` first.
 
+    The search is Spark's TrainValidationSplit (the same split, fits, metrics and choice: see
+    :func:`_search`), except that the feature stages, which no setting of the grid changes, are fitted once on
+    the split's training rows and their output cached, rather than refitted for every setting.
+
     Returns:
         (the best pipeline refitted on all ``rows``, its parameters, every setting with its PR-AUC).
     """
     pipe, est = pipeline(algo, usable_numeric(rows, numeric), categorical, seed, max_iter)
     weighted = with_class_weights(stable(rows, partitions)).persist(StorageLevel.MEMORY_AND_DISK)
     maps = grid(est, algo, settings)
-    evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction",
-                                              metricName="areaUnderPR", weightCol=WEIGHT)
     try:
         if len(maps) <= 1:
             model = pipe.fit(weighted, maps[0] if maps else {})
             params = {p.name: float(v) for p, v in (maps[0] if maps else {}).items()}
             return model, params, [(params, float("nan"))]
-        tvs = TrainValidationSplit(estimator=pipe, estimatorParamMaps=maps, evaluator=evaluator,
-                                   trainRatio=train_ratio, parallelism=parallelism, seed=seed)
-        fitted = tvs.fit(weighted)
+        metrics = _search(pipe, maps, weighted, train_ratio, seed, parallelism)
+        best = max(range(len(maps)), key=lambda i: metrics[i])  # the first best, as TrainValidationSplit
+        model = pipe.fit(weighted, maps[best])
     finally:
         weighted.unpersist()
-    tried = [({p.name: float(v) for p, v in m.items()}, float(s)) for m, s in zip(maps, fitted.validationMetrics,
-                                                                                   strict=True)]
-    best = max(range(len(maps)), key=lambda i: fitted.validationMetrics[i])
-    return fitted.bestModel, tried[best][0], tried
+    tried = [({p.name: float(v) for p, v in m.items()}, float(v)) for m, v in zip(maps, metrics, strict=True)]
+    return model, tried[best][0], tried
+
+
+TVS_RAND = "_tvs_rand"
+
+
+def _search(pipe: Pipeline, maps: list, rows: DataFrame, train_ratio: float, seed: int,
+            parallelism: int) -> list[float]:
+    """Each setting's weighted PR-AUC on the validation rows, as ``TrainValidationSplit(trainRatio, seed)``
+    computes it: rows with ``rand(seed) < train_ratio`` fit, the others validate. The pipeline's stages before
+    its estimator are fitted once on the fitting rows; the estimator is fitted ``parallelism`` settings at a
+    time on their cached output."""
+    stages = pipe.getStages()
+    marked = rows.select("*", F.rand(seed).alias(TVS_RAND))
+    features = Pipeline(stages=stages[:-1]).fit(marked.where(F.col(TVS_RAND) < train_ratio))
+    fit_on = features.transform(marked.where(F.col(TVS_RAND) < train_ratio)).persist(StorageLevel.MEMORY_AND_DISK)
+    check_on = features.transform(marked.where(F.col(TVS_RAND) >= train_ratio)).persist(
+        StorageLevel.MEMORY_AND_DISK)
+    evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction",
+                                              metricName="areaUnderPR", weightCol=WEIGHT)
+
+    def one(i: int) -> float:
+        return evaluator.evaluate(stages[-1].fit(fit_on, maps[i]).transform(check_on))
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(maps)))) as pool:
+            return list(pool.map(inheritable_thread_target(rows.sparkSession)(one), range(len(maps))))
+    finally:
+        fit_on.unpersist()
+        check_on.unpersist()
 
 
 def calibration_split(rows: DataFrame, share: float, seed: int, key: str = "user_id") -> tuple[

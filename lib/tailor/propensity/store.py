@@ -23,17 +23,24 @@ class ModelNotFoundError(MissingTableError):
     """No trained version of a model matches the request."""
 
 
-def save(wh: Warehouse, name: str, model: PipelineModel, run_date: date, meta: dict[str, Any]) -> str:
-    """Save ``model`` as version ``run_date`` of ``name`` (replacing a re-run's) and index it."""
-    spark = wh.spark
+def save(wh: Warehouse, model: PipelineModel, name: str, run_date: date) -> str:
+    """Save ``model``'s files as version ``run_date`` of ``name`` (replacing a re-run's); returns the path.
+    Not yet a version anyone loads: :func:`index` makes it one."""
     path = wh.model_path(name, run_date)
     model.write().overwrite().save(path)
+    return path
+
+
+def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, Any]]]) -> str:
+    """Make the models ``saved`` ((name, path, meta) from :func:`save`) version ``run_date`` in
+    ``model_versions``, in one commit (a re-run's rows of these models replaced); returns the version."""
     version = run_date.isoformat()
-    row = spark.createDataFrame([(name, version, path, json.dumps({"model": name, "version": version, **meta},
-                                                                     sort_keys=True))],
-                                "model string, version string, path string, meta string")
-    wh.replace_partition(row.drop("model"), "model_versions", run_date, {"model": name})
-    _log_mlflow(name, version, meta)
+    rows = [(name, version, path, json.dumps({"model": name, "version": version, **meta}, sort_keys=True))
+            for name, path, meta in saved]
+    df = wh.spark.createDataFrame(rows, "model string, version string, path string, meta string")
+    wh.replace_partition(df, "model_versions", run_date, among={"model": [name for name, _, _ in saved]})
+    for name, _, meta in saved:
+        _log_mlflow(name, version, meta)
     return version
 
 
