@@ -36,6 +36,11 @@ MODES = {
                                  "-Ddev.ludovic.netlib.lapack.allowNative=false"},
     "native": {},
     "native-1t": {"OPENBLAS_NUM_THREADS": "1"},
+    # Spark settings measured against the default (issue 31's levers): Kryo for the factor-block shuffles, and
+    # no checkpoint of the factors (Tailor's checkpoint_interval 5 writes them to disk every 5 iterations)
+    "native-kryo": {"TAILOR_BENCH_SPARK_CONF": json.dumps(
+        {"spark.serializer": "org.apache.spark.serializer.KryoSerializer"})},
+    "native-nockpt": {"TAILOR_BENCH_ALS_CHECKPOINT": "-1"},
 }
 
 
@@ -75,18 +80,21 @@ def spark_worker(parquet: str, out: str, iters: int = ITERS) -> None:
 
     tlog.setup("WARNING")
     with scratch("tailor-als-speed-") as work:
+        conf = os.environ.get("TAILOR_BENCH_SPARK_CONF")
         cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                          [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}"])
+                          [f"warehouse={work}", f"spark.jars_dir={ROOT / '.jars'}",
+                           *([f"spark.conf={conf}"] if conf else [])])
         spark = get_spark(cfg)
         data = spark.read.parquet(parquet).cache()
         n = data.count()
         params = A.AlsParams(RANK, REG, ALPHA)
-        A.fit(data, params, True, 1, SEED)  # warm-up: JIT, class loading, the first checkpoint
+        every = int(os.environ.get("TAILOR_BENCH_ALS_CHECKPOINT", "5"))
+        A.fit(data, params, True, 1, SEED, every)  # warm-up: JIT, class loading, the first checkpoint
         t0 = time.perf_counter()
-        A.fit(data, params, True, 1, SEED)
+        A.fit(data, params, True, 1, SEED, every)
         one = time.perf_counter() - t0
         t0 = time.perf_counter()
-        A.fit(data, params, True, iters, SEED)
+        A.fit(data, params, True, iters, SEED, every)
         full = time.perf_counter() - t0
         Path(out).write_text(json.dumps({"rows": n, "blas": native_blas(spark), "fit_s": round(full, 2),
                                          "one_iter_fit_s": round(one, 2),

@@ -10,6 +10,7 @@
     python -m benchmarks.run als-speed               # Spark ALS against `implicit` (pip install -e '.[bench]')
     python -m benchmarks.run evaluations --targets M online_retail   # tailor evaluate, time split
     python -m benchmarks.run rules --scale M        # FPGrowth vs mlxtend on Online Retail, curve, planted bundles
+    python -m benchmarks.run crossover               # rules vs mlxtend, ALS vs implicit, 1x-64x Online Retail
     python -m benchmarks.run propensity --targets M online_retail cdnow   # out-of-time AUC and calibration, vs peers
     python -m benchmarks.run clv                     # tailor clv vs lifetimes on CDNOW (pip install -e '.[bench]')
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     sp = sub.add_parser("als-speed", help="Spark ALS fit time against the implicit library, with/without BLAS")
     sp.add_argument("--data", default="../shared/data/ml-100k")
     sp.add_argument("--modes", nargs="+", default=["java", "native", "native-1t"],
-                    choices=["java", "native", "native-1t"])
+                    choices=["java", "native", "native-1t", "native-kryo", "native-nockpt"])
     sp.add_argument("--synthetic", type=int, default=1_000_000, help="synthetic pairs besides --data; 0 for none")
     sp.add_argument("--iters", type=int, default=10)
     ev = sub.add_parser("evaluations", help="tailor evaluate (time split) on the synthetic shop and Online Retail")
@@ -60,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     ru.add_argument("--scale", default="M", help="synthetic shop for the planted bundles; '' to skip")
     ru.add_argument("--planted-support", type=float, default=0.0001,
                     help="minSupport for the planted bundles (the default 0.001 misses most of them)")
+    cx = sub.add_parser("crossover", help="rules against mlxtend and ALS against implicit at 1x-64x Online Retail")
+    cx.add_argument("--data", default="../shared/data")
+    cx.add_argument("--scales", nargs="+", type=int, default=[1, 4, 16, 64])
+    cx.add_argument("--support", type=float, default=0.02)
+    cx.add_argument("--limit-gb", type=float, default=16.0)
+    cx.add_argument("--parts", nargs="+", default=["rules", "als"], choices=["rules", "als"])
     pr = sub.add_parser("propensity", help="propensity AUC out of time, against scikit-learn and LightGBM")
     pr.add_argument("--targets", nargs="+", default=["M", "online_retail", "cdnow"],
                     choices=["S", "M", "online_retail", "cdnow"])
@@ -121,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         planted = (f"rules.min_support={args.planted_support}",)
         md = rules_bench.main(args.data, args.support, args.curve, args.scale or None, planted)
         print(f"results: {md}")
+    elif suite == "crossover":
+        from benchmarks import crossover
+
+        print(f"results: {crossover.main(args.data, args.scales, args.support, args.limit_gb, args.parts)}")
     elif suite == "propensity":
         from benchmarks import propensity_bench
 

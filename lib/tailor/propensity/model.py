@@ -46,8 +46,8 @@ from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringInd
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.tuning import ParamGridBuilder
 from pyspark.sql import Column, DataFrame, Row
-from pyspark.util import inheritable_thread_target
 from pyspark.sql import functions as F
+from pyspark.util import inheritable_thread_target
 from scipy.special import expit
 
 from tailor.propensity.labels import LABEL
