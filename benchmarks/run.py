@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ru = sub.add_parser("rules", help="FPGrowth against mlxtend on Online Retail, support curve, planted bundles")
     ru.add_argument("--data", default="../shared/data")
     ru.add_argument("--support", type=float, default=0.02)
+    ru.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                    help="config for the Online Retail run, e.g. spark.conf={...}")
     ru.add_argument("--curve", type=float, nargs="*", default=[0.05, 0.03, 0.02, 0.015, 0.01, 0.0075, 0.005])
     ru.add_argument("--scale", default="M", help="synthetic shop for the planted bundles; '' to skip")
     ru.add_argument("--planted-support", type=float, default=0.0001,
@@ -126,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import rules_bench
 
         planted = (f"rules.min_support={args.planted_support}",)
-        md = rules_bench.main(args.data, args.support, args.curve, args.scale or None, planted)
+        md = rules_bench.main(args.data, args.support, args.curve, args.scale or None, planted,
+                              tuple(args.overrides))
         print(f"results: {md}")
     elif suite == "crossover":
         from benchmarks import crossover

@@ -101,3 +101,19 @@ def test_the_guard_stops_a_pathological_basket_set_before_mining(spark):
         mine(cfg, lines)
     with pytest.raises(R.ItemsetExplosionError, match=r"rules\.max_pair_work=100"):
         mine(_cfg("rules.min_support=0.5", "rules.max_pair_work=100"), lines)
+
+
+def test_the_pair_pass_runs_only_when_the_histogram_bound_is_over_the_limit(spark):
+    # the five clean baskets ABC, AB, AC, BC, ABD. At min count 2 (support 0.4): frequent items A 4, B 4, C 3;
+    # frequent items per basket {3: 1, 2: 4}, so no itemset is longer than 2 (one basket holds three)
+    bask, stats = R.baskets(_lines(spark, BASKETS), 3, ["POST"])
+    # without pairs: 3 items + C(3, 2) = 3 pairs -> bound 6, within the limit 6: the pairs are not counted
+    loose = R.estimate(bask, stats.baskets, 0.4, 10**9, max_itemsets=6)
+    assert (loose.frequent_items, loose.frequent_pairs, loose.bound) == (3, None, pytest.approx(6.0))
+    # a limit of 5: the pairs are counted (AB 3, AC 2, BC 2: all three frequent), and the bound stays 6
+    tight = R.estimate(bask, stats.baskets, 0.4, 10**9, max_itemsets=5)
+    assert (tight.frequent_items, tight.frequent_pairs, tight.bound) == (3, 3, pytest.approx(6.0))
+    # min count 3 (support 0.6): A, B, C still frequent, but only AB of the pairs: counted, the bound is 3 + 1
+    strict = R.estimate(bask, stats.baskets, 0.6, 10**9, max_itemsets=5)
+    assert (strict.frequent_items, strict.frequent_pairs, strict.bound) == (3, 1, pytest.approx(4.0))
+    bask.unpersist()

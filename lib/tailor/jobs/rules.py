@@ -59,7 +59,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.metrics.update({
             "baskets": st.baskets, "baskets.empty": st.empty, "baskets.oversize": st.oversize,
             "items.pruned": st.pruned_items, "guard.frequent_items": est.frequent_items,
-            "guard.frequent_pairs": est.frequent_pairs, "guard.bound": min(est.bound, 1e300),
+            "guard.bound": min(est.bound, 1e300),
+            **({} if est.frequent_pairs is None else {"guard.frequent_pairs": est.frequent_pairs}),
         })
         summary.metrics["frequent_itemsets.rows"] = wh.replace_partition(mined.itemsets, "frequent_itemsets", run_date)
         summary.metrics["association_rules.rows"] = wh.replace_partition(mined.rules, "association_rules", run_date)

@@ -105,7 +105,8 @@ def baskets(lines: DataFrame, max_basket_size: int, exclude_items: Sequence[str]
 class Estimate:
     min_count: int
     frequent_items: int = 0
-    frequent_pairs: int = 0
+    frequent_pairs: int | None = 0
+    """None when the pairs were not counted (the bound cleared the limit without them)."""
     pair_work: int = 0
     max_length: int = 0
     bound: float = 0.0
@@ -147,8 +148,11 @@ def itemset_bound(min_count: int, frequent_items: int, frequent_pairs: int, hist
     return bound, longest
 
 
-def estimate(bask: DataFrame, n_baskets: int, min_support: float, max_pair_work: int) -> Estimate:
-    """The exact quantities of the guard and the bound, at ``min_support``, all computed distributed."""
+def estimate(bask: DataFrame, n_baskets: int, min_support: float, max_pair_work: int,
+             max_itemsets: int = 0) -> Estimate:
+    """The exact quantities of the guard and the bound, at ``min_support``, all computed distributed. The
+    frequent pairs are counted only when the bound without them (every pair of frequent items taken as
+    frequent) is over ``max_itemsets``; otherwise ``frequent_pairs`` is None."""
     c = max(1, math.ceil(min_support * n_baskets - 1e-9))
     e = Estimate(min_count=c)
     exploded = bask.select(BASKET, F.explode(ITEMS).alias(S.ITEM_ID))
@@ -163,6 +167,12 @@ def estimate(bask: DataFrame, n_baskets: int, min_support: float, max_pair_work:
         e.pair_work = sum(n * math.comb(m, 2) for m, n in e.histogram.items())
         if e.pair_work > max_pair_work:
             e.bound, e.max_length = math.inf, max(e.histogram, default=0)
+            return e
+        # every pair of frequent items counted as frequent: a looser bound, from the histogram alone; when it
+        # already clears max_itemsets, the pair pass (a self-join inside baskets) is not needed
+        e.bound, e.max_length = itemset_bound(c, e.frequent_items, math.comb(e.frequent_items, 2), e.histogram)
+        if e.bound <= max_itemsets:
+            e.frequent_pairs = None
             return e
         a, b = kept.alias("a"), kept.alias("b")
         pairs = a.join(b, (F.col(f"a.{BASKET}") == F.col(f"b.{BASKET}")) & (
@@ -194,9 +204,9 @@ def guard(bask: DataFrame, n_baskets: int, min_support: float, max_itemsets: int
     """Raise :class:`ItemsetExplosionError` when mining at ``min_support`` would produce more than
     ``max_itemsets`` itemsets; otherwise return the estimate (its bound may exceed the limit when the
     stepped extrapolation cleared it)."""
-    e = estimate(bask, n_baskets, min_support, max_pair_work)
-    log.info("itemset guard at support %g: %d frequent items, %d pairs, longest %d, bound %.3g", min_support,
-             e.frequent_items, e.frequent_pairs, e.max_length, e.bound)
+    e = estimate(bask, n_baskets, min_support, max_pair_work, max_itemsets)
+    log.info("itemset guard at support %g: %d frequent items, %s pairs, longest %d, bound %.3g", min_support,
+             e.frequent_items, "uncounted" if e.frequent_pairs is None else e.frequent_pairs, e.max_length, e.bound)
     if e.pair_work > max_pair_work:
         raise ItemsetExplosionError(
             f"rules.min_support={min_support:g} leaves baskets with {e.pair_work} pairs of frequent items to "
@@ -209,7 +219,7 @@ def guard(bask: DataFrame, n_baskets: int, min_support: float, max_itemsets: int
         high = min_support * 2 ** j
         if high * 2 > 1.0:
             break
-        if estimate(bask, n_baskets, high, max_pair_work).bound > max_itemsets:
+        if estimate(bask, n_baskets, high, max_pair_work, max_itemsets).bound > max_itemsets:
             continue
         n_high = fpgrowth(bask, high, 1.0, num_partitions).freqItemsets.count()
         n_higher = max(1, fpgrowth(bask, high * 2, 1.0, num_partitions).freqItemsets.count())
