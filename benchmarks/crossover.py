@@ -110,7 +110,10 @@ def write_baskets(ids: np.ndarray, items: np.ndarray, path: Path) -> int:
 
     cut = np.flatnonzero(np.diff(ids)) + 1
     offsets = np.concatenate([[0], cut, [len(ids)]]).astype(np.int32)
-    col = pa.ListArray.from_arrays(pa.array(offsets), pa.array(items.astype(str)))
+    values = pa.array(items.astype(str))
+    if isinstance(values, pa.ChunkedArray):  # pyarrow chunks a large numpy string array
+        values = values.combine_chunks()
+    col = pa.ListArray.from_arrays(pa.array(offsets), values)
     pq.write_table(pa.table({"basket_id": np.arange(len(offsets) - 1, dtype=np.int64), "items": col}), path,
                    row_group_size=200_000)
     return len(offsets) - 1

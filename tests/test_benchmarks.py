@@ -98,3 +98,20 @@ def test_als_speed_spark_worker(spark, ml, results, tmp_path):
     als_speed.spark_worker(str(tmp_path / "p.parquet"), str(tmp_path / "out.json"), iters=2)
     got = json.loads((tmp_path / "out.json").read_text())
     assert got["rows"] == len(pairs[0]) and got["fit_s"] > 0 and "s_per_iter" in got
+
+
+def test_the_crossover_scales_baskets_and_customers_keeping_their_shape(tmp_path):
+    import numpy as np
+    import pyarrow.parquet as pq
+    from benchmarks.crossover import scale_sets, write_baskets
+
+    baskets = [["a", "b"], ["b", "c", "d"], ["a"], ["c", "d"]]
+    pairs = (np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 0, 2, 3]))
+    (ids, items), (users, its) = scale_sets(baskets, pairs, 4)
+    again = scale_sets(baskets, pairs, 4)
+    assert np.array_equal(ids, again[0][0]) and np.array_equal(items, again[0][1])  # seeded
+    n = write_baskets(ids, items, tmp_path / "b.parquet")
+    rows = pq.read_table(tmp_path / "b.parquet").to_pylist()
+    assert n == len(rows) == 16  # 4 × 4 baskets, none emptied by the swaps
+    assert all(r["items"] == sorted(set(r["items"])) and 1 <= len(r["items"]) <= 3 for r in rows)
+    assert len(set(users.tolist())) == 12 and set(its.tolist()) <= {0, 1, 2, 3}  # 4 × 3 customers
