@@ -214,7 +214,8 @@ def main(data: str, scales: list[int], support: float, limit_gb: float, parts: l
                 n = write_baskets(b_ids, b_items, path)
                 ours = tailor_rules(spark, cfg, path, support)
                 theirs = run_mlxtend(path, support, limit_gb)
-                same = theirs.get("by_size") == ours["by_size"] if "failed" not in theirs else None
+                same = ({int(k): v for k, v in theirs["by_size"].items()} == ours["by_size"]
+                        if "failed" not in theirs else None)  # mlxtend's come back through JSON: string keys
                 row = {"scale": k, "baskets": n, "lines": len(b_ids), "tailor": ours, "mlxtend": theirs,
                        "same_itemset_counts": same}
                 rules_rows.append(row)
