@@ -96,7 +96,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                                      "categorical": p.categorical_features},
                         "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
                         "horizon_days": p.horizon_days, "lookback_days": p.lookback_days, "seed": cfg.seed,
-                        "metrics": headline}
+                        "metrics": {m: round(v, M.SCORE_DECIMALS) for m, v in headline.items()}}
                 saved.append((name, store.save(wh, fitted, name, run_date), meta))
                 metric_rows += [(name, version, m, k, v) for m, k, v in rows]
                 tuning_rows += [(name, params_i, {"pr_auc": v}, params_i == params) for params_i, v in tried]

@@ -13,8 +13,9 @@ held-out slice, and a Platt scaling (:func:`fit_platt`: P(y) = σ(a·logit(s) + 
 on those scores maps every score back to a probability. The judging cutoff's rows are never seen by it. The
 map is monotone (a > 0), so AUC, lift and deciles are unchanged; only the values move.
 
-**Tuning**: TrainValidationSplit over ``propensity.<algo>_grid`` on the training cutoff's rows, by area
-under PR (parallelism ``propensity.parallelism``, seeded). The chosen pipeline is then judged **out of
+**Tuning**: TrainValidationSplit's search over ``propensity.<algo>_grid`` on the training cutoff's rows, by
+area under PR (parallelism ``propensity.parallelism``, seeded), with the feature stages fitted once per split
+(:func:`_search`). The chosen pipeline is then judged **out of
 time**: on the rows of a later cutoff it never saw.
 
 **Metrics** (:func:`judge`), all computed distributed and returned as small rows: ROC-AUC and PR-AUC
