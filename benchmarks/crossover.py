@@ -120,21 +120,22 @@ def write_baskets(ids: np.ndarray, items: np.ndarray, path: Path) -> int:
 
 
 def tailor_rules(spark, cfg, path: Path, support: float) -> dict:
+    """The baskets read from ``path`` and mined as the rules benchmark mines them (guard, FPGrowth with its
+    itemsets persisted for the rules, rules), timed from the read."""
+    from collections import Counter
+
     from pyspark import StorageLevel
 
-    from tailor.rules import mining as R
+    from benchmarks.rules_bench import _mine_timed
 
     t0 = time.perf_counter()
     bask = spark.read.parquet(str(path)).persist(StorageLevel.MEMORY_AND_DISK)
     n = bask.count()
-    R.guard(bask, n, support, cfg.rules.max_itemsets, cfg.rules.max_pair_work)
-    model = R.fpgrowth(bask, support, 0.5, None)
-    n_sets = R.itemsets(model, n).count()
-    n_rules = R.rules(model, 1.0).count()
+    sets, rules, _ = _mine_timed(cfg, bask, n, support, 0.5, 1.0)
     took = time.perf_counter() - t0
-    sizes = {int(r["size"]): int(r["count"]) for r in R.itemsets(model, n).groupBy("size").count().collect()}
     bask.unpersist()
-    return {"seconds": round(took, 1), "itemsets": n_sets, "rules": n_rules, "by_size": sizes}
+    return {"seconds": round(took, 1), "itemsets": len(sets), "rules": len(rules),
+            "by_size": dict(Counter(len(r["items"]) for r in sets))}
 
 
 def mlxtend_child(path: str, support: float, out: str) -> None:

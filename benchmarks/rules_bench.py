@@ -61,6 +61,12 @@ def _mine_timed(cfg, bask, n: int, support: float, confidence: float, lift: floa
                          "rules_s": round(t3 - t2, 2)}
 
 
+def _same_itemsets(sets, peer, n: int) -> bool:
+    """Tailor's itemsets (rows with items and freq) are mlxtend's (itemsets and support over n baskets)."""
+    return {frozenset(r["items"]): r.freq for r in sets} == {
+        frozenset(x): round(sup * n) for x, sup in zip(peer["itemsets"], peer["support"], strict=True)}
+
+
 def online_retail(data: str, support: float, curve: list[float], head_to_head: tuple[float, ...] = (0.02, 0.01),
                   repeats: int = 3, overrides: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
     import pandas as pd
@@ -91,9 +97,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
     t2 = time.perf_counter()
     peer_rules = association_rules(peer, metric="confidence", min_threshold=0.5)
     t3 = time.perf_counter()
-    ours = {frozenset(r["items"]): r.freq for r in sets}
-    theirs = {frozenset(s): round(sup * n) for s, sup in zip(peer["itemsets"], peer["support"], strict=True)}
-    same = ours == theirs
+    same = _same_itemsets(sets, peer, n)
     names = {r[S.PRODUCT_ID]: r[S.TITLE] for r in warehouse(spark, cfg).read("products").select(
         S.PRODUCT_ID, S.TITLE).collect()}  # benchmark only: the catalogue has ~4k products
 
@@ -101,7 +105,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
         return f"{names.get(i, i)} ({i})"
 
     top = sorted(rules, key=lambda r: (-r.lift, -r.confidence))[:10]
-    out = {"baskets": n, "support": support, "itemsets": len(ours), "mlxtend_itemsets": len(theirs),
+    out = {"baskets": n, "support": support, "itemsets": len(sets), "mlxtend_itemsets": len(peer),
            "identical": same, **times, "mlxtend_encode_s": round(t1 - t0, 2), "mlxtend_fpgrowth_s": round(t2 - t1, 2),
            "mlxtend_rules_s": round(t3 - t2, 2), "rules": len(rules), "mlxtend_rules": len(peer_rules)}
     tailor_s = times["guard_s"] + times["fpgrowth_s"] + times["rules_s"]
@@ -110,7 +114,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
     lines_md = [
         "## Online Retail", "",
         f"{n} baskets (invoices with at least one product; {stats.empty} empty after cleaning). minSupport "
-        f"{support}: Tailor {len(ours)} itemsets, mlxtend {len(theirs)}; identical (items and counts): "
+        f"{support}: Tailor {len(sets)} itemsets, mlxtend {len(peer)}; identical (items and counts): "
         f"**{same}**.", "",
         "| | seconds |", "| --- | ---: |",
         f"| Tailor guard | {times['guard_s']} |", f"| Tailor FPGrowth (itemsets) | {times['fpgrowth_s']} |",
@@ -152,8 +156,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
             h_peer = fpgrowth(onehot, min_support=s, use_colnames=True)
             association_rules(h_peer, metric="confidence", min_threshold=0.5)
             theirs_t.append(time.perf_counter() - t0)
-        h_same = {frozenset(r["items"]): r.freq for r in h_sets} == {
-            frozenset(x): round(sup * n) for x, sup in zip(h_peer["itemsets"], h_peer["support"], strict=True)}
+        h_same = _same_itemsets(h_sets, h_peer, n)
         a, b = statistics.median(ours_t), statistics.median(theirs_t)
         heads.append({"support": s, "itemsets": len(h_sets), "identical": h_same, "tailor_s": round(a, 2),
                       "mlxtend_s": round(b, 2), "ratio": round(a / b, 2)})

@@ -73,7 +73,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     t1, t2 = cutoffs(run_date, p.horizon_days)
     train_all, valid_all = _rows(spark, cfg, t1), _rows(spark, cfg, t2)
     summary = JobSummary(tables=["model_versions", "model_metrics", "tuning_results"])
-    version = run_date.isoformat()
+    version = store.version_of(run_date)
     saved, metric_rows, tuning_rows = [], [], []
     try:
         for target in p.targets:

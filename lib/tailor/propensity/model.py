@@ -166,10 +166,10 @@ def _search(pipe: Pipeline, maps: list, rows: DataFrame, train_ratio: float, see
     time on their cached output."""
     stages = pipe.getStages()
     marked = rows.select("*", F.rand(seed).alias(TVS_RAND))
-    features = Pipeline(stages=stages[:-1]).fit(marked.where(F.col(TVS_RAND) < train_ratio))
-    fit_on = features.transform(marked.where(F.col(TVS_RAND) < train_ratio)).persist(StorageLevel.MEMORY_AND_DISK)
-    check_on = features.transform(marked.where(F.col(TVS_RAND) >= train_ratio)).persist(
-        StorageLevel.MEMORY_AND_DISK)
+    fitting, checking = marked.where(F.col(TVS_RAND) < train_ratio), marked.where(F.col(TVS_RAND) >= train_ratio)
+    features = Pipeline(stages=stages[:-1]).fit(fitting)
+    fit_on = features.transform(fitting).persist(StorageLevel.MEMORY_AND_DISK)
+    check_on = features.transform(checking).persist(StorageLevel.MEMORY_AND_DISK)
     evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction",
                                               metricName="areaUnderPR", weightCol=WEIGHT)
 

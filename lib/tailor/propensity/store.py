@@ -23,6 +23,11 @@ class ModelNotFoundError(MissingTableError):
     """No trained version of a model matches the request."""
 
 
+def version_of(run_date: date) -> str:
+    """The version a training run on ``run_date`` makes."""
+    return run_date.isoformat()
+
+
 def save(wh: Warehouse, model: PipelineModel, name: str, run_date: date) -> str:
     """Save ``model``'s files as version ``run_date`` of ``name`` (replacing a re-run's); returns the path.
     Not yet a version anyone loads: :func:`index` makes it one."""
@@ -31,17 +36,16 @@ def save(wh: Warehouse, model: PipelineModel, name: str, run_date: date) -> str:
     return path
 
 
-def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, Any]]]) -> str:
+def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Make the models ``saved`` ((name, path, meta) from :func:`save`) version ``run_date`` in
-    ``model_versions``, in one commit (a re-run's rows of these models replaced); returns the version."""
-    version = run_date.isoformat()
+    ``model_versions``, in one commit (a re-run's rows of these models replaced)."""
+    version = version_of(run_date)
     rows = [(name, version, path, json.dumps({"model": name, "version": version, **meta}, sort_keys=True))
             for name, path, meta in saved]
     df = wh.spark.createDataFrame(rows, "model string, version string, path string, meta string")
     wh.replace_partition(df, "model_versions", run_date, among={"model": [name for name, _, _ in saved]})
     for name, _, meta in saved:
         _log_mlflow(name, version, meta)
-    return version
 
 
 def load(wh: Warehouse, name: str, run_date: date, version: str | None) -> tuple[
