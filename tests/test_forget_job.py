@@ -82,3 +82,16 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
     req = warehouse(spark, cfg).read("forget_requests").collect()
     assert [(r.user_pseudonym, r.verified, r.purged) for r in req] == [
         (P.pseudonym(b"tests-only-pseudonym-key", victim), True, True)]
+
+
+def test_a_quarantined_record_without_an_id_field_has_no_id_and_does_not_stop_forget(spark):
+    """A provider export keyed by e-mail lands in quarantine without any id field (record-sends' unknown
+    customers); its record has no id to match, and reading one must not fail under ANSI (it did: element_at on
+    an empty list)."""
+    from tailor.privacy.forget import _record_id
+
+    records = [('{"customer_id": " U1 ", "campaign": "c"}',), ('{"campaign": "c", "email": "0af3"}',),
+               ("not json at all",), ('{"User": "U2"}',)]
+    got = [r[0] for r in spark.createDataFrame(records, "record string")
+           .select(_record_id("", frozenset())).collect()]
+    assert got == ["U1", None, None, "U2"]

@@ -94,7 +94,8 @@ class Target:
 def _record_id(prefix: str, extra: frozenset[str]) -> Column:
     m = F.from_json(F.col(f"{prefix}record"), "map<string,string>")
     ids = F.map_filter(m, lambda k, v: F.lower(k).isin(*sorted(ID_FIELDS | extra)))
-    return normalised(F.element_at(F.map_values(ids), 1))
+    # try_: a record with no id field (a sends export keyed by e-mail) has none, and element_at fails under ANSI
+    return normalised(F.try_element_at(F.map_values(ids), F.lit(1)))
 
 
 def csv_id_columns(csv: CsvSource) -> frozenset[str]:
