@@ -306,7 +306,7 @@ def _movielens_standardize(landed: dict[str, DataFrame], _inputs: SourceInputs) 
         }),
         "products": _standard(m, "products", {
             S.PRODUCT_ID: c("item"), S.TITLE: c("title"), S.DESCRIPTION: F.array_join(genres, " "),
-            S.CATEGORY: F.element_at(genres, 1),
+            S.CATEGORY: F.try_element_at(genres, F.lit(1)),  # a movie with no genre flag has none
         }),
         "customers": _standard(u, "customers", {S.CUSTOMER_ID: c("user")}),
     }
