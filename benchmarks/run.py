@@ -13,6 +13,7 @@
     python -m benchmarks.run crossover               # rules vs mlxtend, ALS vs implicit, 1x-64x Online Retail
     python -m benchmarks.run propensity --targets M online_retail cdnow   # out-of-time AUC and calibration, vs peers
     python -m benchmarks.run clv                     # tailor clv vs lifetimes on CDNOW (pip install -e '.[bench]')
+    python -m benchmarks.run hostile                 # messy files, hostile config: handled, rows lost, traces
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
 """
 
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--interval", type=float, default=5.0, help="trigger interval (s)")
     st.add_argument("--users", type=int, default=20_000)
     st.add_argument("--items", type=int, default=2_000)
+    ho = sub.add_parser("hostile", help="the tailor command on messy files and hostile config: rows lost, traces")
+    ho.add_argument("--cases", nargs="+", default=None, help="some of the cases (default: all)")
     args = p.parse_args(argv)
     from tailor import log as tlog
 
@@ -143,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import stream_bench
 
         print(f"results: {stream_bench.main(args.rate, args.seconds, args.interval, args.users, args.items)}")
+    elif suite == "hostile":
+        from benchmarks import hostile
+
+        outcomes = hostile.main(args.cases)
+        return 0 if all(o.handled and not o.rows_lost and not o.traces for o in outcomes) else 1
     elif suite == "clv":
         from benchmarks import clv_bench
 

@@ -115,3 +115,16 @@ def test_the_crossover_scales_baskets_and_customers_keeping_their_shape(tmp_path
     assert n == len(rows) == 16  # 4 × 4 baskets, none emptied by the swaps
     assert all(r["items"] == sorted(set(r["items"])) and 1 <= len(r["items"]) <= 3 for r in rows)
     assert len(set(users.tolist())) == 12 and set(its.tolist()) <= {0, 1, 2, 3}  # 4 × 3 customers
+
+
+def test_hostile_entry_point(spark, results):
+    """The hostile-input trial's cheapest cases (each is a tailor command refused before Spark starts): its
+    table has one row per case, and a run date out of range is handled with no trace."""
+    from benchmarks import hostile
+
+    got = hostile.main(["run-dates"])
+    assert [o.case for o in got] == [f"run-date {d}" for d in hostile.RUN_DATES]
+    assert all(o.handled and o.traces == 0 for o in got), [o.detail for o in got]
+    table = (results / "hostile.md").read_text()
+    assert table.count("| 8 edges | run-date ") == len(hostile.RUN_DATES)
+    assert f"{len(hostile.RUN_DATES)} of {len(hostile.RUN_DATES)} handled" in table
