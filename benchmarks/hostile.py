@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = "2026-11-23"
 KEY = "hostile-trial-key-4f1d9c"
 """The pseudonymisation key of the trial: the sandbox cases check it never shows."""
-TRACE = re.compile(r'^\s+at [\w$.]+\(|^Traceback \(most recent call last\)|^\s+File ".*", line \d+|^py4j\.')
+TRACE = re.compile(r'^\s+at [\w$.]+\(|^Traceback \(most recent call last\)|^\s+File ".*", line \d+|^py4j\.'
+                   r'|\\n\\tat [\w$.]+\(')
+"""A line of a Java or Python trace, or a JSON log line carrying one (escaped)."""
 
 
 @dataclass

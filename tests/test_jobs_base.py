@@ -24,3 +24,36 @@ def test_progress_lines_name_the_stage_its_tasks_and_the_rows_read(spark, caplog
     # e.g. "job running for 1s: stage 3 (count) 2/6 tasks, 4 rows read": each finished task read 2 of range's rows
     assert any("/6 tasks" in m for m in lines)
     assert any(m.endswith("rows read") and ", 0 rows read" not in m for m in lines)
+
+
+def _failing_job(query):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(call=lambda spark, cfg, run_date, args: spark.sql(query).collect())
+
+
+def test_a_value_that_breaks_a_query_is_named_as_such_not_as_spark_ml(spark, tmp_path):
+    """Under ANSI, a malformed cast is a NumberFormatException, which PySpark makes an IllegalArgumentException
+    like Spark ML's require(): it must not be reported as Spark ML refusing its input."""
+    from datetime import date
+
+    import pytest
+
+    from conftest import make_cfg
+    from tailor.config import warehouse
+    from tailor.errors import DataValueError, SparkInputError
+
+    cfg = make_cfg(tmp_path / "w")
+    with pytest.raises(DataValueError) as e:
+        base.execute("campaign", _failing_job("SELECT cast('high value' AS int)"), spark, cfg, date(2026, 11, 23))
+    assert "CAST_INVALID_INPUT" in str(e.value) and "try_cast" in str(e.value) and "Spark ML" not in str(e.value)
+    with pytest.raises(DataValueError) as e:
+        base.execute("campaign", _failing_job("SELECT 1 / 0"), spark, cfg, date(2026, 11, 23))
+    assert "DIVIDE_BY_ZERO" in str(e.value) and "try_divide" in str(e.value)
+    from types import SimpleNamespace
+
+    require = SimpleNamespace(call=lambda spark, *_: spark.range(3).sample(fraction=-1.0).count())
+    with pytest.raises(SparkInputError):  # a require() without a condition is still Spark ML's refusal
+        base.execute("segments", require, spark, cfg, date(2026, 11, 23))
+    errors = [r.error for r in warehouse(spark, cfg).read("runs").orderBy("started_at").collect()]
+    assert [x.split(":")[0] for x in errors] == ["DataValueError", "DataValueError", "SparkInputError"]

@@ -53,6 +53,12 @@ class SparkInputError(TailorError):
     message names the job and what such a refusal comes from."""
 
 
+class DataValueError(TailorError):
+    """A query failed on a value in the data under Spark's ANSI mode (a cast of a malformed string, a division
+    by zero, an index past an array's end): the message names the job, Spark's error condition and the
+    ``try_`` function that tolerates such a value."""
+
+
 class InsufficientDataError(NotApplicable, ValueError):
     """There is too little data for a model to be fitted (for example fewer customers than clusters)."""
 

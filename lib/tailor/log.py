@@ -40,7 +40,8 @@ def setup(level: str = "INFO") -> None:
     logging.getLogger("py4j").setLevel(logging.WARNING)
     # pyspark logs every failed query with its whole plan; Tailor reports errors itself
     if level != "DEBUG":
-        logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)
+        for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def bind(**fields: Any) -> contextvars.Token:

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import ModuleType
 
-from pyspark.errors import IllegalArgumentException
+from pyspark.errors import (ArithmeticException, ArrayIndexOutOfBoundsException, DateTimeException,
+                            IllegalArgumentException)
 from pyspark.sql import SparkSession
 
 from tailor import log as tlog
 from tailor import schemas as S
 from tailor import tables
 from tailor.config import Config, warehouse
-from tailor.errors import ConfigError, NotApplicable, SparkInputError, first_line
+from tailor.errors import ConfigError, DataValueError, NotApplicable, SparkInputError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +179,17 @@ def _spark_ml_sentence(job: str, e: BaseException) -> str:
             "shape, and the job's settings bound what it needs")
 
 
+_TRY = {"CAST": "try_cast", "DIVIDE": "try_divide", "ARITHMETIC": "try_add, try_multiply",
+        "INDEX": "try_element_at", "DATETIME": "try_to_timestamp", "PARSE": "try_to_timestamp"}
+
+
+def _data_value_sentence(job: str, e: BaseException) -> str:
+    condition = getattr(e, "getCondition", lambda: None)() or ""
+    tolerant = next((f for k, f in _TRY.items() if k in condition), "the try_ variant of the function")
+    return (f"{job}: a query failed on a value in the data ({first_line(e, 200)}); when it comes from a campaign "
+            f"rule or a csv mapping expression, {tolerant} gives null for such a value instead")
+
+
 def exit_code_of(error: BaseException) -> int:
     """The CLI's exit code for an error: 2 for a configuration error, 1 for anything else."""
     return 2 if isinstance(error, ConfigError) else 1
@@ -205,10 +217,14 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
     except NotApplicable as e:
         summary = JobSummary(status="not_applicable", reason=first_line(e, 2000))
         return summary
-    except IllegalArgumentException as e:  # Spark ML's require(): "requirement failed", naming nothing
-        sentence = _spark_ml_sentence(name, e)
-        error, code = first_line(f"SparkInputError: {sentence}", 2000), 1
-        raise SparkInputError(sentence) from None
+    except (IllegalArgumentException, ArithmeticException, ArrayIndexOutOfBoundsException, DateTimeException) as e:
+        # Spark ML's require() ("requirement failed") has no error condition; a value the data broke a query
+        # with under ANSI (CAST_INVALID_INPUT is a NumberFormatException, an IllegalArgumentException) has one
+        kind = SparkInputError if isinstance(e, IllegalArgumentException) and not e.getCondition() \
+            else DataValueError
+        sentence = _spark_ml_sentence(name, e) if kind is SparkInputError else _data_value_sentence(name, e)
+        error, code = first_line(f"{kind.__name__}: {sentence}", 2000), 1
+        raise kind(sentence) from None
     except BaseException as e:
         error = first_line(f"{type(e).__name__}: {e}", 2000)
         code = exit_code_of(e)
