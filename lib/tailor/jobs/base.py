@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import ModuleType
 
-from pyspark.errors import (ArithmeticException, ArrayIndexOutOfBoundsException, DateTimeException,
-                            IllegalArgumentException)
+from pyspark.errors import (
+    ArithmeticException,
+    ArrayIndexOutOfBoundsException,
+    DateTimeException,
+    IllegalArgumentException,
+)
 from pyspark.sql import SparkSession
 
 from tailor import log as tlog
