@@ -174,6 +174,9 @@ def _shop_events(n_users: int = 40, n_items: int = 25, days: int = 60) -> str:
     return out.getvalue()
 
 
+SHOP_EVENTS_MAPPING = {"user_id": "user", "item_id": "sku", "ts": "when", "event_type": "kind", "quantity": "qty",
+                       "price": "unit", "order_id": "order"}
+"""How :func:`_shop_events`' columns fill the contract."""
 SHOP_CUSTOMERS = ("cid,mail,opt\n" + "".join(f"C{u:03d},c{u}@shop.example,yes\n" for u in range(40))
                   + "ALICE-7Q,alice.q@private.example,yes\nRET1,r1@shop.example,yes\nRET2,r2@shop.example,no\n")
 
@@ -278,10 +281,8 @@ def case_shop(work: Path, spark) -> list[Outcome]:
     cu.write_text(SHOP_CUSTOMERS)
     conf = yaml_overlay(work, "shop.yaml", {
         "ingest": {"source": "csv"},
-        "sources": {"csv": {"events": {"path": str(ev), "mapping": {
-            "user_id": "user", "item_id": "sku", "ts": "when", "event_type": "kind", "quantity": "qty",
-            "price": "unit", "order_id": "order"}},
-            "customers": {"path": str(cu), "mapping": {"customer_id": "cid", "email": "mail",
+        "sources": {"csv": {"events": {"path": str(ev), "mapping": SHOP_EVENTS_MAPPING},
+                            "customers": {"path": str(cu), "mapping": {"customer_id": "cid", "email": "mail",
                                                         "marketing_opt_in": "opt"}}}},
         "segments": {"k_min": 2, "k_max": 3},
         "campaigns": {"external": ["spring"], "definitions": [
@@ -329,7 +330,6 @@ def case_shop(work: Path, spark) -> list[Outcome]:
     ok = (s1.code == 0 and hist == [("C002", "control"), ("C006", "treatment")]
           and q == ["arm_conflict", "arm_conflict", "before_first_event", "unknown_campaign", "unknown_customer",
                     "wrong_column_count"])
-    row = _runs_row(spark, work, "record-sends")
     out.append(Outcome("7 record-sends", "sends-export", "treatment and control on one day, an unknown customer "
                        "and campaign, sent_at 0001-01-01, a ragged row", ok,
                        f"quarantine {q}; contact_history {hist}",
@@ -350,15 +350,15 @@ def case_shop(work: Path, spark) -> list[Outcome]:
     from tailor.privacy.pseudonym import pseudonym
 
     needles = ("ALICE-7Q", "alice.q@private.example", pseudonym(KEY.encode(), "alice.q@private.example"))
-    hits = _on_disk(work / "wh", needles, skip="forget_requests")
-    hits.update(_on_disk(work / "ckpt", needles))
+    files = {f for hit in (on_disk(work / "wh", *needles, skip="forget_requests"), on_disk(work / "ckpt", *needles))
+             for fs in hit.values() for f in fs}
     travel = _time_travel_finds(spark, work)
     fm = _metrics(spark, work, "forget")
-    ok = f.code == 0 and not hits and not travel
+    ok = f.code == 0 and not files and not travel
     out.append(Outcome("1 purge", "forget-purge", "forget --purge of a customer with events, orders, bronze e-mail, "
                        "features, similarities, stream state; then every file under the warehouse and the "
                        "checkpoints read (Parquet decoded, logs and state raw), and version 0 of every table",
-                       ok, f"exit {f.code}; files holding the id, address or pseudonym: {len(hits)}; "
+                       ok, f"exit {f.code}; files holding the id, address or pseudonym: {len(files)}; "
                        f"old versions readable: {travel or 'none'}; deleted rows "
                        f"{sum(v for k, v in fm.items() if k.startswith('deleted.'))}", None, [f]))
     return out
@@ -399,19 +399,17 @@ def case_config(work: Path, spark) -> list[Outcome]:
 def case_concurrent(work: Path, spark) -> list[Outcome]:
     ev = work / "events.csv"
     ev.write_text(_shop_events(n_users=10))
-    conf = yaml_overlay(work, "c.yaml", {"ingest": {"source": "csv"}, "sources": {"csv": {"events": {
-        "path": str(ev), "mapping": {"user_id": "user", "item_id": "sku", "ts": "when", "event_type": "kind",
-                                     "quantity": "qty", "price": "unit", "order_id": "order"}}}}})
+    events = {"path": str(ev), "mapping": SHOP_EVENTS_MAPPING}
+    conf = yaml_overlay(work, "c.yaml", {"ingest": {"source": "csv"}, "sources": {"csv": {"events": events}}})
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.map(lambda _: tailor(work, "ingest", "--run-date", RUN, "--conf", conf), range(2))
-    n = _wh(spark, work).read("events").count()
+    n, want = _wh(spark, work).read("events").count(), records(ev)
     accepted = _metrics(spark, work, "ingest").get("accepted.events", 0)
     return [Outcome("8 edges", "two-ingests-at-once", "two `tailor ingest` processes started together on a fresh "
-                    "warehouse, same file and date", a.code == 0 and b.code == 0 and n == records(ev),
-                    f"exits {a.code}, {b.code}; events {n} (file {records(ev)}, accepted {accepted})",
-                    records(ev) - n, [a, b])]
+                    "warehouse, same file and date", a.code == 0 and b.code == 0 and n == want,
+                    f"exits {a.code}, {b.code}; events {n} (file {want}, accepted {accepted})", want - n, [a, b])]
 
 
 CASES: dict[str, Callable] = {"messy-csv": case_messy_csv, "latin-1": case_latin1, "sandbox": case_sandbox,
@@ -434,16 +432,17 @@ def _wh(spark, work: Path):
 
 
 def _runs_row(spark, work: Path, job: str):
+    from pyspark.sql import functions as F
+
     wh = _wh(spark, work)
     if not wh.exists("runs"):
         return None
-    rows = wh.read("runs").where(f"job = '{job}'").orderBy("started_at").collect()
-    return rows[-1] if rows else None
+    return wh.read("runs").where(f"job = '{job}'").orderBy(F.desc("started_at")).first()
 
 
 def _metrics(spark, work: Path, job: str) -> dict:
     row = _runs_row(spark, work, job)
-    return {k: v for k, v in (row.metrics or {}).items()} if row else {}
+    return dict(row.metrics or {}) if row else {}
 
 
 def _personal_in(spark, work: Path, values, skip=()) -> list[str]:
@@ -458,14 +457,16 @@ def _personal_in(spark, work: Path, values, skip=()) -> list[str]:
         if any(name.startswith(s) for s in skip) or not wh.exists(name):
             continue
         df = wh.read(name)
-        text = F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns]))
-        for v in values:
-            if df.where(F.lower(text).contains(v.lower())).limit(1).count():
-                found.append(f"{name}: {v}")
+        text = F.lower(F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])))
+        hit = df.agg(*[F.max(text.contains(v.lower())).alias(str(i)) for i, v in enumerate(values)]).first()
+        found += [f"{name}: {v}" for i, v in enumerate(values) if hit[i]]
     return found
 
 
-def _on_disk(root: Path, needles, skip: str | None = None) -> dict[str, list[str]]:
+def on_disk(root: Path, *needles: str, skip: str | None = None) -> dict[str, list[str]]:
+    """For each needle, the files under ``root`` (outside a folder named ``skip``) holding it: Parquet files by
+    their decoded values (they are compressed), everything else (Delta logs, checksums, stream checkpoints) by
+    its raw bytes. Needles found nowhere are left out."""
     import pyarrow.parquet as pq
 
     hits: dict[str, list[str]] = {}
@@ -476,7 +477,7 @@ def _on_disk(root: Path, needles, skip: str | None = None) -> dict[str, list[str
                 if f.suffix == ".parquet" else f.read_bytes())
         for n in needles:
             if n.encode() in data:
-                hits.setdefault(str(f.relative_to(root)), []).append(n)
+                hits.setdefault(n, []).append(str(f))
     return hits
 
 

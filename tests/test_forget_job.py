@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from benchmarks.hostile import on_disk
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
@@ -27,26 +28,6 @@ def _rows_with(spark, cfg, name: str, needle: str, version: int | None = None) -
     return df.where(F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).contains(needle)).count()
 
 
-def _on_disk(root, *needles: str) -> dict[str, list[str]]:
-    """For each needle, the files under ``root`` holding it: Parquet files by their decoded values (they are
-    compressed), everything else (Delta logs, checksums, stream checkpoints) by its raw bytes. The proof
-    table ``forget_requests`` holds the pseudonym of each forgotten id by design, and is left out."""
-    import pyarrow.parquet as pq
-
-    hits: dict[str, list[str]] = {n: [] for n in needles}
-    for f in root.rglob("*"):
-        if not f.is_file() or "forget_requests" in f.parts:
-            continue
-        if f.suffix == ".parquet":
-            text = json.dumps(pq.read_table(f).to_pylist(), default=str, ensure_ascii=False).encode()
-        else:
-            text = f.read_bytes()
-        for n in needles:
-            if n.encode() in text:
-                hits[n].append(str(f))
-    return {n: h for n, h in hits.items() if h}
-
-
 def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spark, tmp_path):
     cfg = make_cfg(tmp_path / "w", "synthetic.users=80", "synthetic.items=36", "synthetic.days=60",
                    "synthetic.dirty_fraction=0.03", 'hybrid.sources=["popular", "trending"]',
@@ -63,7 +44,8 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
                "recommendations", "campaign_audiences", "contact_history", "bronze_synthetic_events",
                "bronze_synthetic_customers", "realtime_state"]
     email = warehouse(spark, cfg).read("bronze_synthetic_customers").where(F.col("customer_id") == victim).first().email
-    assert email and _on_disk(tmp_path / "w", email)  # before: the raw address is in bronze's files
+    # before: the raw address is in bronze's files (forget_requests, the proof table, keeps pseudonyms by design)
+    assert email and on_disk(tmp_path / "w", email, skip="forget_requests")
     old = {n: warehouse(spark, cfg).version(n) for n in ("events", "bronze_synthetic_customers")}
     other = warehouse(spark, cfg).read("events").where(F.col(S.USER_ID) != victim).count()
 
@@ -78,7 +60,8 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
             warehouse(spark, cfg).read(n, version=v).count()
     key = b"tests-only-pseudonym-key"
     # data files, logs, checkpoints: no id, no pseudonym, no address
-    assert _on_disk(tmp_path / "w", victim, P.pseudonym(key, victim), email, P.pseudonym(key, email.lower())) == {}
+    assert on_disk(tmp_path / "w", victim, P.pseudonym(key, victim), email, P.pseudonym(key, email.lower()),
+                   skip="forget_requests") == {}
     req = warehouse(spark, cfg).read("forget_requests").collect()
     assert [(r.user_pseudonym, r.verified, r.purged) for r in req] == [
         (P.pseudonym(b"tests-only-pseudonym-key", victim), True, True)]

@@ -1,6 +1,7 @@
 """What every job shares (tailor.jobs.base): the progress lines a long job logs while it runs."""
 
 import logging
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -27,8 +28,6 @@ def test_progress_lines_name_the_stage_its_tasks_and_the_rows_read(spark, caplog
 
 
 def _failing_job(query):
-    from types import SimpleNamespace
-
     return SimpleNamespace(call=lambda spark, cfg, run_date, args: spark.sql(query).collect())
 
 
@@ -50,8 +49,6 @@ def test_a_value_that_breaks_a_query_is_named_as_such_not_as_spark_ml(spark, tmp
     with pytest.raises(DataValueError) as e:
         base.execute("campaign", _failing_job("SELECT 1 / 0"), spark, cfg, date(2026, 11, 23))
     assert "DIVIDE_BY_ZERO" in str(e.value) and "try_divide" in str(e.value)
-    from types import SimpleNamespace
-
     require = SimpleNamespace(call=lambda spark, *_: spark.range(3).sample(fraction=-1.0).count())
     with pytest.raises(SparkInputError):  # a require() without a condition is still Spark ML's refusal
         base.execute("segments", require, spark, cfg, date(2026, 11, 23))

@@ -16,6 +16,7 @@ from pyspark.errors import (
     ArrayIndexOutOfBoundsException,
     DateTimeException,
     IllegalArgumentException,
+    PySparkException,
 )
 from pyspark.sql import SparkSession
 
@@ -187,8 +188,8 @@ _TRY = {"CAST": "try_cast", "DIVIDE": "try_divide", "ARITHMETIC": "try_add, try_
         "INDEX": "try_element_at", "DATETIME": "try_to_timestamp", "PARSE": "try_to_timestamp"}
 
 
-def _data_value_sentence(job: str, e: BaseException) -> str:
-    condition = getattr(e, "getCondition", lambda: None)() or ""
+def _data_value_sentence(job: str, e: PySparkException) -> str:
+    condition = e.getCondition() or ""
     tolerant = next((f for k, f in _TRY.items() if k in condition), "the try_ variant of the function")
     return (f"{job}: a query failed on a value in the data ({first_line(e, 200)}); when it comes from a campaign "
             f"rule or a csv mapping expression, {tolerant} gives null for such a value instead")
