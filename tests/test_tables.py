@@ -133,6 +133,21 @@ def test_idempotent_append_replayed_counts_once(spark, cfg):
     assert warehouse(spark, cfg).read(t).count() == 4
 
 
+def test_a_blind_append_adds_each_call_as_one_commit_that_read_nothing(spark, cfg):
+    """``append`` (the runs table's rows): every call is kept, one commit each, and Delta records the commit as
+    a blind append, the kind that needs no snapshot state and conflicts with no other writer's rows."""
+    t = tables.bronze_name("unit", "attempts")
+    wh = warehouse(spark, cfg)
+    row = spark.createDataFrame([("x", 1)], "k string, v int").withColumn("run_date", F.lit(D1))
+    wh.append(row, t)
+    first = wh.version(t)
+    wh.append(row, t)
+    assert wh.version(t) == first + 1
+    assert wh.read(t).count() == 2
+    _, info = wh._last_commit(t, with_info=True)
+    assert info["operation"] == "WRITE" and info["isBlindAppend"] is True
+
+
 def test_time_travel_reads_an_older_version(spark, cfg):
     t = tables.bronze_name("unit", "tt")
     warehouse(spark, cfg).replace_partition(spark.createDataFrame([("a",)], "k string"), t, D1)
