@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["java", "native", "native-1t", "native-kryo", "native-nockpt"])
     sp.add_argument("--synthetic", type=int, default=1_000_000, help="synthetic pairs besides --data; 0 for none")
     sp.add_argument("--iters", type=int, default=10)
+    sp.add_argument("--busy", type=int, default=0, metavar="N",
+                    help="N other processes spin a core each while it runs (results/als_speed-busyN)")
     ev = sub.add_parser("evaluations", help="tailor evaluate (time split) on the synthetic shop and Online Retail")
     ev.add_argument("--targets", nargs="+", default=["M", "online_retail"], choices=["S", "M", "L", "online_retail"])
     ev.add_argument("--data", default="../shared/data")
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     elif suite == "als-speed":
         from benchmarks import als_speed
 
-        print(f"results: {als_speed.main(args.data, args.modes, args.synthetic, args.iters)}")
+        print(f"results: {als_speed.main(args.data, args.modes, args.synthetic, args.iters, args.busy)}")
     elif suite == "evaluations":
         from benchmarks import evaluations
 

@@ -135,13 +135,17 @@ def test_idempotent_append_replayed_counts_once(spark, cfg):
 
 def test_a_blind_append_adds_each_call_as_one_commit_that_read_nothing(spark, cfg):
     """``append`` (the runs table's rows): every call is kept, one commit each, and Delta records the commit as
-    a blind append, the kind that needs no snapshot state and conflicts with no other writer's rows."""
+    a blind append, the kind that conflicts with no other writer's rows. It runs one Spark job, the write: an
+    idempotent append first rebuilds the new version's snapshot state to read its transaction ids (3 more)."""
     t = tables.bronze_name("unit", "attempts")
     wh = warehouse(spark, cfg)
     row = spark.createDataFrame([("x", 1)], "k string, v int").withColumn("run_date", F.lit(D1))
     wh.append(row, t)
     first = wh.version(t)
+    jobs = spark.sparkContext.statusTracker()
+    before = len(jobs.getJobIdsForGroup(None))
     wh.append(row, t)
+    assert len(jobs.getJobIdsForGroup(None)) - before == 1
     assert wh.version(t) == first + 1
     assert wh.read(t).count() == 2
     _, info = wh._last_commit(t, with_info=True)

@@ -60,6 +60,10 @@ def _local_builder(cfg: Config) -> SparkSession.Builder:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # One OpenBLAS thread per task, as Spark gives a cluster's executors (it sets their OMP_NUM_THREADS to
+    # spark.task.cpus, SPARK-41188): a local driver is its own executor and would otherwise let every ALS
+    # task's solves start a thread per core. Read by the JVM and its Python workers at start; yours wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     builder = (
         SparkSession.builder.master(s.master)
         .config("spark.driver.memory", s.driver_memory)
