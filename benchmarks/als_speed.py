@@ -136,7 +136,7 @@ def busy(n: int):
 
 def main(data: str, modes: list[str], synthetic: int = 1_000_000, iters: int = ITERS, load: int = 0) -> Path:
     try:
-        import implicit
+        import implicit  # noqa: F401 (there, before the spinners start)
     except ImportError as e:
         raise SystemExit("the implicit library is missing: pip install -e '.[bench]'") from e
     with busy(load):

@@ -15,6 +15,7 @@
     python -m benchmarks.run clv                     # tailor clv vs lifetimes on CDNOW (pip install -e '.[bench]')
     python -m benchmarks.run hostile                 # messy files, hostile config: handled, rows lost, traces
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
+    python -m benchmarks.run caps                    # user-CF quality under fixed and scaled interaction caps
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--interval", type=float, default=5.0, help="trigger interval (s)")
     st.add_argument("--users", type=int, default=20_000)
     st.add_argument("--items", type=int, default=2_000)
+    ca = sub.add_parser("caps", help="user-CF quality under fixed and scaled interaction caps, on MovieLens")
+    ca.add_argument("--data", default="../shared/data/ml-100k")
+    ca.add_argument("--floors", nargs="+", type=int, default=[25, 50, 100])
     ho = sub.add_parser("hostile", help="the tailor command on messy files and hostile config: rows lost, traces")
     ho.add_argument("--cases", nargs="+", default=None, help="some of the cases (default: all)")
     args = p.parse_args(argv)
@@ -117,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import hybrid100k
 
         print(f"results: {hybrid100k.main(args.data, overrides=args.overrides)}")
+    elif suite == "caps":
+        from benchmarks import caps
+
+        print(f"results: {caps.main(args.data, tuple(args.floors))}")
     elif suite == "plans":
         from benchmarks import plans
 

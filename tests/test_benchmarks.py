@@ -90,6 +90,19 @@ def test_hybrid100k_entry_point(ml, ingested, results):
     assert {"hybrid", "als", "item_cf", "user_cf"} <= {r["recommender"] for r in got["results"]}
 
 
+def test_caps_entry_point(ml, ingested, results):
+    from benchmarks import caps
+
+    caps._run(ingested, (2,), 10)
+    rows = {r["name"]: r["extra"] for r in _facts(results, f"caps-{ingested.label}")["results"]}
+    assert rows["no cap"]["kept_share"] == 1.0
+    # 20 movies: a cap of 2 users each keeps at most 40 of the ~180 training rows, whichever 2 it keeps
+    fixed = rows["fixed 2, most recent"]["kept_share"]
+    assert fixed == rows["fixed 2, seeded sample"]["kept_share"] < 0.25
+    scaled = next(v for k, v in rows.items() if k.startswith("scaled from 2"))
+    assert scaled["kept_share"] >= 0.75 and scaled["cap"] in (4, 8, 16, 32)
+
+
 def test_als_speed_spark_worker(spark, ml, results, tmp_path):
     from benchmarks import als_speed
 

@@ -31,6 +31,10 @@ def test_similarity_tables_respect_the_settings(spark, twice):
     assert items.where("entity = neighbour").count() == 0
     users = warehouse(spark, cfg).read_run("user_similarity", RUN)
     assert users.count() > 0 and users.where(F.col("score") > 1.0 + 1e-9).count() == 0
+    # the caps start at their settings and say what they left out
+    m = sim_summary.metrics
+    assert m["user_similarity.cap"] >= 100 and m["item_similarity.cap"] >= 200
+    assert m["user_similarity.capped_out"] >= 0 and m["user_similarity.pairs_bound"] > 0
     # the synthetic shop has ratings, so nothing was skipped
     assert not any(k.endswith(".skipped") for k in sim_summary.metrics)
 

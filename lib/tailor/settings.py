@@ -197,6 +197,11 @@ class InteractionsSettings(Strict):
     """Item-item similarity keeps each user's most recent N items (bounds a heavy user's pairs)."""
     max_users_per_item: int = Field(100, ge=1)
     """User-user similarity keeps each item's most recent N users (bounds a blockbuster's pairs)."""
+    cap_keep_share: float = Field(0.75, ge=0.0, le=1.0)
+    """The two caps above are floors: each is doubled until the capped rows keep this share of the
+    interactions (0: the caps as given). A cap that drops most rows costs CF its quality."""
+    cap_max_pairs: int = Field(50_000_000, ge=1)
+    """...but a cap is never raised so far that its baskets make more pairs than this (the self-join's rows)."""
 
     @field_validator("weights")
     @classmethod
@@ -715,7 +720,7 @@ class PlanSettings(Strict):
 
     grouped_max_rows: int = Field(2_000_000, ge=0)
     """The bound of ``auto``: cosine and jaccard similarities of at most this many input rows (the capped
-    inputs: at most min(interactions, baskets x cap)); item-CF and content with an item similarity of at most
+    inputs, as counted by the cap's aggregation); item-CF and content with an item similarity of at most
     this many rows (sent to every task, held once on the driver); user-CF when the neighbours' interactions
     have at most this many rows; ALS top-N, popularity and hybrid serving with a catalogue (or lists) of at
     most this many items (rows)."""

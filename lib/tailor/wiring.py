@@ -39,7 +39,7 @@ from tailor.recommend.idmap import new_ids
 from tailor.recommend.neighbourhood import item_cf, user_cf
 from tailor.rules import cross_sell as X
 from tailor.rules import mining as R
-from tailor.similarity.interactions import WEIGHT, cap_per, capped_rows, interactions
+from tailor.similarity.interactions import WEIGHT, Cap, cap_per, choose_cap, interactions
 from tailor.similarity.lsh import LSH_METHOD, minhash_jaccard
 from tailor.similarity.pairs import RATING_METHODS, SHARED_METHODS, similarities, similarity
 
@@ -82,6 +82,7 @@ class TrainData:
     kept: dict[object, tuple[DataFrame, int]] = field(default_factory=dict, repr=False)
     """Frames persisted while the sources' output is lazy (the interactions by half-life, with their row
     counts; others by :meth:`keep`), unpersisted by :meth:`release`."""
+    caps: dict[str, Cap] = field(default_factory=dict, repr=False)
 
     def interactions(self, half_life: float | None) -> tuple[DataFrame, int]:
         """The interactions as of ``as_of`` with affinity decayed by ``half_life``, persisted (item-CF,
@@ -91,6 +92,18 @@ class TrainData:
                 StorageLevel.MEMORY_AND_DISK)
             self.kept[half_life] = (inter, inter.count())
         return self.kept[half_life]
+
+    def cap(self, kind: str) -> Cap:
+        """The cap on each basket's rows for ``kind`` ("item": each user's items, "user": each item's users)
+        similarity, scaled to the data from ``interactions.max_items_per_user`` (``max_users_per_item``)
+        by :func:`choose_cap`; computed once."""
+        key = f"cap.{kind}"
+        if key not in self.caps:
+            ic = self.cfg.interactions
+            floor = ic.max_items_per_user if kind == "item" else ic.max_users_per_item
+            self.caps[key] = choose_cap(self.interactions(None)[0], SIDES[kind][0], floor, ic.cap_keep_share,
+                                        ic.cap_max_pairs)
+        return self.caps[key]
 
     def keep(self, name: str, df: DataFrame) -> DataFrame:
         """``df`` persisted until :meth:`release`: for a frame that a lazy output reads more than once."""
@@ -122,23 +135,22 @@ SIDES = {"item": (S.USER_ID, S.ITEM_ID), "user": (S.ITEM_ID, S.USER_ID)}
 def similarity_of(d: TrainData, kind: str, methods: list[str], targets: DataFrame | None = None,
                   has_ratings: bool = True) -> DataFrame:
     """``kind`` ("item" or "user") similarity by each of ``methods``, as the ``similarity`` job writes it:
-    the interactions as of ``d.as_of`` (no decay), each user's ``interactions.max_items_per_user`` (each
-    item's ``max_users_per_item``) most recent rows, ``similarity.*`` thresholds. Cosine and jaccard share
+    the interactions as of ``d.as_of`` (no decay), each user's (each item's) most recent rows up to the cap
+    :meth:`TrainData.cap` scales from ``interactions.max_items_per_user`` (``max_users_per_item``),
+    ``similarity.*`` thresholds. Cosine and jaccard share
     one pass; ``minhash`` is LSH; rating methods read ratings and are left out when ``has_ratings`` is false.
     With ``targets`` (a column named like the compared entity) only their neighbours are computed.
 
     Returns:
         entity, neighbour, score, co_count, method.
     """
-    sc, ic = d.cfg.similarity, d.cfg.interactions
+    sc = d.cfg.similarity
     by, entity = SIDES[kind]
-    inter, n = d.interactions(None)
-    cap = ic.max_items_per_user if kind == "item" else ic.max_users_per_item
+    inter, _ = d.interactions(None)
+    cap = d.cap(kind)
     # read twice by the grouped plan (the baskets each group needs, and their rows)
-    capped = d.keep(f"{kind}_similarity.capped", inter.transform(cap_per(by, entity, cap)))
-    local = d.cfg.plans.max_rows("similarity")
-    if n > local:  # a big shop: the number of groups may still bound the capped rows
-        n = capped_rows(n, inter.select(by).distinct().count(), cap)
+    capped = d.keep(f"{kind}_similarity.capped", inter.transform(cap_per(by, entity, cap.cap)))
+    local, n = d.cfg.plans.max_rows("similarity"), cap.kept  # the capped rows, from the cap's own aggregation
     out = []
     shared = [m for m in methods if m in SHARED_METHODS]
     if shared:

