@@ -16,6 +16,7 @@
     python -m benchmarks.run hostile                 # messy files, hostile config: handled, rows lost, traces
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
     python -m benchmarks.run caps                    # user-CF quality under fixed and scaled interaction caps
+    python -m benchmarks.run delta-costs             # seconds and Spark jobs per Delta operation, one-row tables
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--interval", type=float, default=5.0, help="trigger interval (s)")
     st.add_argument("--users", type=int, default=20_000)
     st.add_argument("--items", type=int, default=2_000)
+    dc = sub.add_parser("delta-costs", help="seconds and Spark jobs per Delta operation on a one-row table")
+    dc.add_argument("--repeats", type=int, default=6)
     ca = sub.add_parser("caps", help="user-CF quality under fixed and scaled interaction caps, on MovieLens")
     ca.add_argument("--data", default="../shared/data/ml-100k")
     ca.add_argument("--floors", nargs="+", type=int, default=[25, 50, 100])
@@ -121,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import hybrid100k
 
         print(f"results: {hybrid100k.main(args.data, overrides=args.overrides)}")
+    elif suite == "delta-costs":
+        from benchmarks import delta_costs
+
+        print(f"results: {delta_costs.main(args.repeats)}")
     elif suite == "caps":
         from benchmarks import caps
 

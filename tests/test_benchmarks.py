@@ -103,6 +103,15 @@ def test_caps_entry_point(ml, ingested, results):
     assert scaled["kept_share"] >= 0.75 and scaled["cap"] in (4, 8, 16, 32)
 
 
+def test_delta_costs_entry_point(spark, results):
+    from benchmarks import delta_costs
+
+    delta_costs.main(repeats=1)
+    jobs = {r["operation"]: r["spark_jobs"] for r in _facts(results, "delta_costs")["results"]}
+    assert jobs["blind append (Warehouse.append)"] == [1]  # the write alone
+    assert jobs["idempotent append (txnAppId, a new version)"][0] > 1  # the snapshot state first
+
+
 def test_als_speed_spark_worker(spark, ml, results, tmp_path):
     from benchmarks import als_speed
 

@@ -104,10 +104,10 @@ def choose_cap(df: DataFrame, per: str, floor: int, keep_share: float, max_pairs
     aggs = [F.sum("n").alias("rows")]
     for i, c in enumerate(candidates):
         m = F.least(F.col("n"), F.lit(c)).cast("long")
-        aggs += [F.sum(m).alias(f"kept{i}"), F.sum(m * (m - 1) / 2).cast("long").alias(f"pairs{i}")]
+        aggs += [F.sum(m).alias(f"kept{i}"), F.sum(m * (m - 1)).alias(f"pairs{i}")]  # twice the pairs
     r = sizes.agg(*aggs).first()
     rows = int(r["rows"] or 0)
-    at = [Cap(c, rows, int(r[f"kept{i}"] or 0), int(r[f"pairs{i}"] or 0)) for i, c in enumerate(candidates)]
+    at = [Cap(c, rows, int(r[f"kept{i}"] or 0), int(r[f"pairs{i}"] or 0) // 2) for i, c in enumerate(candidates)]
     want = next((i for i, c in enumerate(at) if c.kept >= keep_share * rows), len(at) - 1)
     while want > 0 and at[want].pairs > max_pairs:
         want -= 1
