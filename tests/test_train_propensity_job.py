@@ -70,6 +70,27 @@ def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spar
     assert [r.version for r in latest] == [nxt.isoformat()]
 
 
+def test_scoring_right_after_training_uses_the_trained_model_and_scores_as_the_saved_files_do(spark, shop):
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.propensity import store
+
+    cfg = shop(*FAST, *ONE)
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    wh = warehouse(spark, cfg)
+    cols = ["user_id", "model", "version", "score", "decile"]
+    execute("train-propensity", JOBS["train-propensity"], spark, cfg, run)
+    held = set(map(id, store._KNOWN.values()))
+    assert id(store.load(wh, "purchase_lr", run, None)[0]) in held  # the object trained, not its files read
+    execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
+    kept = _frame(wh.read_run("propensity_scores", run), cols)
+    store.forget_known()
+    reread = store.load(wh, "purchase_lr", run, None)[0]
+    assert id(reread) not in held
+    execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
+    assert _frame(wh.read_run("propensity_scores", run), cols) == kept and kept
+
+
 def test_the_calibrator_learns_from_a_held_out_slice_of_the_training_cutoff_only(spark, shop):
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute

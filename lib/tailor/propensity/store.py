@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,32 @@ class ModelNotFoundError(MissingTableError):
     """No trained version of a model matches the request."""
 
 
+# Models this process saved or loaded, so that scoring right after training in one session (the pipeline, the
+# demo) does not read them back: Spark ML's PipelineModel.load costs about 1.65 s a model on a tiny shop. A
+# model is found again only under the path and the exact index row (meta) it was saved or loaded with, so a
+# version re-trained by another process (a new row) is read from its files.
+_SAVED: dict[str, PipelineModel] = {}
+_KNOWN: OrderedDict[tuple[str, str, str], PipelineModel] = OrderedDict()
+KNOWN_MAX = 16
+
+
+def _key(wh: Warehouse, path: str, meta: str) -> tuple[str, str, str]:
+    return wh.spark.sparkContext.applicationId, path, meta
+
+
+def _remember(key: tuple[str, str, str], model: PipelineModel) -> None:
+    _KNOWN[key] = model
+    _KNOWN.move_to_end(key)
+    while len(_KNOWN) > KNOWN_MAX:
+        _KNOWN.popitem(last=False)
+
+
+def forget_known() -> None:
+    """Drop the models this process holds (the next load reads the files)."""
+    _SAVED.clear()
+    _KNOWN.clear()
+
+
 def version_of(run_date: date) -> str:
     """The version a training run on ``run_date`` makes."""
     return run_date.isoformat()
@@ -33,6 +60,7 @@ def save(wh: Warehouse, model: PipelineModel, name: str, run_date: date) -> str:
     Not yet a version anyone loads: :func:`index` makes it one."""
     path = wh.model_path(name, run_date)
     model.write().overwrite().save(path)
+    _SAVED[path] = model
     return path
 
 
@@ -44,6 +72,9 @@ def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, A
             for name, path, meta in saved]
     df = wh.spark.createDataFrame(rows, "model string, version string, path string, meta string")
     wh.replace_partition(df, "model_versions", run_date, among={"model": [name for name, _, _ in saved]})
+    for _, path, _, row_meta in rows:
+        if path in _SAVED:
+            _remember(_key(wh, path, row_meta), _SAVED.pop(path))
     for name, _, meta in saved:
         _log_mlflow(name, version, meta)
 
@@ -65,7 +96,12 @@ def load(wh: Warehouse, name: str, run_date: date, version: str | None) -> tuple
         if row is None:
             raise ModelNotFoundError(f"no version of model {name} was trained on or before {run_date}: run "
                                      "tailor train-propensity first")
-    return PipelineModel.load(row["path"]), row["version"], json.loads(row["meta"])
+    key = _key(wh, row["path"], row["meta"])
+    if key in _KNOWN:
+        _KNOWN.move_to_end(key)
+    else:
+        _remember(key, PipelineModel.load(row["path"]))
+    return _KNOWN[key], row["version"], json.loads(row["meta"])
 
 
 def _log_mlflow(name: str, version: str, meta: dict[str, Any]) -> None:
