@@ -21,7 +21,6 @@ from pathlib import Path
 from benchmarks.common import machine_facts, scratch, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_CONF = {"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false"}
 
 
 def main(repeats: int = 6) -> Path:
@@ -29,12 +28,12 @@ def main(repeats: int = 6) -> Path:
 
     from tailor import tables
     from tailor.config import load_config, warehouse
-    from tailor.spark import get_spark
+    from tailor.spark import SMALL_DATA_CONF, get_spark
 
     with scratch("tailor-delta-costs-") as work:
         cfg = load_config([str(ROOT / "conf" / "local.yaml")],
                           [f"warehouse={work}", "spark.shuffle_partitions=2", f"spark.jars_dir={ROOT / '.jars'}",
-                           f"spark.conf={json.dumps(TEST_CONF)}"])
+                           f"spark.conf={json.dumps(SMALL_DATA_CONF)}"])
         spark = get_spark(cfg)
         wh = warehouse(spark, cfg)
         tracker = spark.sparkContext.statusTracker()

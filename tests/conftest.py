@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql.types import StructType
 
 from tailor.config import Config, load_config, warehouse
+from tailor.spark import SMALL_DATA_CONF  # the tests' tables are small: interpreted expressions
 
 ROOT = Path(__file__).resolve().parents[1]
 # ingest pseudonymises with a key from the environment; the tests (and the spark-submit runs they start)
@@ -28,13 +29,6 @@ SLOW_FIRST = ("test_pipeline_shapes.py", "test_pipeline_baskets.py", "test_forge
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the rest keep their order
-
-
-# Spark's interpreted expressions instead of generated code. The tests' tables have tens to thousands of rows,
-# where writing and compiling Java for every projection of every task was a third of the driver's CPU (JFR,
-# the cluster test's light pipeline: 268 s with code generation, 227 s without). The results are the same;
-# the benchmarks, the demo and every real run keep code generation on.
-SMALL_DATA_CONF = {"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false"}
 
 
 def make_cfg(warehouse: Path, *overrides: str) -> Config:

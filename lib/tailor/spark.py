@@ -26,8 +26,14 @@ from tailor.errors import DeltaJarsMissingError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DELTA_ARTIFACT", "code_locations", "delta_jars", "get_spark", "native_blas", "under_spark_submit"]
+__all__ = ["DELTA_ARTIFACT", "SMALL_DATA_CONF", "code_locations", "delta_jars", "get_spark", "native_blas",
+           "under_spark_submit"]
 _LOG4J = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
+SMALL_DATA_CONF = {"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false"}
+"""Spark's interpreted expressions instead of generated code, for tables of tens to thousands of rows (the
+tests, the one-row cost benchmark): there, writing and compiling Java for every projection of every task was a
+third of the driver's CPU (JFR, the cluster test's light pipeline: 268 s with code generation, 227 s without).
+The results are the same; the demo and every real run keep code generation on (``spark.conf`` to set it)."""
 _JAR_VERSION = re.compile(r"-\d[\w.\-]*\.jar$")
 
 

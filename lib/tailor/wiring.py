@@ -97,13 +97,12 @@ class TrainData:
         """The cap on each basket's rows for ``kind`` ("item": each user's items, "user": each item's users)
         similarity, scaled to the data from ``interactions.max_items_per_user`` (``max_users_per_item``)
         by :func:`choose_cap`; computed once."""
-        key = f"cap.{kind}"
-        if key not in self.caps:
+        if kind not in self.caps:
             ic = self.cfg.interactions
             floor = ic.max_items_per_user if kind == "item" else ic.max_users_per_item
-            self.caps[key] = choose_cap(self.interactions(None)[0], SIDES[kind][0], floor, ic.cap_keep_share,
-                                        ic.cap_max_pairs)
-        return self.caps[key]
+            self.caps[kind] = choose_cap(self.interactions(None)[0], SIDES[kind][0], floor, ic.cap_keep_share,
+                                         ic.cap_max_pairs)
+        return self.caps[kind]
 
     def keep(self, name: str, df: DataFrame) -> DataFrame:
         """``df`` persisted until :meth:`release`: for a frame that a lazy output reads more than once."""
