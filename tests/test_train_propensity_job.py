@@ -79,8 +79,10 @@ def test_scoring_right_after_training_uses_the_trained_model_and_scores_as_the_s
     run = date.fromisoformat(SHOP_RUN_DATE)
     wh = warehouse(spark, cfg)
     cols = ["user_id", "model", "version", "score", "decile"]
+    store.forget_known()  # only what this training holds: an earlier test's load of the same row would do too
     execute("train-propensity", JOBS["train-propensity"], spark, cfg, run)
     held = set(map(id, store._KNOWN.values()))
+    assert len(held) == 1  # ONE: the purchase target, logistic regression
     assert id(store.load(wh, "purchase_lr", run, None)[0]) in held  # the object trained, not its files read
     execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
     kept = _frame(wh.read_run("propensity_scores", run), cols)

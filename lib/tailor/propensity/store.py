@@ -72,7 +72,7 @@ def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, A
             for name, path, meta in saved]
     df = wh.spark.createDataFrame(rows, "model string, version string, path string, meta string")
     wh.replace_partition(df, "model_versions", run_date, among={"model": [name for name, _, _ in saved]})
-    for _, path, _, row_meta in rows:
+    for _, _, path, row_meta in rows:  # (model, version, path, meta)
         if path in _SAVED:
             _remember(_key(wh, path, row_meta), _SAVED.pop(path))
     for name, _, meta in saved:
