@@ -175,6 +175,27 @@ def test_version_and_metrics_come_from_the_log_as_history_reports_them(spark, cf
     assert warehouse(spark, cfg)._metrics_since(t, 2) == {}  # nothing committed after version 2
 
 
+def test_a_partition_replace_reports_its_own_commit_when_another_writer_commits_right_after(spark, cfg):
+    # jobs a scheduler runs at once write other partitions of the same table (candidate_recs): the rows a
+    # replace reports are its own commit's, found by its token, not the newest commit's
+    t = tables.bronze_name("unit", "side")
+    wh = warehouse(spark, cfg)
+    path = wh.path(t)
+    ours = spark.createDataFrame([("a",), ("b",), ("c",)], "k string").withColumn("run_date", F.lit(D1))
+    theirs = spark.createDataFrame([(f"x{i}",) for i in range(5)], "k string").withColumn("run_date", F.lit(D2))
+    wh.replace_partition(ours, t, D1)  # the table exists
+
+    def write(token):
+        ours.write.format("delta").mode("overwrite").option("replaceWhere", f"run_date = '{D1}'").option(
+            "userMetadata", token).save(path)
+        theirs.write.format("delta").mode("overwrite").option("replaceWhere", f"run_date = '{D2}'").save(path)
+
+    before = wh.version(t)
+    assert wh._commit(t, write, tagged=True)["numOutputRows"] == 3
+    assert wh.version(t) == before + 2
+    assert wh._metrics_since(t, before)["numOutputRows"] == 5  # the newest commit is the other writer's
+
+
 def test_missing_table_is_a_clear_error(spark, cfg):
     with pytest.raises(MissingTableError, match="table 'events' does not exist .* run the job that writes it"):
         warehouse(spark, cfg).read("events")

@@ -27,6 +27,7 @@ import random
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -481,28 +482,42 @@ class Warehouse:
         return t, df
 
 
-    def _metrics_since(self, name: str, before: int) -> dict[str, int]:
-        """The operation metrics of the commit made after version ``before`` (empty when an operation changed
-        nothing and so committed nothing, as a MERGE with nothing to insert does)."""
+    def _metrics_since(self, name: str, before: int, token: str | None = None) -> dict[str, int]:
+        """The operation metrics of the commit made after version ``before``: the newest, or with ``token`` the
+        one whose ``userMetadata`` is ``token`` (other writers may have committed since). Empty when the
+        operation changed nothing and so committed nothing, as a MERGE with nothing to insert does."""
         last, info = self._last_commit(name, with_info=True)
+        if token is not None:
+            while last > before and (info or {}).get("userMetadata") != token:
+                last -= 1
+                info = self._commit_info(name, last) if last > before else None
         if last <= before:
             return {}
         metrics = (info or {}).get("operationMetrics") or {}
         return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
 
 
-    def _commit(self, name: str, write: Callable[[], object]) -> dict[str, int]:
+    def _commit(self, name: str, write: Callable[[str | None], object], tagged: bool = False) -> dict[str, int]:
         """Run one write to ``name`` (retried on a lost commit race) and return its commit's operation metrics.
         The version is read at the start of each attempt: after a lost race, the winner's commit is not ours,
-        and a retry that has nothing left to do commits nothing (empty metrics)."""
+        and a retry that has nothing left to do commits nothing (empty metrics).
+
+        A ``tagged`` write stores a token as its commit's ``userMetadata`` and reports the commit that carries
+        it, which may not be the newest: jobs a scheduler runs at once (Airflow's ``cf``, ``als``, ``content``,
+        ``popularity`` and ``rules``) replace their own partitions of ``candidate_recs`` and may commit between
+        another's commit and its read of the log. An untagged one (MERGE, DELETE: Delta takes their metadata
+        from a session setting) reports the newest commit; no two daily jobs merge into or delete from one
+        table."""
         start: dict[str, int] = {}
+        token = f"tailor:{(d.job if (d := _DECLARED.get()) else 'write')}:{uuid.uuid4().hex[:12]}" if tagged \
+            else None
 
         def attempt() -> object:
             start["version"] = self.version(name)
-            return write()
+            return write(token)
 
         self.on_conflict_retry(name, attempt)
-        return self._metrics_since(name, start["version"])
+        return self._metrics_since(name, start["version"], token)
 
 
     def replace_partition(self, df: DataFrame, name: str,
@@ -530,7 +545,8 @@ class Warehouse:
         # bronze keeps what landed: a column a source gains is added, not refused; a contract table gains the
         # (nullable) columns a newer contract added, as ``df`` is conformed to the contract exactly
         writer = writer.option("mergeSchema", "true")
-        return self._commit(name, lambda: writer.save(self.path(name))).get("numOutputRows", 0)
+        return self._commit(name, lambda token: writer.option("userMetadata", token).save(self.path(name)),
+                            tagged=True).get("numOutputRows", 0)
 
 
     def merge_upsert(self, df: DataFrame, name: str,
@@ -565,7 +581,7 @@ class Warehouse:
                 merger = merger.whenMatchedUpdateAll(condition=changed)
             merger.whenNotMatchedInsertAll().execute()
 
-        m = self._commit(name, merge)
+        m = self._commit(name, lambda _: merge())
         return {
             "inserted": m.get("numTargetRowsInserted", 0),
             "updated": m.get("numTargetRowsUpdated", 0),
@@ -595,7 +611,7 @@ class Warehouse:
         _touch(name, "write")
         if not self.exists(name):
             return 0
-        return self._commit(name, lambda: DeltaTable.forPath(spark, self.path(name)).delete(condition)).get(
+        return self._commit(name, lambda _: DeltaTable.forPath(spark, self.path(name)).delete(condition)).get(
             "numDeletedRows", 0)
 
 
@@ -604,7 +620,7 @@ class Warehouse:
         MERGE, so a large ``df`` is a join rather than a long predicate; returns how many were deleted."""
         _touch(name, "write")
         spark = df.sparkSession
-        return self._commit(name, lambda: DeltaTable.forPath(spark, self.path(name)).alias("t")
+        return self._commit(name, lambda _: DeltaTable.forPath(spark, self.path(name)).alias("t")
                        .merge(df.alias("s"), condition).whenMatchedDelete().execute()).get("numTargetRowsDeleted", 0)
 
 
@@ -628,18 +644,24 @@ class Warehouse:
         if not versions:
             return -1, None
         last = max(versions)
-        if not with_info:
-            return last, None
-        stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, f"{last:020d}.json"))
+        return last, self._commit_info(name, last) if with_info else None
+
+
+    def _commit_info(self, name: str, version: int) -> dict | None:
+        """The ``commitInfo`` action of the table's commit ``version``, read with the Hadoop FileSystem."""
+        spark = self.spark
+        jvm = spark.sparkContext._jvm
+        log_dir, fs = hadoop_path(spark, f"{self.path(name)}/_delta_log")
+        stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json"))
         try:
             reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
             while (line := reader.readLine()) is not None:
                 action = json.loads(line)
                 if "commitInfo" in action:
-                    return last, action["commitInfo"]
+                    return action["commitInfo"]
         finally:
             stream.close()
-        return last, None
+        return None
 
 
     def checkpoint(self, name: str) -> int:
