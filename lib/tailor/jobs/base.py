@@ -102,8 +102,8 @@ class _Progress:
     """While a job runs, a log line every ``PROGRESS_EVERY_S`` seconds with what Spark is doing: each active
     stage's name and tasks done of total (from the status tracker, so nothing is added to the job's work)."""
 
-    def __init__(self, spark: SparkSession, every_s: float = PROGRESS_EVERY_S):
-        self.spark, self.every_s = spark, every_s
+    def __init__(self, spark: SparkSession, every_s: float = PROGRESS_EVERY_S, group: str | None = None):
+        self.spark, self.every_s, self.group = spark, every_s, group
         self._stop = threading.Event()
         self._context = tlog.current()
         self._thread = threading.Thread(target=self._run, name="tailor-progress", daemon=True)
@@ -131,8 +131,13 @@ class _Progress:
     def stages(self) -> str:
         sc = self.spark.sparkContext
         tracker = sc.statusTracker()
+        active = tracker.getActiveStageIds()
+        if self.group is not None:  # only this job's stages: others may run side by side (tailor.pipeline)
+            mine = {sid for jid in tracker.getJobIdsForGroup(self.group)
+                    if (job := tracker.getJobInfo(jid)) is not None for sid in job.stageIds}
+            active = [sid for sid in active if sid in mine]
         out = []
-        for sid in tracker.getActiveStageIds():
+        for sid in active:
             info = tracker.getStageInfo(sid)
             if info is not None:
                 rows = _rows_read(sc, sid)
@@ -215,8 +220,11 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
     t0 = time.perf_counter()
     summary, error, code = None, None, 0
     logger.info("job started")
+    sc = spark.sparkContext
+    group = f"tailor-{name}-{run_id}"
+    sc.setJobGroup(group, f"tailor {name} {run_date}")  # this thread's Spark jobs: the UI, the progress line
     try:
-        with _Progress(spark):
+        with _Progress(spark, group=group):
             summary = job.call(spark, cfg, run_date, args)
         return summary
     except NotApplicable as e:
@@ -247,6 +255,8 @@ def execute(name: str, job: Job, spark: SparkSession, cfg: Config, run_date: dat
             _record(spark, cfg, row)
         except Exception as rec_err:
             logger.warning("could not record the run in the runs table: %s", rec_err)
+        for key in ("spark.jobGroup.id", "spark.job.description"):
+            sc.setLocalProperty(key, None)  # type: ignore[arg-type]  # None removes it
         tlog.reset(token)
 
 
