@@ -132,7 +132,7 @@ class _Progress:
         sc = self.spark.sparkContext
         tracker = sc.statusTracker()
         active = tracker.getActiveStageIds()
-        if self.group is not None:  # only this job's stages: others may run side by side (tailor.pipeline)
+        if self.group is not None:  # only this job's stages: another thread may run other jobs in this driver
             mine = {sid for jid in tracker.getJobIdsForGroup(self.group)
                     if (job := tracker.getJobInfo(jid)) is not None for sid in job.stageIds}
             active = [sid for sid in active if sid in mine]
