@@ -12,9 +12,10 @@ customers scored (10 = the most likely).
 from __future__ import annotations
 
 from datetime import date
+from functools import reduce
 
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
@@ -37,8 +38,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     feats = L.features(orders, events, products, customers, run_date, p.horizon_days, cfg.features.trend_days,
                        timing(cfg)).persist(StorageLevel.MEMORY_AND_DISK)
     summary = JobSummary(tables=["propensity_scores"])
+    held = []
     try:
         summary.rows_in = feats.count()
+        outs = []
         for target in p.targets:
             for algo in p.algorithms:
                 name = f"{target}_{algo}"
@@ -46,13 +49,18 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                 fitted, version, meta = store.load(warehouse(spark, cfg), name, run_date, pinned)
                 scored = M.scored(fitted, feats, meta.get("calibrator")).select(S.USER_ID, M.SCORE).persist(
                     StorageLevel.MEMORY_AND_DISK)
-                out = M.deciles(scored).select(S.USER_ID, F.lit(version).alias("version"), S.SCORE,
-                                               F.col(M.DECILE).cast("int").alias("decile"))
-                summary.metrics[f"{name}.rows"] = wh.replace_partition(
-                    out, "propensity_scores", run_date, {"model": name})
+                held.append(scored)
+                outs.append(M.deciles(scored).select(S.USER_ID, F.lit(name).alias("model"),
+                                                     F.lit(version).alias("version"), S.SCORE,
+                                                     F.col(M.DECILE).cast("int").alias("decile")))
+                summary.metrics[f"{name}.rows"] = summary.rows_in  # every customer: the models keep every row
                 summary.metrics[f"{name}.version"] = float(version.replace("-", ""))
-                scored.unpersist()
+        # one commit for every model (each a partition): a Delta commit costs a snapshot rebuild, not rows
+        names = [f"{t}_{a}" for t in p.targets for a in p.algorithms]
+        summary.rows_out = wh.replace_partition(reduce(DataFrame.unionByName, outs), "propensity_scores",
+                                                run_date, among={"model": names})
     finally:
+        for df in held:
+            df.unpersist()
         feats.unpersist()
-    summary.rows_out = int(sum(v for k, v in summary.metrics.items() if k.endswith(".rows")))
     return summary
