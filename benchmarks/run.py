@@ -17,6 +17,7 @@
     python -m benchmarks.run plans --scale M        # grouped numpy plans against Spark's: same rows, time
     python -m benchmarks.run caps                    # user-CF quality under fixed and scaled interaction caps
     python -m benchmarks.run delta-costs             # seconds and Spark jobs per Delta operation, one-row tables
+    python -m benchmarks.run spark-jobs              # Spark jobs, tasks and seconds of each job on a tiny shop
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--items", type=int, default=2_000)
     dc = sub.add_parser("delta-costs", help="seconds and Spark jobs per Delta operation on a one-row table")
     dc.add_argument("--repeats", type=int, default=6)
+    sj = sub.add_parser("spark-jobs", help="Spark jobs, tasks and seconds of each daily job on a tiny shop")
+    sj.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     ca = sub.add_parser("caps", help="user-CF quality under fixed and scaled interaction caps, on MovieLens")
     ca.add_argument("--data", default="../shared/data/ml-100k")
     ca.add_argument("--floors", nargs="+", type=int, default=[25, 50, 100])
@@ -124,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import hybrid100k
 
         print(f"results: {hybrid100k.main(args.data, overrides=args.overrides)}")
+    elif suite == "spark-jobs":
+        from benchmarks import spark_jobs
+
+        print(f"results: {spark_jobs.main(args.overrides)}")
     elif suite == "delta-costs":
         from benchmarks import delta_costs
 

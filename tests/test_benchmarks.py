@@ -150,3 +150,20 @@ def test_hostile_entry_point(spark, results):
     table = (results / "hostile.md").read_text()
     assert table.count("| 8 edges | run-date ") == len(hostile.RUN_DATES)
     assert f"{len(hostile.RUN_DATES)} of {len(hostile.RUN_DATES)} handled" in table
+
+
+def test_spark_jobs_counts_the_spark_jobs_of_each_job_by_its_group(spark):
+    from benchmarks.spark_jobs import count_by_job
+
+    before, tasks_before = count_by_job(spark)
+    sc = spark.sparkContext
+    sc.setJobGroup("tailor-unit-probe-0123abcd", "probe")  # as execute names a job's group
+    try:
+        sc.parallelize([1, 2, 3], 2).count()  # one Spark job, two tasks
+        sc.parallelize([4], 1).collect()      # one job, one task
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    sc.parallelize([5], 1).count()  # outside a job: not counted for it
+    jobs, tasks = count_by_job(spark)
+    assert jobs["unit-probe"] - before["unit-probe"] == 2
+    assert tasks["unit-probe"] - tasks_before["unit-probe"] == 3
