@@ -54,3 +54,23 @@ def test_a_value_that_breaks_a_query_is_named_as_such_not_as_spark_ml(spark, tmp
         base.execute("segments", require, spark, cfg, date(2026, 11, 23))
     errors = [r.error for r in warehouse(spark, cfg).read("runs").orderBy("started_at").collect()]
     assert [x.split(":")[0] for x in errors] == ["DataValueError", "DataValueError", "SparkInputError"]
+
+
+def test_a_jobs_spark_jobs_run_in_its_own_group_which_is_cleared_after_it(spark, tmp_path):
+    from datetime import date
+
+    from conftest import make_cfg
+    from tailor.jobs.base import JobSummary
+
+    groups = []
+
+    def run(spark, cfg, run_date, args):
+        spark.sparkContext.parallelize([1, 2], 1).count()  # one Spark job, inside the job
+        groups.append(spark.sparkContext.getLocalProperty("spark.jobGroup.id"))
+        return JobSummary()
+
+    base.execute("report", SimpleNamespace(call=run), spark, make_cfg(tmp_path / "w"), date(2026, 11, 23))
+    (group,) = groups
+    assert group.startswith("tailor-report-") and len(group) == len("tailor-report-") + 16  # the run id
+    assert len(spark.sparkContext.statusTracker().getJobIdsForGroup(group)) >= 1  # the count, the runs row
+    assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None  # later work is in no job's group
