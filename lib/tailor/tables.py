@@ -633,10 +633,7 @@ class Warehouse:
         """(the newest commit's version, its ``commitInfo`` when ``with_info``), read from ``_delta_log`` with the
         Hadoop FileSystem: a listing and one small file, where ``DeltaTable.history(1)`` costs a Spark job.
         Commit files are never rewritten once written, so the newest one found is a committed version."""
-        spark = self.spark
-        jvm = spark.sparkContext._jvm
-        log_dir = jvm.org.apache.hadoop.fs.Path(f"{self.path(name)}/_delta_log")
-        fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        log_dir, fs = hadoop_path(self.spark, f"{self.path(name)}/_delta_log")
         if not fs.exists(log_dir):
             return -1, None
         versions = [int(m.group(1)) for st in fs.listStatus(log_dir)

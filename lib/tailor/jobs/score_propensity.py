@@ -38,25 +38,24 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
     feats = L.features(orders, events, products, customers, run_date, p.horizon_days, cfg.features.trend_days,
                        timing(cfg)).persist(StorageLevel.MEMORY_AND_DISK)
     summary = JobSummary(tables=["propensity_scores"])
-    held = []
+    held, names, outs = [], [], []
     try:
         summary.rows_in = feats.count()
-        outs = []
         for target in p.targets:
             for algo in p.algorithms:
                 name = f"{target}_{algo}"
                 pinned = p.version.isoformat() if p.version else None
-                fitted, version, meta = store.load(warehouse(spark, cfg), name, run_date, pinned)
+                fitted, version, meta = store.load(wh, name, run_date, pinned)
                 scored = M.scored(fitted, feats, meta.get("calibrator")).select(S.USER_ID, M.SCORE).persist(
                     StorageLevel.MEMORY_AND_DISK)
                 held.append(scored)
+                names.append(name)
                 outs.append(M.deciles(scored).select(S.USER_ID, F.lit(name).alias("model"),
                                                      F.lit(version).alias("version"), S.SCORE,
                                                      F.col(M.DECILE).cast("int").alias("decile")))
                 summary.metrics[f"{name}.rows"] = summary.rows_in  # every customer: the models keep every row
                 summary.metrics[f"{name}.version"] = float(version.replace("-", ""))
         # one commit for every model (each a partition): a Delta commit costs a snapshot rebuild, not rows
-        names = [f"{t}_{a}" for t in p.targets for a in p.algorithms]
         summary.rows_out = wh.replace_partition(reduce(DataFrame.unionByName, outs), "propensity_scores",
                                                 run_date, among={"model": names})
     finally:
