@@ -93,6 +93,41 @@ def test_scoring_right_after_training_uses_the_trained_model_and_scores_as_the_s
     assert _frame(wh.read_run("propensity_scores", run), cols) == kept and kept
 
 
+def test_the_driver_writes_a_models_files_without_a_spark_job_and_either_layout_loads(spark, shop):
+    """On a local warehouse the store saves with Spark ML's local mode: a ``metadata`` file where Spark ML's
+    writer makes a folder, and no Spark job. A version written by Spark ML's writer (as before) still loads, and
+    both layouts score alike."""
+    from pathlib import Path
+
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.propensity import store
+
+    cfg = shop(*FAST, *ONE)
+    run = date.fromisoformat(SHOP_RUN_DATE)
+    wh = warehouse(spark, cfg)
+    execute("train-propensity", JOBS["train-propensity"], spark, cfg, run)
+    cols = ["user_id", "model", "version", "score", "decile"]
+    store.forget_known()
+    model = store.load(wh, "purchase_lr", run, None)[0]  # read from the files train-propensity wrote
+    files = Path(store.on_driver(wh, wh.model_path("purchase_lr", run)))
+    assert (files / "metadata").is_file()
+    sc = spark.sparkContext
+    sc.setJobGroup("store-save", "store-save")
+    try:
+        store.save(wh, model, "purchase_lr", run)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    assert sc.statusTracker().getJobIdsForGroup("store-save") == []
+    execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
+    local = _frame(wh.read_run("propensity_scores", run), cols)
+    model.write().overwrite().save(str(files))  # Spark ML's own writer: a metadata folder of part files
+    assert (files / "metadata").is_dir()
+    store.forget_known()
+    execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
+    assert _frame(wh.read_run("propensity_scores", run), cols) == local and local
+
+
 def test_the_calibrator_learns_from_a_held_out_slice_of_the_training_cutoff_only(spark, shop):
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
