@@ -6,9 +6,9 @@ CONF   ?= conf/local.yaml
 RUN_DATE ?= $(shell date -u +%F)
 PYTEST_ARGS ?=
 
-.PHONY: setup jars dist demo pipeline test test-cluster test-fast lint bench clean-warehouse
+.PHONY: setup jars cds dist demo pipeline test test-cluster test-fast lint bench clean-warehouse
 
-setup: $(VENV)/.installed jars
+setup: $(VENV)/.installed jars cds
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,28 @@ jars: .jars/.done
 	else \
 	  echo "mvn not found: Spark's Ivy will download the Delta jars at the first start"; \
 	fi
+
+# A class-data-sharing archive (JDK 13+) of the classes a Tailor driver loads, dumped at the exit of one ingest
+# of a tiny shop: a driver started with -XX:SharedArchiveFile=.jars/driver.jsa maps them instead of loading and
+# verifying each one. Local sessions (tailor, the demo, the tests) use it when it exists; give it to spark-submit
+# as the README shows. A short job's driver takes about a quarter less time. Optional: without the archive, or
+# with a JDK other than the one that wrote it, a driver starts as before.
+cds: .jars/driver.jsa
+
+.jars/driver.jsa: $(VENV)/.installed .jars/.done
+	@jars=$$($(PY) -c "from tailor.spark import delta_jars; print(','.join(delta_jars('.jars')))"); \
+	if [ -z "$$jars" ]; then echo "no Delta jars in .jars: no class archive"; exit 0; fi; \
+	tmp=$$(mktemp -d) && \
+	SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$(CURDIR)/$(PY) PYSPARK_DRIVER_PYTHON=$(CURDIR)/$(PY) \
+	TAILOR_PSEUDONYM_KEY=class-archive-run-only-$$$$-$$(date +%s%N) \
+	$(VENV)/bin/spark-submit --master 'local[2]' --conf spark.ui.enabled=false \
+	  --conf "spark.driver.extraJavaOptions=-XX:+UseParallelGC -XX:ArchiveClassesAtExit=$$tmp/driver.jsa" \
+	  --jars "$$jars" jobs/ingest.py --conf $(CONF) --set warehouse=$$tmp/wh --set synthetic.users=50 \
+	  --set synthetic.items=20 --set synthetic.days=30 --set spark.shuffle_partitions=2 \
+	  --run-date 2026-11-23 >$$tmp/log 2>&1 \
+	  && [ -s $$tmp/driver.jsa ] && mv $$tmp/driver.jsa $@ \
+	  || echo "could not write a class archive (see the ingest log below): drivers start without one"; \
+	[ -f $@ ] || tail -5 $$tmp/log; rm -rf $$tmp
 
 # What spark-submit ships to executors: dist/tailor-<version>-py3-none-any.whl (pip install on a cluster's
 # nodes, or a Databricks library) and dist/tailor.zip, the same files for --py-files.

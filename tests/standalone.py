@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conftest import ROOT
 from tailor import DELTA_ARTIFACT
-from tailor.spark import delta_jars
+from tailor.spark import class_archive_option, delta_jars
 
 BIN = Path(sys.executable).parent
 # the JVM flag of every driver and executor the tests start (tailor.spark gives a local driver the same)
@@ -126,6 +126,7 @@ def submit_cmd(master: str, entry: str, *args: str, py_files: Path | None = None
                conf: dict[str, str] | None = None) -> list[str]:
     """A spark-submit command line for ``jobs/<entry>.py`` with Tailor's arguments."""
     confs = {"spark.ui.enabled": "false", "spark.driver.extraJavaOptions": PARALLEL_GC, **(conf or {})}
+    confs["spark.driver.extraJavaOptions"] += class_archive_option(str(ROOT / ".jars"))  # make cds
     return [str(BIN / "spark-submit"), "--master", master,
             *[a for k, v in confs.items() for a in ("--conf", f"{k}={v}")],
             *delta_args(), *(["--py-files", str(py_files)] if py_files else []),

@@ -17,3 +17,23 @@ def test_a_local_driver_runs_openblas_one_thread_per_task_unless_told_otherwise(
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # a user's own setting wins
     _local_builder(cfg)
     assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
+
+
+def test_a_local_driver_maps_the_class_archive_make_cds_wrote(spark, tmp_path):
+    """``make setup`` (``make cds``) writes .jars/driver.jsa; a local session's JVM is started with it and maps
+    it (the dynamic archive sits in the JVM's memory map beside the JDK's own). No archive, no option."""
+    from pathlib import Path
+
+    import pytest
+
+    from tailor.spark import CLASS_ARCHIVE, class_archive_option
+
+    assert class_archive_option(str(tmp_path)) == ""
+    archive = (Path(make_cfg(tmp_path / "warehouse").spark.jars_dir) / CLASS_ARCHIVE).resolve()
+    if not archive.is_file():
+        pytest.skip("no class archive: make cds could not write one here")
+    jvm = spark.sparkContext._jvm
+    args = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert f"-XX:SharedArchiveFile={archive}" in args
+    maps = Path(f"/proc/{jvm.java.lang.ProcessHandle.current().pid()}/maps").read_text()
+    assert any(line.endswith(str(archive)) for line in maps.splitlines())
