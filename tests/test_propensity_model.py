@@ -81,6 +81,7 @@ def test_a_feature_with_no_value_at_all_is_left_out_not_fatal(spark):
     assert M.usable_numeric(rows, ["x1", "sessions_minutes"]) == ["x1"]
     fitted, _, _ = M.tune(rows, "lr", ["x1", "x2", "sessions_minutes"], [], {"regParam": [0.01]}, 42, 10, 1)
     assert M.scored(fitted, rows).where("score is null").count() == 0
+    assert M.numeric_inputs(fitted) == ["x1", "x2"]  # what the version's metadata records
 
 
 def test_roc_points_by_hand(spark):

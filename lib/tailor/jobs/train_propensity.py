@@ -92,7 +92,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                 preds.unpersist()
                 headline = {m: v for m, k, v in rows if k == ""}
                 meta = {"target": target, "algorithm": algo, "params": params, "calibrator": trained.calibrator,
-                        "features": {"numeric": M.usable_numeric(train, p.numeric_features),
+                        "features": {"numeric": M.numeric_inputs(fitted),
                                      "categorical": p.categorical_features},
                         "cutoffs": {"train": t1.isoformat(), "validate": t2.isoformat()},
                         "horizon_days": p.horizon_days, "lookback_days": p.lookback_days, "seed": cfg.seed,

@@ -43,7 +43,7 @@ from pyspark import StorageLevel
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
+from pyspark.ml.feature import Imputer, ImputerModel, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.tuning import ParamGridBuilder
 from pyspark.sql import Column, DataFrame, Row
@@ -115,6 +115,13 @@ def usable_numeric(rows: DataFrame, numeric: Sequence[str]) -> list[str]:
     if empty:
         log.warning("features with no value in the training rows are left out: %s", empty)
     return [c for c in numeric if counts[c]]
+
+
+def numeric_inputs(model: PipelineModel) -> list[str]:
+    """The numeric features a fitted :func:`pipeline` reads: its imputer's input columns (none without one).
+    What the model was fitted on, where :func:`usable_numeric` would count the rows again."""
+    imputer = next((s for s in model.stages if isinstance(s, ImputerModel)), None)
+    return list(imputer.getInputCols()) if imputer is not None else []
 
 
 def stable(rows: DataFrame, partitions: int, key: str = "user_id") -> DataFrame:
