@@ -1,9 +1,12 @@
 """The local session's process settings (tailor.spark)."""
 
 import os
+from pathlib import Path
+
+import pytest
 
 from conftest import make_cfg
-from tailor.spark import _local_builder
+from tailor.spark import CLASS_ARCHIVE, _local_builder, class_archive_option
 
 
 def test_a_local_driver_runs_openblas_one_thread_per_task_unless_told_otherwise(spark, monkeypatch, tmp_path):
@@ -22,12 +25,6 @@ def test_a_local_driver_runs_openblas_one_thread_per_task_unless_told_otherwise(
 def test_a_local_driver_maps_the_class_archive_make_cds_wrote(spark, tmp_path):
     """``make setup`` (``make cds``) writes .jars/driver.jsa; a local session's JVM is started with it and maps
     it (the dynamic archive sits in the JVM's memory map beside the JDK's own). No archive, no option."""
-    from pathlib import Path
-
-    import pytest
-
-    from tailor.spark import CLASS_ARCHIVE, class_archive_option
-
     assert class_archive_option(str(tmp_path)) == ""
     archive = (Path(make_cfg(tmp_path / "warehouse").spark.jars_dir) / CLASS_ARCHIVE).resolve()
     if not archive.is_file():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,10 +84,16 @@ def _local_mode_switch(wh: Warehouse):
 
 
 @contextmanager
-def _local_mode(switch) -> Iterator[None]:
+def _driver_files(wh: Warehouse, path: str) -> Iterator[str | None]:
+    """Within the block, Spark ML's local saving mode is on and the path to give it is yielded, when
+    ``path`` is on the driver's file system and this Spark has the mode; otherwise None, and nothing changes."""
+    local, switch = on_driver(wh, path), _local_mode_switch(wh)
+    if local is None or switch is None:
+        yield None
+        return
     switch.set(True)
     try:
-        yield
+        yield local
     finally:
         switch.set(False)
 
@@ -96,12 +103,8 @@ def save(wh: Warehouse, model: PipelineModel, name: str, run_date: date) -> str:
     Not yet a version anyone loads: :func:`index` makes it one. Written by the driver alone when the
     warehouse is on its file system (see the module's notes)."""
     path = wh.model_path(name, run_date)
-    local, switch = on_driver(wh, path), _local_mode_switch(wh)
-    if local is not None and switch is not None:
-        with _local_mode(switch):
-            model.write().overwrite().save(local)
-    else:
-        model.write().overwrite().save(path)
+    with _driver_files(wh, path) as local:
+        model.write().overwrite().save(local or path)
     _SAVED[path] = model
     return path
 
@@ -109,12 +112,9 @@ def save(wh: Warehouse, model: PipelineModel, name: str, run_date: date) -> str:
 def _read(wh: Warehouse, path: str) -> PipelineModel:
     """The model saved at ``path``, in whichever layout it was written: Spark ML's local mode leaves a
     ``metadata`` file where its writer leaves a folder of part files."""
-    local, switch = on_driver(wh, path), _local_mode_switch(wh)
-    if local is not None and switch is not None:
-        p, fs = hadoop_path(wh.spark, f"{path}/metadata")
-        if fs.isFile(p):
-            with _local_mode(switch):
-                return PipelineModel.load(local)
+    with _driver_files(wh, path) as local:
+        if local is not None and os.path.isfile(os.path.join(local, "metadata")):
+            return PipelineModel.load(local)
     return PipelineModel.load(path)
 
 
