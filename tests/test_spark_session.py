@@ -26,6 +26,10 @@ def test_a_local_driver_maps_the_class_archive_make_cds_wrote(spark, tmp_path):
     """``make setup`` (``make cds``) writes .jars/driver.jsa; a local session's JVM is started with it and maps
     it (the dynamic archive sits in the JVM's memory map beside the JDK's own). No archive, no option."""
     assert class_archive_option(str(tmp_path)) == ""
+    spaced = tmp_path / "a -XX:+PrintFlagsFinal"  # config names the folder: no flag may ride in on its name
+    spaced.mkdir()
+    (spaced / CLASS_ARCHIVE).write_bytes(b"")
+    assert class_archive_option(str(spaced)) == ""
     archive = (Path(make_cfg(tmp_path / "warehouse").spark.jars_dir) / CLASS_ARCHIVE).resolve()
     if not archive.is_file():
         pytest.skip("no class archive: make cds could not write one here")

@@ -70,8 +70,11 @@ def class_archive_option(jars_dir: str) -> str:
     started with it maps the classes a Tailor driver loads instead of loading and verifying each (a short
     spark-submit job took about a quarter less time); a JVM other than the one that wrote it warns and starts
     without it."""
-    archive = Path(jars_dir) / CLASS_ARCHIVE
-    return f" -XX:SharedArchiveFile={archive.resolve()}" if archive.is_file() else ""
+    archive = (Path(jars_dir) / CLASS_ARCHIVE).resolve()
+    # Spark splits extraJavaOptions at white space: a path holding any would become other JVM flags
+    if not archive.is_file() or any(c.isspace() for c in str(archive)):
+        return ""
+    return f" -XX:SharedArchiveFile={archive}"
 
 
 def _local_builder(cfg: Config) -> SparkSession.Builder:
