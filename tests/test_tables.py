@@ -271,3 +271,39 @@ def test_concurrent_merges_into_one_table_all_commit(spark, cfg, caplog, monkeyp
     assert errors == []
     assert warehouse(spark, cfg).read(t).count() == 1 + 3 * 50
     assert "lost a commit race (ConcurrentAppendException)" in caplog.text
+
+
+def test_a_table_another_writer_is_creating_is_waited_for_and_a_stale_log_folder_is_named(spark, cfg, tmp_path):
+    """Delta makes a new table's _delta_log folder before it writes version 0. A writer that finds the folder
+    without a commit (another ingest creating the same table; CI saw it) gets DELTA_TABLE_NOT_FOUND from
+    createIfNotExists: it must wait for the other writer's commit, and name the folder if none ever comes."""
+    import shutil
+    import threading
+    from pathlib import Path
+
+    from delta.exceptions import ConcurrentTransactionException
+
+    cfg = cfg.model_copy(update={"delta": cfg.delta.model_copy(update={"retry_backoff_seconds": 0.3})})
+    wh = warehouse(spark, cfg)
+    # the other writer's first commit, made elsewhere: the quarantine contract's version 0 and no data file
+    other = warehouse(spark, cfg.model_copy(update={"warehouse": str(tmp_path / "other")}))
+    other.ensure("quarantine")
+    commit = Path(other.path("quarantine")) / "_delta_log" / f"{0:020d}.json"
+    log = Path(wh.path("quarantine")) / "_delta_log"
+    log.mkdir(parents=True)  # the folder is there, its commit not yet
+    landed = threading.Timer(1.0, shutil.copy, (commit, log / commit.name))
+    landed.start()
+    try:
+        wh.ensure("quarantine")
+    finally:
+        landed.cancel()
+    assert wh.read("quarantine").schema == other.read("quarantine").schema
+    assert wh.read("quarantine").count() == 0 and (log / f"{1:020d}.json").exists() is False
+
+    # a folder no commit ever reaches (a run stopped while creating the table): the error says what to remove
+    quick = warehouse(spark, cfg.model_copy(update={"delta": cfg.delta.model_copy(
+        update={"conflict_retries": 1, "retry_backoff_seconds": 0.01})}))
+    stale = Path(quick.path("user_segments")) / "_delta_log"
+    stale.mkdir(parents=True)
+    with pytest.raises(ConcurrentTransactionException, match="_delta_log folder but no commit yet.*remove that folder"):
+        quick.ensure("user_segments")

@@ -445,13 +445,18 @@ class Warehouse:
             try:
                 builder.execute()
             except AnalysisException as e:
-                # two writers creating one table: the loser may see the winner's files before its log, and Delta
-                # says DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION; once the table is there, there is nothing to do
-                if "NON_EMPTY_LOCATION" in str(e) or "already exists" in str(e).lower():
+                # two writers creating one table: the loser may see the winner's files before its log (Delta says
+                # DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION), or the winner's _delta_log folder before its first
+                # commit (DELTA_TABLE_NOT_FOUND); once the table is there, there is nothing to do
+                text = str(e)
+                if "NON_EMPTY_LOCATION" in text or "DELTA_TABLE_NOT_FOUND" in text or "already exists" in text.lower():
                     time.sleep(0.5)
                     if self.exists(t.name):
                         return
-                    raise ConcurrentTransactionException(f"creating {t.name} raced another writer") from e
+                    raise ConcurrentTransactionException(
+                        f"creating table '{t.name}' raced another writer: {self.path(t.name)} holds files or a "
+                        "_delta_log folder but no commit yet. If no other Tailor job is writing it, an earlier run "
+                        "stopped while creating it: remove that folder and run again") from e
                 raise
 
         # two writers creating the same table race for version 0; the loser retries and finds it there
