@@ -130,3 +130,48 @@ def test_calibration_turns_weighted_scores_into_probabilities(spark):
     assert both.withColumn("before", F.lag("score").over(in_raw_order)).where("before > score").count() == 0
     raw = {(m, k): v for m, k, v in M.judge(M.scored(trained.model, test))}
     assert got[("roc_auc", "")] == pytest.approx(raw[("roc_auc", "")], abs=1e-4)
+
+
+def test_both_areas_come_from_one_metrics_object_are_reproducible_and_equal_the_evaluators(spark):
+    """judge's ROC-AUC and PR-AUC come from one BinaryClassificationMetrics: by hand on four rows; on 5,000 rows
+    in three partitions with ties and more than 2,000 distinct scores (so the evaluator's 1,000-bin downsampling
+    runs), the same on every call, equal to BinaryClassificationEvaluator's two evaluations of the rows in one
+    partition, and with fewer Spark jobs than those two."""
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    from tailor.propensity.labels import LABEL
+
+    # ranked: 0.9 positive, 0.8 negative, 0.7 positive, 0.1 negative. ROC: 3 of the 4 (positive, negative)
+    # pairs are ordered, 0.75. PR, Spark's trapezoids from (recall 0, precision 1): (0,1)-(0.5,1) 0.5,
+    # (0.5,0.5)-(1,2/3) 0.5 * (0.5 + 2/3) / 2 = 7/24, the vertical steps 0: 19/24
+    four = spark.createDataFrame([(0.9, 1.0), (0.8, 0.0), (0.7, 1.0), (0.1, 0.0)], f"score double, {LABEL} double")
+    assert M.areas(four, "score") == (pytest.approx(0.75), pytest.approx(19 / 24))
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(5000) < 0.3).astype(float)
+    s = np.round(np.clip(0.3 + 0.25 * (y - 0.3) + rng.normal(0, 0.2, 5000), 0, 1), 4)  # ties from the rounding
+    assert len(set(s)) > 2000
+    rows = spark.createDataFrame([(float(a), float(b)) for a, b in zip(s, y, strict=True)],
+                                 f"score double, {LABEL} double").repartition(3).persist()
+    one = rows.coalesce(1).persist()
+    assert rows.count() == one.count() == 5000
+    sc = spark.sparkContext
+
+    def jobs_of(group, call):
+        sc.setJobGroup(group, group)
+        try:
+            value = call()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        return value, len(sc.statusTracker().getJobIdsForGroup(group))
+
+    both, one_object = jobs_of("areas-one", lambda: M.areas(rows, "score"))
+    each, two_evaluations = jobs_of("areas-two", lambda: tuple(
+        BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="score", metricName=m).evaluate(one)
+        for m in ("areaUnderROC", "areaUnderPR")))
+    again = M.areas(rows, "score")
+    rows.unpersist()
+    one.unpersist()
+    assert both == again == each  # exactly: the evaluator's computation, once, on one partition
+    assert 0.5 < both[0] < 1
+    assert one_object < two_evaluations, (one_object, two_evaluations)

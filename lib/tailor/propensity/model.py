@@ -19,7 +19,8 @@ area under PR (parallelism ``propensity.parallelism``, seeded), with the feature
 time**: on the rows of a later cutoff it never saw.
 
 **Metrics** (:func:`judge`), all computed distributed and returned as small rows: ROC-AUC and PR-AUC
-(BinaryClassificationEvaluator), log loss (probabilities clipped to [1e-15, 1 - 1e-15]) and Brier score;
+(BinaryClassificationEvaluator's computation, one metrics object for both: :func:`areas`), log loss
+(probabilities clipped to [1e-15, 1 - 1e-15]) and Brier score;
 deciles of the score (approxQuantile thresholds, decile 10 the highest) with each decile's positive rate,
 lift (rate / overall rate), cumulative capture (share of all positives in this decile and those above) and
 mean score; a calibration table over ten equal-width probability bins (mean predicted, observed rate,
@@ -369,15 +370,32 @@ def roc_points(predictions: DataFrame, points: int = ROC_POINTS) -> list[tuple[s
     return _roc_rows(agg, len(cuts), float(agg["pos"] or 0.0), float(agg["neg"] or 0.0))
 
 
+def areas(predictions: DataFrame, score: str) -> tuple[float, float]:
+    """(area under ROC, area under PR) of ``score`` against the label: what ``BinaryClassificationEvaluator``
+    gives for each metric name, from one ``BinaryClassificationMetrics`` (the evaluator's own ``getMetrics``,
+    1,000 bins) instead of one per metric, which sorted and counted the scores twice.
+
+    The rows go in as one partition. With 2,000 or more distinct scores the evaluator bins them by runs of
+    consecutive scores within each partition of a shuffle's output, whose row order depends on the order map
+    outputs arrive: two evaluations of the same cached rows in three partitions gave ROC-AUCs differing in the
+    fifth decimal. From one partition, a re-run gives the same value (the scores are a few numbers per customer;
+    one task sorts a million of them in about a second)."""
+    ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol=score)
+    ev._transfer_params_to_java()  # what evaluate() does first: the Python params onto the Java evaluator
+    metrics = ev._java_obj.getMetrics(predictions.select(score, LABEL).coalesce(1)._jdf)
+    try:
+        return float(metrics.areaUnderROC()), float(metrics.areaUnderPR())
+    finally:
+        metrics.unpersist()
+
+
 def judge(predictions: DataFrame) -> list[tuple[str, str, float]]:
     """(metric, key, value) rows for ``predictions`` (label, score). One approxQuantile pass gives both the ROC
     thresholds and the decile thresholds; one aggregation gives log loss, Brier, the counts and the ROC
     points. Every metric is of the published (rounded) ``score``: two fits that differ in the last bits of
     near-tied raw predictions (another partitioning, another merge order) then report the same AUC."""
-    out: list[tuple[str, str, float]] = []
-    for name, metric in (("roc_auc", "areaUnderROC"), ("pr_auc", "areaUnderPR")):
-        ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol=SCORE, metricName=metric)
-        out.append((name, "", float(ev.evaluate(predictions))))
+    roc_auc, pr_auc = areas(predictions, SCORE)
+    out: list[tuple[str, str, float]] = [("roc_auc", "", roc_auc), ("pr_auc", "", pr_auc)]
     ascending = predictions.approxQuantile(SCORE, [i / ROC_POINTS for i in range(1, ROC_POINTS)], 0.0001)
     roc_cuts = ascending[::-1]
     p = F.least(F.greatest(F.col(SCORE), F.lit(EPS)), F.lit(1 - EPS))
