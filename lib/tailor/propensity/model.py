@@ -378,8 +378,8 @@ def areas(predictions: DataFrame, score: str) -> tuple[float, float]:
     The rows go in as one partition. With 2,000 or more distinct scores the evaluator bins them by runs of
     consecutive scores within each partition of a shuffle's output, whose row order depends on the order map
     outputs arrive: two evaluations of the same cached rows in three partitions gave ROC-AUCs differing in the
-    fifth decimal. From one partition, a re-run gives the same value (the scores are a few numbers per customer;
-    one task sorts a million of them in about a second)."""
+    fifth decimal. From one partition, a re-run gives the same value. It costs no time: on a million cached
+    scores in four partitions, 11-13.5 s against 15-16 s for the evaluator's two calls (local[2])."""
     ev = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol=score)
     ev._transfer_params_to_java()  # what evaluate() does first: the Python params onto the Java evaluator
     metrics = ev._java_obj.getMetrics(predictions.select(score, LABEL).coalesce(1)._jdf)
