@@ -125,13 +125,15 @@ def tailor_rules(spark, cfg, path: Path, support: float) -> dict:
     from collections import Counter
 
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
     from benchmarks.rules_bench import _mine_timed
 
     t0 = time.perf_counter()
     bask = spark.read.parquet(str(path)).persist(StorageLevel.MEMORY_AND_DISK)
-    n = bask.count()
-    sets, rules, _ = _mine_timed(cfg, bask, n, support, 0.5, 1.0)
+    size = bask.agg(F.count(F.lit(1)).alias("n"), F.sum(F.size("items")).alias("items")).first()
+    n = int(size["n"])
+    sets, rules, _ = _mine_timed(cfg, bask, n, int(size["items"] or 0), support, 0.5, 1.0)
     took = time.perf_counter() - t0
     bask.unpersist()
     return {"seconds": round(took, 1), "itemsets": len(sets), "rules": len(rules),

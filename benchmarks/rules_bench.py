@@ -44,13 +44,16 @@ def _ingest(spark, cfg, run_date: date) -> None:
     execute("ingest", JOBS["ingest"], spark, cfg, run_date)
 
 
-def _mine_timed(cfg, bask, n: int, support: float, confidence: float, lift: float):
+def _mine_timed(cfg, bask, n: int, items: int, support: float, confidence: float, lift: float):
+    """Mined as the rules job mines (tailor.wiring.mine): FPGrowth's partitions from ``items``, the baskets'
+    items in all, unless rules.num_partitions is set."""
     from tailor.rules import mining as R
 
+    parts = cfg.rules.num_partitions or R.partitions(items, bask.sparkSession.sparkContext.defaultParallelism)
     t0 = time.perf_counter()
-    R.guard(bask, n, support, cfg.rules.max_itemsets, cfg.rules.max_pair_work)
+    R.guard(bask, n, support, cfg.rules.max_itemsets, cfg.rules.max_pair_work, parts)
     t1 = time.perf_counter()
-    model = R.fpgrowth(bask, support, confidence, None)
+    model = R.fpgrowth(bask, support, confidence, parts)
     model.freqItemsets.persist()  # as the rules job does (tailor.wiring.mine): the rules reuse the itemsets
     sets = R.itemsets(model, n).collect()  # benchmark only: a few thousand rows at most
     t2 = time.perf_counter()
@@ -86,7 +89,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
     lines = warehouse(spark, cfg).read("orders").where(~F.col(S.IS_RETURN))
     bask, stats = R.baskets(lines.select(S.ORDER_ID, S.ITEM_ID), 1_000_000)
     n = stats.baskets
-    sets, rules, times = _mine_timed(cfg, bask, n, support, 0.5, 1.0)
+    sets, rules, times = _mine_timed(cfg, bask, n, stats.items, support, 0.5, 1.0)
 
     rows = [list(r["items"]) for r in bask.collect()]  # ~20k baskets: the peer needs them in pandas
     t0 = time.perf_counter()
@@ -136,7 +139,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     points = []
     for s in curve:
-        c_sets, c_rules, c_t = _mine_timed(cfg, bask, n, s, 0.5, 1.0)
+        c_sets, c_rules, c_t = _mine_timed(cfg, bask, n, stats.items, s, 0.5, 1.0)
         points.append({"support": s, "itemsets": len(c_sets), "rules": len(c_rules), **c_t})
         lines_md.append(f"| {s} | {len(c_sets)} | {len(c_rules)} | {c_t['guard_s']} | {c_t['fpgrowth_s']} | "
                         f"{c_t['rules_s']} |")
@@ -150,7 +153,7 @@ def online_retail(data: str, support: float, curve: list[float], head_to_head: t
     for s in head_to_head:
         ours_t, theirs_t = [], []
         for _ in range(repeats):
-            h_sets, _, h_t = _mine_timed(cfg, bask, n, s, 0.5, 1.0)
+            h_sets, _, h_t = _mine_timed(cfg, bask, n, stats.items, s, 0.5, 1.0)
             ours_t.append(h_t["guard_s"] + h_t["fpgrowth_s"] + h_t["rules_s"])
             t0 = time.perf_counter()
             h_peer = fpgrowth(onehot, min_support=s, use_colnames=True)

@@ -2,6 +2,7 @@
 guard."""
 
 import math
+import random
 
 import pytest
 
@@ -36,6 +37,7 @@ def test_itemsets_and_every_rule_metric_match_the_hand_computation(spark):
     m = mine(cfg, _lines(spark, BASKETS))
     try:
         assert (m.stats.baskets, m.stats.empty, m.stats.oversize) == (5, 1, 1)
+        assert (m.stats.items, m.partitions) == (3 + 2 + 2 + 2 + 3, 1)  # o7's four items are not mined
         sets = {tuple(r["items"]): (r.freq, r.support, r.size) for r in m.itemsets.collect()}
         assert sets == {
             ("A",): (4, 0.8, 1), ("B",): (4, 0.8, 1), ("C",): (3, pytest.approx(0.6), 1),
@@ -83,6 +85,27 @@ def test_rare_items_are_pruned_before_mining_and_nothing_left_is_an_error(spark)
     assert got == [("o1", ["A"]), ("o2", ["A"])] and (stats.pruned_items, stats.empty) == (2, 1)
     with pytest.raises(InsufficientDataError, match="no baskets"):
         mine(_cfg('rules.exclude_items=["POST"]'), _lines(spark, {"o1": ["POST"]}))
+
+
+def test_fpgrowth_gets_a_partition_per_eight_million_basket_items_up_to_the_cores_and_the_same_rows(spark):
+    assert [R.partitions(n, 8) for n in (0, 1, 8_000_000, 8_000_001, 30_000_000, 10**9)] == [1, 1, 1, 2, 4, 8]
+    assert R.partitions(10**9, 2) == 2
+    rnd = random.Random(11)
+    baskets = {f"o{b}": rnd.sample("ABCDEFGHIJKL", rnd.randint(1, 6)) for b in range(300)}
+    base = ("rules.min_support=0.05", "rules.min_confidence=0.2", "rules.min_lift=0")
+    got = {}
+    for parts in (None, 5):
+        m = mine(_cfg(*base, *([f"rules.num_partitions={parts}"] if parts else [])), _lines(spark, baskets))
+        try:
+            got[m.partitions] = (
+                sorted((tuple(r["items"]), r.freq) for r in m.itemsets.collect()),
+                sorted((tuple(r.antecedent), r.consequent, round(r.confidence, 12), round(r.lift, 12))
+                       for r in m.rules.collect()))
+        finally:
+            m.unpersist()
+    assert set(got) == {1, 5}  # the default chose one partition for these 300 baskets; the setting wins
+    assert len(got[1][0]) > 30 and len(got[1][1]) > 10
+    assert got[1] == got[5]
 
 
 def test_the_bound_is_exact_on_one_repeated_basket():

@@ -367,7 +367,9 @@ class RulesSettings(Strict):
     max_pair_work: int = Field(500_000_000, ge=1)
     """The guard stops the job when counting frequent pairs would touch more pairs than this."""
     num_partitions: int | None = Field(None, ge=1)
-    """FPGrowth's partitions; null = the input's."""
+    """FPGrowth's partitions; null: one per 8 million items in the mined baskets, at most the cores (Spark's
+    default parallelism). Each partition builds a tree from nearly every basket, so more partitions cost more
+    work (:func:`tailor.rules.mining.partitions`); set it only when one tree would not fit an executor."""
     fbt_top_n: int = Field(10, ge=1)
     """Consequents kept per item in ``frequently_bought_together``."""
     recent_orders: int = Field(3, ge=1)

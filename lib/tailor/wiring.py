@@ -309,6 +309,8 @@ class Mined:
     estimate: R.Estimate
     itemsets: DataFrame
     rules: DataFrame
+    partitions: int
+    """FPGrowth's partitions: ``rules.num_partitions``, else :func:`tailor.rules.mining.partitions`."""
 
     def unpersist(self) -> None:
         self.itemsets.unpersist()
@@ -337,8 +339,9 @@ def mine(cfg: Config, lines: DataFrame) -> Mined:
         if stats.baskets == 0:
             raise InsufficientDataError(f"no baskets to mine in the last {r.window_days} days "
                                         f"({stats.empty} empty, {stats.oversize} over rules.max_basket_size)")
-        est = R.guard(bask, stats.baskets, r.min_support, r.max_itemsets, r.max_pair_work, r.num_partitions)
-        model = R.fpgrowth(bask, r.min_support, r.min_confidence, r.num_partitions)
+        parts = r.num_partitions or R.partitions(stats.items, bask.sparkSession.sparkContext.defaultParallelism)
+        est = R.guard(bask, stats.baskets, r.min_support, r.max_itemsets, r.max_pair_work, parts)
+        model = R.fpgrowth(bask, r.min_support, r.min_confidence, parts)
         model.freqItemsets.persist(StorageLevel.MEMORY_AND_DISK)  # the rules reuse it; else it is mined again
         n = model.freqItemsets.count()
         if n > r.max_itemsets:
@@ -353,7 +356,7 @@ def mine(cfg: Config, lines: DataFrame) -> Mined:
         model.freqItemsets.unpersist()
     finally:
         bask.unpersist()
-    return Mined(stats, est, itemsets, rules)
+    return Mined(stats, est, itemsets, rules, parts)
 
 
 def rules_source(d: TrainData, mined: Mined | None = None) -> DataFrame:

@@ -58,7 +58,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                         st.oversize)
         summary.metrics.update({
             "baskets": st.baskets, "baskets.empty": st.empty, "baskets.oversize": st.oversize,
-            "items.pruned": st.pruned_items, "guard.frequent_items": est.frequent_items,
+            "items.pruned": st.pruned_items, "items": st.items, "fpgrowth.partitions": mined.partitions,
+            "guard.frequent_items": est.frequent_items,
             "guard.bound": min(est.bound, 1e300),
             **({} if est.frequent_pairs is None else {"guard.frequent_pairs": est.frequent_pairs}),
         })
