@@ -139,6 +139,18 @@ def test_the_crossover_scales_baskets_and_customers_keeping_their_shape(tmp_path
     assert len(set(users.tolist())) == 12 and set(its.tolist()) <= {0, 1, 2, 3}  # 4 × 3 customers
 
 
+def test_the_crossover_mines_its_baskets_as_the_rules_job_does(spark, tmp_path):
+    import numpy as np
+    from benchmarks.crossover import tailor_rules, write_baskets
+    from tailor.config import load_config
+
+    # baskets {a, b}, {a, b}, {a}; support 0.5 of 3 needs 2 baskets: a (3), b (2), ab (2); rules at confidence
+    # 0.5: a -> b (2/3) and b -> a (1)
+    write_baskets(np.array([0, 0, 1, 1, 2]), np.array(["a", "b", "a", "b", "a"]), tmp_path / "b.parquet")
+    got = tailor_rules(spark, load_config([], [f"warehouse={tmp_path / 'wh'}"]), tmp_path / "b.parquet", 0.5)
+    assert (got["itemsets"], got["rules"], got["by_size"]) == (3, 2, {1: 2, 2: 1})
+
+
 def test_hostile_entry_point(spark, results):
     """The hostile-input trial's cheapest cases (each is a tailor command refused before Spark starts): its
     table has one row per case, and a run date out of range is handled with no trace."""
