@@ -142,6 +142,7 @@ def test_the_crossover_scales_baskets_and_customers_keeping_their_shape(tmp_path
 def test_the_crossover_mines_its_baskets_as_the_rules_job_does(spark, tmp_path):
     import numpy as np
     from benchmarks.crossover import tailor_rules, write_baskets
+
     from tailor.config import load_config
 
     # baskets {a, b}, {a, b}, {a}; support 0.5 of 3 needs 2 baskets: a (3), b (2), ab (2); rules at confidence
