@@ -126,6 +126,30 @@ def test_the_guard_stops_a_pathological_basket_set_before_mining(spark):
         mine(_cfg("rules.min_support=0.5", "rules.max_pair_work=100"), lines)
 
 
+def test_over_the_bound_the_guard_extrapolates_from_one_mining_that_counts_two_supports(spark):
+    # 45 baskets: ABCD 20 times, EFG 10, HI 10, JKLMNOPQ 5. At support 0.1 (min count 5) every subset of each
+    # is frequent: 15 + 7 + 3 + 255 = 280 itemsets, and the bound is over 100. At 0.2 (count 9) the bound is
+    # 9 items + C(9, 2) + min(C(9, 3), (20·4 + 10·1) / 9) + min(C(9, 4), 20 / 9) = 57.2, counted pairs (6 + 3 + 1)
+    # bring it to 9 + 10 + 10 + 2.2 = 31.2: safe. Mined there: 15 + 7 + 3 = 25 itemsets; 15 of them (ABCD's)
+    # reach 0.4's min count, ceil(0.4·45) = 18. So about 25 · (25 / 15) = 41.7 at 0.1.
+    groups = {"ABCD": 20, "EFG": 10, "HI": 10, "JKLMNOPQ": 5}
+    lines = _lines(spark, {f"{g}{b}": list(g) for g, n in groups.items() for b in range(n)})
+    bask, stats = R.baskets(lines, 100)
+    try:
+        assert stats.baskets == 45
+        e = R.guard(bask, 45, 0.1, 100, 10**9)
+        assert e.counted == {0.2: 25, 0.4: 15} and e.guess == pytest.approx(25 * 25 / 15)
+        assert {s: R.fpgrowth(bask, s, 1.0, None).freqItemsets.count() for s in e.counted} == e.counted
+        with pytest.raises(R.ItemsetExplosionError, match=r"min_support=0\.1 would give about 41\.7 frequent "
+                           r"itemsets, over rules\.max_itemsets=40.*min_support=0\.2 is known to be safe"):
+            R.guard(bask, 45, 0.1, 40, 10**9)
+    finally:
+        bask.unpersist()
+    # the guess passes 100, but the itemsets mined are counted too
+    with pytest.raises(R.ItemsetExplosionError, match=r"gave 280 frequent itemsets"):
+        mine(_cfg("rules.min_support=0.1", "rules.max_itemsets=100"), lines)
+
+
 def test_the_pair_pass_runs_only_when_the_histogram_bound_is_over_the_limit(spark):
     # the five clean baskets ABC, AB, AC, BC, ABD. At min count 2 (support 0.4): frequent items A 4, B 4, C 3;
     # frequent items per basket {3: 1, 2: 4}, so no itemset is longer than 2 (one basket holds three)

@@ -62,6 +62,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
             "guard.frequent_items": est.frequent_items,
             "guard.bound": min(est.bound, 1e300),
             **({} if est.frequent_pairs is None else {"guard.frequent_pairs": est.frequent_pairs}),
+            **({} if est.guess is None else {"guard.guess": est.guess, **{
+                f"guard.itemsets_at_{s:g}": n for s, n in est.counted.items()}}),
         })
         summary.metrics["frequent_itemsets.rows"] = wh.replace_partition(mined.itemsets, "frequent_itemsets", run_date)
         summary.metrics["association_rules.rows"] = wh.replace_partition(mined.rules, "association_rules", run_date)

@@ -19,7 +19,8 @@ checked first against ``max_pair_work``). These give an upper bound on the numbe
 - none is longer than the largest k for which ``c`` baskets hold k frequent items.
 
 When the bound is under ``max_itemsets`` mining is safe. When it is not (the bound can be loose), the guard
-counts the itemsets FPGrowth finds at safe higher supports ``2^j·s`` and ``2^(j+1)·s``, extrapolates their
+counts the itemsets FPGrowth finds at safe higher supports ``2^j·s`` and ``2^(j+1)·s`` (one mining at the
+lower of the two: the other's itemsets are those whose count reaches its min count), extrapolates their
 growth per halving down to ``s``, and stops with a message naming the setting to raise if the estimate is
 over the limit. After mining, the real count is checked too.
 
@@ -117,6 +118,11 @@ class Estimate:
     """Upper bound on the number of frequent itemsets."""
     histogram: dict[int, int] = field(default_factory=dict)
     """m -> number of baskets with m frequent items."""
+    counted: dict[float, int] = field(default_factory=dict)
+    """When the bound was over the limit: support -> frequent itemsets mined there, at the two supports the
+    guard extrapolated from."""
+    guess: float | None = None
+    """The extrapolated number of frequent itemsets at the support asked for."""
 
 
 def _comb_real(x: float, k: int) -> float:
@@ -252,16 +258,27 @@ def guard(bask: DataFrame, n_baskets: int, min_support: float, max_itemsets: int
             break
         if estimate(bask, n_baskets, high, max_pair_work, max_itemsets).bound > max_itemsets:
             continue
-        n_high = fpgrowth(bask, high, 1.0, num_partitions).freqItemsets.count()
-        n_higher = max(1, fpgrowth(bask, high * 2, 1.0, num_partitions).freqItemsets.count())
-        growth = max(1.0, n_high / n_higher)
-        guess = n_high * growth ** j
+        # one mining gives both counts: the itemsets at 2·high are those mined at high whose count reaches
+        # FPGrowth's min count at 2·high, ceil(minSupport · baskets)
+        n_high, n_higher = counts_at(fpgrowth(bask, high, 1.0, num_partitions), n_baskets, high * 2)
+        e.counted = {high: n_high, high * 2: n_higher}
+        growth = max(1.0, n_high / max(1, n_higher))
+        guess = e.guess = n_high * growth ** j
         log.info("itemset guard: %d itemsets at %g, %d at %g: about %.3g at %g", n_high, high, n_higher,
                  high * 2, guess, min_support)
         if guess > max_itemsets:
             raise ItemsetExplosionError(_too_many("would give about", min_support, guess, max_itemsets, high))
         return e
     raise ItemsetExplosionError(_too_many("may give up to", min_support, e.bound, max_itemsets, None))
+
+
+def counts_at(model, n_baskets: int, higher_support: float) -> tuple[int, int]:
+    """(the model's frequent itemsets, those of them FPGrowth would find at ``higher_support``) in one pass:
+    Spark's FPGrowth keeps an itemset when its count reaches ``ceil(minSupport · baskets)``."""
+    higher = math.ceil(higher_support * n_baskets)
+    row = model.freqItemsets.agg(F.count(F.lit(1)).alias("n"),
+                                 F.sum((F.col("freq") >= higher).cast("long")).alias("higher")).first()
+    return int(row["n"]), int(row["higher"] or 0)
 
 
 def itemsets(model, n_baskets: int) -> DataFrame:
