@@ -140,6 +140,11 @@ def test_over_the_bound_the_guard_extrapolates_from_one_mining_that_counts_two_s
         e = R.guard(bask, 45, 0.1, 100, 10**9)
         assert e.counted == {0.2: 25, 0.4: 15} and e.guess == pytest.approx(25 * 25 / 15)
         assert {s: R.fpgrowth(bask, s, 1.0, None).freqItemsets.count() for s in e.counted} == e.counted
+        # the guard's estimates at several supports come from one pass, equal to an estimate at each: with a
+        # limit of 20, 0.1 and 0.2 need their pairs (from one pair pass), 0.4's bound 4 + 6 + 4 + 1 does not
+        one = R.estimates(bask, 45, [0.1, 0.2, 0.4], 10**9, 20)
+        assert one == [R.estimate(bask, 45, s, 10**9, 20) for s in (0.1, 0.2, 0.4)]
+        assert [x.frequent_pairs for x in one] == [6 + 3 + 1 + 28, 10, None] and one[2].bound == pytest.approx(15)
         with pytest.raises(R.ItemsetExplosionError, match=r"min_support=0\.1 would give about 41\.7 frequent "
                            r"itemsets, over rules\.max_itemsets=40.*min_support=0\.2 is known to be safe"):
             R.guard(bask, 45, 0.1, 40, 10**9)

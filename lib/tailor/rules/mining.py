@@ -163,36 +163,61 @@ def estimate(bask: DataFrame, n_baskets: int, min_support: float, max_pair_work:
     """The exact quantities of the guard and the bound, at ``min_support``, all computed distributed. The
     frequent pairs are counted only when the bound without them (every pair of frequent items taken as
     frequent) is over ``max_itemsets``; otherwise ``frequent_pairs`` is None."""
-    c = max(1, math.ceil(min_support * n_baskets - 1e-9))
-    e = Estimate(min_count=c)
+    return estimates(bask, n_baskets, [min_support], max_pair_work, max_itemsets)[0]
+
+
+def estimates(bask: DataFrame, n_baskets: int, supports: Sequence[float], max_pair_work: int,
+              max_itemsets: int = 0) -> list[Estimate]:
+    """:func:`estimate` at each of ``supports`` (ascending), from the Spark jobs of the lowest: an item frequent
+    at a higher support is frequent at the lowest, so one join of the baskets with the lowest's frequent items
+    and their counts gives every support's histogram, and one pair pass every support's frequent pairs."""
+    cs = [max(1, math.ceil(s * n_baskets - 1e-9)) for s in supports]
+    out = [Estimate(min_count=c) for c in cs]
     exploded = bask.select(BASKET, F.explode(ITEMS).alias(S.ITEM_ID))
-    frequent = exploded.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_n")).where(F.col("_n") >= c).select(
-        S.ITEM_ID)
+    frequent = exploded.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_n")).where(F.col("_n") >= cs[0])
     kept = exploded.join(F.broadcast(frequent), S.ITEM_ID).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        per_basket = kept.groupBy(BASKET).agg(F.count(F.lit(1)).alias("_m"))
-        e.histogram = {int(r["_m"]): int(r["n"]) for r in per_basket.groupBy("_m").agg(  # <= max_basket_size rows
-            F.count(F.lit(1)).alias("n")).collect()}
-        e.frequent_items = int(frequent.count())
-        e.pair_work = sum(n * math.comb(m, 2) for m, n in e.histogram.items())
-        if e.pair_work > max_pair_work:
-            e.bound, e.max_length = math.inf, max(e.histogram, default=0)
-            return e
-        # every pair of frequent items counted as frequent: a looser bound, from the histogram alone; when it
-        # already clears max_itemsets, the pair pass (a self-join inside baskets) is not needed
-        e.bound, e.max_length = itemset_bound(c, e.frequent_items, math.comb(e.frequent_items, 2), e.histogram)
-        if e.bound <= max_itemsets:
-            e.frequent_pairs = None
-            return e
-        a, b = kept.alias("a"), kept.alias("b")
-        pairs = a.join(b, (F.col(f"a.{BASKET}") == F.col(f"b.{BASKET}")) & (
-            F.col(f"a.{S.ITEM_ID}") < F.col(f"b.{S.ITEM_ID}"))).groupBy(
-            F.col(f"a.{S.ITEM_ID}").alias("_x"), F.col(f"b.{S.ITEM_ID}").alias("_y")).count()
-        e.frequent_pairs = int(pairs.where(F.col("count") >= c).count())
+        per_basket = kept.groupBy(BASKET).agg(*[F.sum((F.col("_n") >= c).cast("long")).alias(f"_m{j}")
+                                                for j, c in enumerate(cs)])
+        levels = per_basket.select(F.explode(F.array(*[F.struct(F.lit(j).alias("j"), F.col(f"_m{j}").alias("m"))
+                                                       for j in range(len(cs))])).alias("_l")).select("_l.*")
+        # at most len(supports) · max_basket_size rows
+        for r in levels.where(F.col("m") > 0).groupBy("j", "m").agg(F.count(F.lit(1)).alias("n")).collect():
+            out[int(r["j"])].histogram[int(r["m"])] = int(r["n"])
+        items = frequent.agg(*[F.sum((F.col("_n") >= c).cast("long")).alias(f"_f{j}")
+                               for j, c in enumerate(cs)]).first()
+        need = []
+        for j, e in enumerate(out):
+            e.frequent_items = int(items[f"_f{j}"] or 0)
+            e.pair_work = sum(n * math.comb(m, 2) for m, n in e.histogram.items())
+            if e.pair_work > max_pair_work:
+                e.bound, e.max_length = math.inf, max(e.histogram, default=0)
+                continue
+            # every pair of frequent items counted as frequent: a looser bound, from the histogram alone; when
+            # it already clears max_itemsets, the pair pass (a self-join inside baskets) is not needed
+            e.bound, e.max_length = itemset_bound(e.min_count, e.frequent_items, math.comb(e.frequent_items, 2),
+                                                  e.histogram)
+            if e.bound <= max_itemsets:
+                e.frequent_pairs = None
+            else:
+                need.append(j)
+        if need:
+            # a pair reaching a support's min count has both items frequent there: the pairs among the items
+            # of the lowest support that needs them serve every higher one
+            pk = kept.where(F.col("_n") >= cs[need[0]])
+            a, b = pk.alias("a"), pk.alias("b")
+            pairs = a.join(b, (F.col(f"a.{BASKET}") == F.col(f"b.{BASKET}")) & (
+                F.col(f"a.{S.ITEM_ID}") < F.col(f"b.{S.ITEM_ID}"))).groupBy(
+                F.col(f"a.{S.ITEM_ID}").alias("_x"), F.col(f"b.{S.ITEM_ID}").alias("_y")).count()
+            counted = pairs.agg(*[F.sum((F.col("count") >= cs[j]).cast("long")).alias(f"_p{j}")
+                                  for j in need]).first()
+            for j in need:
+                e = out[j]
+                e.frequent_pairs = int(counted[f"_p{j}"] or 0)
+                e.bound, e.max_length = itemset_bound(e.min_count, e.frequent_items, e.frequent_pairs, e.histogram)
     finally:
         kept.unpersist()
-    e.bound, e.max_length = itemset_bound(c, e.frequent_items, e.frequent_pairs, e.histogram)
-    return e
+    return out
 
 
 ITEMS_PER_PARTITION = 8_000_000
@@ -241,7 +266,10 @@ def guard(bask: DataFrame, n_baskets: int, min_support: float, max_itemsets: int
     """Raise :class:`ItemsetExplosionError` when mining at ``min_support`` would produce more than
     ``max_itemsets`` itemsets; otherwise return the estimate (its bound may exceed the limit when the
     stepped extrapolation cleared it)."""
-    e = estimate(bask, n_baskets, min_support, max_pair_work, max_itemsets)
+    # the support asked for, then the safe higher supports 2^j·s the extrapolation may start from, in one pass
+    supports = [min_support] + [min_support * 2 ** j for j in range(1, 7) if min_support * 2 ** j * 2 <= 1.0]
+    ests = estimates(bask, n_baskets, supports, max_pair_work, max_itemsets)
+    e = ests[0]
     log.info("itemset guard at support %g: %d frequent items, %s pairs, longest %d, bound %.3g", min_support,
              e.frequent_items, "uncounted" if e.frequent_pairs is None else e.frequent_pairs, e.max_length, e.bound)
     if e.pair_work > max_pair_work:
@@ -252,11 +280,9 @@ def guard(bask: DataFrame, n_baskets: int, min_support: float, max_itemsets: int
     if e.bound <= max_itemsets:
         return e
     # The bound can be loose: extrapolate from counts at safe higher supports.
-    for j in range(1, 7):
-        high = min_support * 2 ** j
-        if high * 2 > 1.0:
-            break
-        if estimate(bask, n_baskets, high, max_pair_work, max_itemsets).bound > max_itemsets:
+    for j in range(1, len(supports)):
+        high = supports[j]
+        if ests[j].bound > max_itemsets:
             continue
         # one mining gives both counts: the itemsets at 2·high are those mined at high whose count reaches
         # FPGrowth's min count at 2·high, ceil(minSupport · baskets)
