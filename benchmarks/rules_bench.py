@@ -49,7 +49,7 @@ def _mine_timed(cfg, bask, n: int, items: int, support: float, confidence: float
     items in all, unless rules.num_partitions is set."""
     from tailor.rules import mining as R
 
-    parts = cfg.rules.num_partitions or R.partitions(items, bask.sparkSession.sparkContext.defaultParallelism)
+    parts = R.chosen_partitions(bask, items, cfg.rules.num_partitions)
     t0 = time.perf_counter()
     R.guard(bask, n, support, cfg.rules.max_itemsets, cfg.rules.max_pair_work, parts)
     t1 = time.perf_counter()

@@ -145,6 +145,11 @@ def test_over_the_bound_the_guard_extrapolates_from_one_mining_that_counts_two_s
         one = R.estimates(bask, 45, [0.1, 0.2, 0.4], 10**9, 20)
         assert one == [R.estimate(bask, 45, s, 10**9, 20) for s in (0.1, 0.2, 0.4)]
         assert [x.frequent_pairs for x in one] == [6 + 3 + 1 + 28, 10, None] and one[2].bound == pytest.approx(15)
+        # pair work 20·6 + 10·3 + 10·1 + 5·28 = 300 at 0.1, 160 at 0.2: with a limit of 200 the lowest's pairs
+        # are not counted, and no pair pass runs for 0.2, whose bound stays the histogram's 57.2
+        capped = R.estimates(bask, 45, [0.1, 0.2], 200, 20)
+        assert [(x.pair_work, x.frequent_pairs) for x in capped] == [(300, 0), (160, None)]
+        assert capped[0].bound == math.inf and capped[1].bound == pytest.approx(9 + 36 + 10 + 20 / 9)
         with pytest.raises(R.ItemsetExplosionError, match=r"min_support=0\.1 would give about 41\.7 frequent "
                            r"itemsets, over rules\.max_itemsets=40.*min_support=0\.2 is known to be safe"):
             R.guard(bask, 45, 0.1, 40, 10**9)

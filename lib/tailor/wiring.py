@@ -310,7 +310,7 @@ class Mined:
     itemsets: DataFrame
     rules: DataFrame
     partitions: int
-    """FPGrowth's partitions: ``rules.num_partitions``, else :func:`tailor.rules.mining.partitions`."""
+    """FPGrowth's partitions (:func:`tailor.rules.mining.chosen_partitions`)."""
 
     def unpersist(self) -> None:
         self.itemsets.unpersist()
@@ -339,7 +339,7 @@ def mine(cfg: Config, lines: DataFrame) -> Mined:
         if stats.baskets == 0:
             raise InsufficientDataError(f"no baskets to mine in the last {r.window_days} days "
                                         f"({stats.empty} empty, {stats.oversize} over rules.max_basket_size)")
-        parts = r.num_partitions or R.partitions(stats.items, bask.sparkSession.sparkContext.defaultParallelism)
+        parts = R.chosen_partitions(bask, stats.items, r.num_partitions)
         est = R.guard(bask, stats.baskets, r.min_support, r.max_itemsets, r.max_pair_work, parts)
         model = R.fpgrowth(bask, r.min_support, r.min_confidence, parts)
         model.freqItemsets.persist(StorageLevel.MEMORY_AND_DISK)  # the rules reuse it; else it is mined again

@@ -111,7 +111,8 @@ class Estimate:
     min_count: int
     frequent_items: int = 0
     frequent_pairs: int | None = 0
-    """None when the pairs were not counted (the bound cleared the limit without them)."""
+    """None when the pairs were not counted: the bound cleared the limit without them, or (:func:`estimates`)
+    the lowest support's pairs were over ``max_pair_work``."""
     pair_work: int = 0
     max_length: int = 0
     bound: float = 0.0
@@ -201,6 +202,13 @@ def estimates(bask: DataFrame, n_baskets: int, supports: Sequence[float], max_pa
                 e.frequent_pairs = None
             else:
                 need.append(j)
+        if need and out[0].pair_work > max_pair_work:
+            # the bound only falls as the support rises, so a higher support needs its pairs only when the
+            # lowest's are too many to count; those pairs are the ones that would serve, and the guard stops at
+            # the lowest anyway: the others keep their bound from the histogram alone
+            for j in need:
+                out[j].frequent_pairs = None
+            need = []
         if need:
             # a pair reaching a support's min count has both items frequent there: the pairs among the items
             # of the lowest support that needs them serve every higher one
@@ -245,6 +253,11 @@ def partitions(items: int, parallelism: int) -> int:
 
     So partitions are added only for the trees' memory."""
     return max(1, min(parallelism, math.ceil(items / ITEMS_PER_PARTITION)))
+
+
+def chosen_partitions(bask: DataFrame, items: int, configured: int | None) -> int:
+    """``rules.num_partitions`` when set, else :func:`partitions` for the cores of ``bask``'s session."""
+    return configured or partitions(items, bask.sparkSession.sparkContext.defaultParallelism)
 
 
 def fpgrowth(bask: DataFrame, min_support: float, min_confidence: float, num_partitions: int | None):
