@@ -58,6 +58,12 @@ def test_a_forgotten_customer_is_gone_from_every_table_and_from_old_versions(spa
     for n, v in old.items():  # time travel to before the request: the history now starts at the purge
         with pytest.raises(AnalysisException, match="DELTA_VERSION_NOT_FOUND"):
             warehouse(spark, cfg).read(n, version=v).count()
+    # what the history keeps after the purge: the checkpointed retention change and its undoing, no VACUUM
+    # START / END commits (the purge turns VACUUM's logging off: two commits a table fewer)
+    log = tmp_path / "w" / "silver" / "events" / "_delta_log"
+    ops = [json.loads(line)["commitInfo"]["operation"] for f in sorted(log.glob("*.json"))
+           for line in f.read_text().splitlines() if '"commitInfo"' in line]
+    assert ops == ["SET TBLPROPERTIES", "UNSET TBLPROPERTIES"]
     key = b"tests-only-pseudonym-key"
     # data files, logs, checkpoints: no id, no pseudonym, no address
     assert on_disk(tmp_path / "w", victim, P.pseudonym(key, victim), email, P.pseudonym(key, email.lower()),

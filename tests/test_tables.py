@@ -196,6 +196,22 @@ def test_a_partition_replace_reports_its_own_commit_when_another_writer_commits_
     assert wh._metrics_since(t, before)["numOutputRows"] == 5  # the newest commit is the other writer's
 
 
+def test_properties_are_the_latest_commits_including_one_another_handle_made(spark, cfg):
+    from delta.tables import DeltaTable
+
+    t = tables.bronze_name("unit", "props")
+    wh = warehouse(spark, cfg)
+    wh.replace_partition(spark.createDataFrame([("a",)], "k string"), t, D1)
+    assert wh.properties(t) == {tables.STATS_COUNT: "0"}  # a bronze table's, set at its creation
+    wh.set_properties(t, {"tailor.a": "1", "tailor.b": "2"})
+    assert wh.properties(t) == {tables.STATS_COUNT: "0", "tailor.a": "1", "tailor.b": "2"}
+    # another writer (plain SQL, not this Warehouse) changes them: the next read sees its commit
+    spark.sql(f"ALTER TABLE delta.`{wh.path(t)}` UNSET TBLPROPERTIES ('tailor.a')")
+    assert wh.properties(t) == {tables.STATS_COUNT: "0", "tailor.b": "2"}
+    detail = DeltaTable.forPath(spark, wh.path(t)).detail().first().properties
+    assert wh.properties(t) == detail
+
+
 def test_missing_table_is_a_clear_error(spark, cfg):
     with pytest.raises(MissingTableError, match="table 'events' does not exist .* run the job that writes it"):
         warehouse(spark, cfg).read("events")

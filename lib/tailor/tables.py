@@ -393,9 +393,18 @@ class Warehouse:
 
 
     def properties(self, name: str) -> dict[str, str]:
-        """The table's Delta properties."""
+        """The table's Delta properties, from its latest snapshot's metadata (no Spark job, where
+        ``DESCRIBE DETAIL`` runs one)."""
+        jvm = self.spark.sparkContext._jvm
+        conf = self._snapshot(name).metadata().configuration()
+        return dict(jvm.scala.jdk.javaapi.CollectionConverters.asJava(conf))
+
+    def _snapshot(self, name: str):
+        """The table's latest Delta snapshot (a JVM object), brought up to date with its log."""
         spark = self.spark
-        return dict(DeltaTable.forPath(spark, self.path(name)).detail().select("properties").first()[0] or {})
+        jvm = spark.sparkContext._jvm
+        delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, self.path(name))
+        return delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
 
 
     def set_properties(self, name: str, props: Mapping[str, str | None]) -> None:
@@ -669,11 +678,8 @@ class Warehouse:
     def checkpoint(self, name: str) -> int:
         """Write a Delta checkpoint of the table's current version (its whole state in one file); returns the
         version. Delta drops from it the tombstones older than ``delta.deletedFileRetentionDuration``."""
-        spark = self.spark
-        jvm = spark.sparkContext._jvm
-        delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, self.path(name))
-        snapshot = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
-        delta_log.checkpoint(snapshot, jvm.scala.Option.empty())
+        snapshot = self._snapshot(name)
+        snapshot.deltaLog().checkpoint(snapshot, self.spark.sparkContext._jvm.scala.Option.empty())
         return int(snapshot.version())
 
 

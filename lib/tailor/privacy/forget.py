@@ -145,14 +145,18 @@ def remaining(wh: Warehouse, target: Target, ids: DataFrame) -> int:
 RETENTION = "delta.deletedFileRetentionDuration"
 _RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
 _LISTING = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+_VACUUM_LOGGING = "spark.databricks.delta.vacuum.logging.enabled"
 
 
 @contextmanager
 def purging(spark: SparkSession):
     """Session settings for a purge, restored afterwards: Delta's check against a VACUUM retention under 7
-    days is lifted, and VACUUM lists folders with a few tasks per core (by default
-    ``parallelPartitionDiscovery.parallelism`` is 10,000 tasks: 20-45 s of empty tasks per small table)."""
-    values = {_RETENTION_CHECK: "false", _LISTING: str(max(4, 4 * spark.sparkContext.defaultParallelism))}
+    days is lifted, VACUUM lists folders with a few tasks per core (by default
+    ``parallelPartitionDiscovery.parallelism`` is 10,000 tasks: 20-45 s of empty tasks per small table), and
+    VACUUM writes no VACUUM START / VACUUM END commits (two commits a table; the purge cuts the log after
+    them anyway, and ``forget_requests`` is the purge's record)."""
+    values = {_RETENTION_CHECK: "false", _LISTING: str(max(4, 4 * spark.sparkContext.defaultParallelism)),
+              _VACUUM_LOGGING: "false"}
     previous = {k: spark.conf.get(k, None) for k in values}
     for k, v in values.items():
         spark.conf.set(k, v)
