@@ -96,13 +96,56 @@ def spark_worker(parquet: str, out: str, iters: int = ITERS) -> None:
         t0 = time.perf_counter()
         A.fit(data, params, True, 1, SEED, every)
         one = time.perf_counter() - t0
+        spark.sparkContext.setJobGroup("als-speed-full", "the timed fit at max_iter")
         t0 = time.perf_counter()
         A.fit(data, params, True, iters, SEED, every)
         full = time.perf_counter() - t0
+        spark.sparkContext.setJobGroup("als-speed-after", "")
         Path(out).write_text(json.dumps({"rows": n, "blas": native_blas(spark), "fit_s": round(full, 2),
                                          "one_iter_fit_s": round(one, 2),
-                                         "s_per_iter": round((full - one) / max(iters - 1, 1), 3)}))
+                                         "s_per_iter": round((full - one) / max(iters - 1, 1), 3),
+                                         "profile": stage_profile(spark, "als-speed-full")}))
         data.unpersist()
+
+
+def stage_profile(spark, group: str) -> dict:
+    """Where the tasks of job group ``group`` spent their time, summed over its stages from the driver's status
+    store (milliseconds): run time, and in it CPU, garbage collection, shuffle writes and shuffle fetch waits,
+    plus task (de)serialisation and the shuffled bytes; ``stages_by_run_ms`` keeps the five call sites with
+    the most run time. Run time over the fit's wall time and the cores gives how busy the cores were."""
+    store = spark.sparkContext._jsc.sc().statusStore()
+    jobs = [j for j in _iterate(store.jobsList(None)) if j.jobGroup().isDefined() and j.jobGroup().get() == group]
+    stage_ids = {int(i) for j in jobs for i in _iterate(j.stageIds())}
+    totals = dict.fromkeys(("jobs", "stages", "tasks", "run_ms", "cpu_ms", "gc_ms", "shuffle_write_ms",
+                            "fetch_wait_ms", "deserialize_ms", "result_serialize_ms", "shuffle_write_bytes",
+                            "shuffle_read_bytes"), 0)
+    by_site: dict[str, float] = {}
+    for sid in sorted(stage_ids):
+        st = store.lastStageAttempt(sid)
+        if str(st.status()) != "COMPLETE":  # skipped: its shuffle output was already there
+            continue
+        totals["stages"] += 1
+        totals["tasks"] += int(st.numCompleteTasks())
+        totals["run_ms"] += int(st.executorRunTime())
+        totals["cpu_ms"] += int(st.executorCpuTime()) / 1e6  # nanoseconds
+        totals["gc_ms"] += int(st.jvmGcTime())
+        totals["shuffle_write_ms"] += int(st.shuffleWriteTime()) / 1e6  # nanoseconds
+        totals["fetch_wait_ms"] += int(st.shuffleFetchWaitTime())
+        totals["deserialize_ms"] += int(st.executorDeserializeTime())
+        totals["result_serialize_ms"] += int(st.resultSerializationTime())
+        totals["shuffle_write_bytes"] += int(st.shuffleWriteBytes())
+        totals["shuffle_read_bytes"] += int(st.shuffleReadBytes())
+        site = str(st.name())
+        by_site[site] = by_site.get(site, 0) + int(st.executorRunTime())
+    totals["jobs"] = len(jobs)
+    top = sorted(by_site.items(), key=lambda kv: -kv[1])[:5]
+    return {**{k: round(v, 1) for k, v in totals.items()}, "stages_by_run_ms": dict(top)}
+
+
+def _iterate(scala_seq):
+    it = scala_seq.iterator()
+    while it.hasNext():
+        yield it.next()
 
 
 def implicit_fit(pairs: tuple[np.ndarray, np.ndarray], use_cg: bool, iters: int = ITERS) -> dict:
@@ -175,6 +218,20 @@ def _measure(data: str, modes: list[str], synthetic: int, iters: int, load: int)
         ratio = r["s_per_iter"] / base[r["data"]] if base[r["data"]] else float("nan")
         r["x_implicit"] = round(ratio, 1)
         table.append(f"| {r['data']} | {r['engine']} | {r['fit_s']} | {r['s_per_iter']} | {ratio:.1f} |")
+    table += ["", "Where Spark's timed fit (max_iter iterations) spent its task time, from the status store:", "",
+              "| data | engine | fit s | task run s | CPU s | GC s | shuffle write s | fetch wait s | shuffled MB "
+              "| cores busy | top call sites (run s) |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        p = r.get("profile")
+        if not p:
+            continue
+        busy = p["run_ms"] / 1000 / (r["fit_s"] * (os.cpu_count() or 1))
+        sites = "; ".join(f"{k} {v / 1000:.1f}" for k, v in p["stages_by_run_ms"].items())
+        table.append(f"| {r['data']} | {r['engine']} | {r['fit_s']} | {p['run_ms'] / 1000:.1f} | "
+                     f"{p['cpu_ms'] / 1000:.1f} | {p['gc_ms'] / 1000:.1f} | {p['shuffle_write_ms'] / 1000:.1f} | "
+                     f"{p['fetch_wait_ms'] / 1000:.1f} | {p['shuffle_write_bytes'] / 2**20:.0f} | {busy:.0%} | "
+                     f"{sites} |")
     facts = {"cores": os.cpu_count(), "rank": RANK, "reg_param": REG, "alpha": ALPHA, "iterations": iters,
              "spark_per_iteration": "(fit at max_iter - fit at 1) / (max_iter - 1)",
              "load": f"{load} other processes spinning a core each" if load else "idle"}

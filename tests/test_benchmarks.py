@@ -120,6 +120,9 @@ def test_als_speed_spark_worker(spark, ml, results, tmp_path):
     als_speed.spark_worker(str(tmp_path / "p.parquet"), str(tmp_path / "out.json"), iters=2)
     got = json.loads((tmp_path / "out.json").read_text())
     assert got["rows"] == len(pairs[0]) and got["fit_s"] > 0 and "s_per_iter" in got
+    prof = got["profile"]  # the timed fit's own stages only: two iterations, not the warm-up's one
+    assert prof["jobs"] > 0 and prof["tasks"] >= prof["stages"] > 0 and 0 < prof["cpu_ms"] <= prof["run_ms"] * 1.05
+    assert prof["shuffle_write_bytes"] > 0 and len(prof["stages_by_run_ms"]) <= 5
 
 
 def test_the_crossover_scales_baskets_and_customers_keeping_their_shape(tmp_path):
