@@ -399,6 +399,7 @@ class Warehouse:
         conf = self._snapshot(name).metadata().configuration()
         return dict(jvm.scala.jdk.javaapi.CollectionConverters.asJava(conf))
 
+
     def _snapshot(self, name: str):
         """The table's latest Delta snapshot (a JVM object), brought up to date with its log."""
         spark = self.spark
