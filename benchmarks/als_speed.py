@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import movielens_label, movielens_pairs, scratch, write_results
+from benchmarks.common import movielens_label, movielens_pairs, scala_items, scratch, spark_jobs, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RANK, REG, ALPHA, ITERS, SEED = 32, 0.1, 1.0, 10, 42
@@ -114,9 +114,9 @@ def stage_profile(spark, group: str) -> dict:
     plus task (de)serialisation and the shuffled bytes; ``stages_by_run_ms`` keeps the five call sites with
     the most run time. Run time over the fit's wall time and the cores gives how busy the cores were."""
     store = spark.sparkContext._jsc.sc().statusStore()
-    jobs = [j for j in _iterate(store.jobsList(None)) if j.jobGroup().isDefined() and j.jobGroup().get() == group]
-    stage_ids = {int(i) for j in jobs for i in _iterate(j.stageIds())}
-    totals = dict.fromkeys(("jobs", "stages", "tasks", "run_ms", "cpu_ms", "gc_ms", "shuffle_write_ms",
+    jobs = [j for j in spark_jobs(spark) if j.jobGroup().isDefined() and j.jobGroup().get() == group]
+    stage_ids = {int(i) for j in jobs for i in scala_items(j.stageIds())}
+    totals = dict.fromkeys(("stages", "tasks", "run_ms", "cpu_ms", "gc_ms", "shuffle_write_ms",
                             "fetch_wait_ms", "deserialize_ms", "result_serialize_ms", "shuffle_write_bytes",
                             "shuffle_read_bytes"), 0)
     by_site: dict[str, float] = {}
@@ -137,15 +137,8 @@ def stage_profile(spark, group: str) -> dict:
         totals["shuffle_read_bytes"] += int(st.shuffleReadBytes())
         site = str(st.name())
         by_site[site] = by_site.get(site, 0) + int(st.executorRunTime())
-    totals["jobs"] = len(jobs)
     top = sorted(by_site.items(), key=lambda kv: -kv[1])[:5]
-    return {**{k: round(v, 1) for k, v in totals.items()}, "stages_by_run_ms": dict(top)}
-
-
-def _iterate(scala_seq):
-    it = scala_seq.iterator()
-    while it.hasNext():
-        yield it.next()
+    return {"jobs": len(jobs), **{k: round(v, 1) for k, v in totals.items()}, "stages_by_run_ms": dict(top)}
 
 
 def implicit_fit(pairs: tuple[np.ndarray, np.ndarray], use_cg: bool, iters: int = ITERS) -> dict:

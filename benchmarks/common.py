@@ -135,6 +135,19 @@ def _java_version() -> str | None:
     return (out.stderr.splitlines() or [""])[0]
 
 
+def spark_jobs(spark) -> Iterator:
+    """Every job the driver's status store keeps (JVM ``JobData``: ``jobGroup()``, ``numTasks()``,
+    ``stageIds()``, ...), oldest first."""
+    return scala_items(spark.sparkContext._jsc.sc().statusStore().jobsList(None))
+
+
+def scala_items(seq) -> Iterator:
+    """The elements of a Scala collection reached through py4j."""
+    it = seq.iterator()
+    while it.hasNext():
+        yield it.next()
+
+
 def write_results(suite: str, facts: dict, rows: list[dict], table_md: str) -> Path:
     """Write ``results/<suite>.json`` and ``results/<suite>.md``; returns the markdown path."""
     RESULTS.mkdir(parents=True, exist_ok=True)

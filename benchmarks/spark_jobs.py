@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from benchmarks.common import machine_facts, scratch, write_results
+from benchmarks.common import machine_facts, scratch, spark_jobs, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = date(2026, 11, 23)
@@ -39,9 +39,7 @@ KEEP_JOBS = {"spark.ui.retainedJobs": "1000000", "spark.ui.retainedStages": "100
 def count_by_job(spark) -> tuple[Counter, Counter]:
     """(Spark jobs, tasks) per Tailor job, from the driver's status store and each job's group."""
     jobs, tasks = Counter(), Counter()
-    it = spark.sparkContext._jsc.sc().statusStore().jobsList(None).iterator()
-    while it.hasNext():
-        j = it.next()
+    for j in spark_jobs(spark):
         group = j.jobGroup()
         name = "-".join(group.get().split("-")[1:-1]) if group.isDefined() and group.get().startswith(
             "tailor-") else "(outside a job)"
