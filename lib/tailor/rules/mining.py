@@ -175,7 +175,9 @@ def estimates(bask: DataFrame, n_baskets: int, supports: Sequence[float], max_pa
     cs = [max(1, math.ceil(s * n_baskets - 1e-9)) for s in supports]
     out = [Estimate(min_count=c) for c in cs]
     exploded = bask.select(BASKET, F.explode(ITEMS).alias(S.ITEM_ID))
-    frequent = exploded.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_n")).where(F.col("_n") >= cs[0])
+    # one row per frequent item, read twice (the join below, the item counts): kept, not aggregated again
+    frequent = exploded.groupBy(S.ITEM_ID).agg(F.count(F.lit(1)).alias("_n")).where(
+        F.col("_n") >= cs[0]).persist(StorageLevel.MEMORY_AND_DISK)
     kept = exploded.join(F.broadcast(frequent), S.ITEM_ID).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         per_basket = kept.groupBy(BASKET).agg(*[F.sum((F.col("_n") >= c).cast("long")).alias(f"_m{j}")
@@ -225,6 +227,7 @@ def estimates(bask: DataFrame, n_baskets: int, supports: Sequence[float], max_pa
                 e.bound, e.max_length = itemset_bound(e.min_count, e.frequent_items, e.frequent_pairs, e.histogram)
     finally:
         kept.unpersist()
+        frequent.unpersist()
     return out
 
 
