@@ -12,6 +12,10 @@ UI = "user_id string, item_id string"
 CANDS = "user_id string, item_id string, score double, rank int, anchor string, source string"
 
 
+# the weight search's scoring: Spark's plan (0) and numpy on the driver (1000 rows)
+SCORERS = pytest.mark.parametrize("local_max_rows", [0, 1000], ids=["spark", "local"])
+
+
 def _cands(spark, rows):
     return spark.createDataFrame(rows, CANDS)
 
@@ -26,7 +30,8 @@ def test_rank_and_minmax_normalisation(spark):
     assert mm[("b", "j")] == 1.0  # a single score: 1
 
 
-def test_seeds_rule_and_weight_search(spark):
+@SCORERS
+def test_seeds_rule_and_weight_search(spark, local_max_rows):
     assert H.seeds_rule({"a": 0.3, "b": 0.1}) == pytest.approx({"a": 0.75, "b": 0.25})
     assert H.seeds_rule({"a": 0.0, "b": 0.0}) == {"a": 0.5, "b": 0.5}
     # u1's truth is b's pick, u2's is a's: a blend weighting b more wins u1 without losing u2
@@ -35,15 +40,17 @@ def test_seeds_rule_and_weight_search(spark):
         ("u2", "A2", 1.0, 1, None, "a"), ("u2", "B0", 0.5, 2, None, "b"), ("u2", "B2", 1.0, 1, None, "b"),
     ]), "rank")
     truth = spark.createDataFrame([("u1", "B1"), ("u2", "A2")], UI)
-    scores = H.scorer(norm, truth, 1).score([{"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}])
+    scores = H.scorer(norm, truth, 1, local_max_rows=local_max_rows).score([{"a": 1.0, "b": 0.0},
+                                                                            {"a": 0.0, "b": 1.0}])
     # a alone: u1 gets A1 (miss), u2 A2 (hit) -> 0.5; items in the top 1: A1, A2. b alone: B1 hit, B2 miss
     assert scores == [(pytest.approx(0.5), 2), (pytest.approx(0.5), 2)]
     # a setting's lists hold only what the sources it names proposed, as blend() serves them: at k=2, a alone
     # gives u1 [A1] (not B1 after it, which only b proposed) and u2 [A2]: nDCG (0 + 1) / 2 over 2 items
-    scorer = H.scorer(norm, truth, 2)
+    scorer = H.scorer(norm, truth, 2, local_max_rows=local_max_rows)
     assert scorer.score([{"a": 1.0}]) == [(pytest.approx(0.5), 2)]
     assert scorer.score([{"a": 1.0, "b": 0.0}])[0][1] == 4  # b named with weight 0 still proposes B1, B0, B2
-    tried = H.search_weights(H.scorer(norm, truth, 1), {"a": 0.5, "b": 0.5}, [0.0, 1.0, 2.0], 2)
+    tried = H.search_weights(H.scorer(norm, truth, 1, local_max_rows=local_max_rows), {"a": 0.5, "b": 0.5},
+                             [0.0, 1.0, 2.0], 2)
     assert tried[0].how == "seeds_rule" and tried[0].weights == {"a": 0.5, "b": 0.5}
     assert H.best(tried, 0).ndcg == pytest.approx(0.5)  # at k=1 one of the two users is always missed
 
@@ -71,7 +78,8 @@ def test_item_information_and_the_novelty_term(spark):
     assert blended[("u", "B")].source == "a"  # the novelty term adds to the score, never names the source
 
 
-def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(spark):
+@SCORERS
+def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(spark, local_max_rows):
     # Both users' truth is the blockbuster P, which source "pop" ranks first for everyone; source "own" ranks
     # a different niche item first for each user, P second. At k=1 "pop" alone wins nDCG but covers one item.
     rows = []
@@ -79,9 +87,9 @@ def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(
         rows += [(u, "P", 1.0, 1, None, "pop"), (u, niche, 1.0, 1, None, "own"), (u, "P", 0.5, 2, None, "own")]
     norm = H.normalised(_cands(spark, rows), "rank")
     truth = spark.createDataFrame([("u1", "P"), ("u2", "P"), ("u3", "X3")], UI)
-    alone = H.scorer(norm, truth, 1).score([{"own": 1.0}, {"pop": 1.0}])
+    alone = H.scorer(norm, truth, 1, local_max_rows=local_max_rows).score([{"own": 1.0}, {"pop": 1.0}])
     assert alone == [(pytest.approx(1 / 3), 3), (pytest.approx(2 / 3), 1)]
-    at1 = H.scorer(norm, truth, 1)
+    at1 = H.scorer(norm, truth, 1, local_max_rows=local_max_rows)
     free = H.search_weights(at1, {"own": 1 / 3, "pop": 2 / 3}, [0.0, 1.0], 2)
     assert H.best(free, 0).ndcg == pytest.approx(2 / 3) and H.best(free, 0).items == 1
     # with the floor at "own"'s coverage (3 items), only settings that keep 3 items count
@@ -95,15 +103,50 @@ def test_the_coverage_floor_keeps_the_search_from_trading_coverage_for_accuracy(
     assert H.best(started, 0).ndcg == pytest.approx(2 / 3)
 
 
-def test_validation_scores_what_would_be_served_under_the_category_cap(spark):
+@SCORERS
+def test_validation_scores_what_would_be_served_under_the_category_cap(spark, local_max_rows):
     norm = H.normalised(_cands(spark, [
         ("u", "X1", 3.0, 1, None, "a"), ("u", "X2", 2.0, 2, None, "a"), ("u", "Y1", 1.0, 3, None, "a"),
     ]), "rank")
     truth = spark.createDataFrame([("u", "Y1")], UI)
     cats = spark.createDataFrame([("X1", "x"), ("X2", "x"), ("Y1", "y")], "item_id string, category string")
     # uncapped, Y1 is third: a miss at k=2; capped at one per category it is second: 1/log2(3)
-    assert H.scorer(norm, truth, 2).score([{"a": 1.0}]) == [(0.0, 2)]
-    assert H.scorer(norm, truth, 2, cats, 1).score([{"a": 1.0}]) == [(pytest.approx(1 / math.log2(3)), 2)]
+    assert H.scorer(norm, truth, 2, local_max_rows=local_max_rows).score([{"a": 1.0}]) == [(0.0, 2)]
+    capped = H.scorer(norm, truth, 2, cats, 1, local_max_rows)
+    assert capped.score([{"a": 1.0}]) == [(pytest.approx(1 / math.log2(3)), 2)]
+
+
+def test_the_two_scoring_plans_agree_on_random_data(spark):
+    """The weight search's scores from numpy on the driver equal Spark's, with ties (norms by rank take few
+    values), popularity breaking them, the category cap, users with no candidate, novelty and weight 0."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for u in range(50):
+        for s in ["als", "item_cf", "popular", "rules"]:
+            items = rng.choice(40, size=int(rng.integers(0, 9)), replace=False)
+            rows += [(f"u{u}", f"i{i:02d}", 1.0, r + 1, None, s) for r, i in enumerate(items)]
+    norm = H.normalised(_cands(spark, rows), "rank")
+    info = spark.createDataFrame([(f"t{t}", f"i{i:02d}") for t in range(20) for i in rng.choice(40, 6)], UI)
+    norm = H.with_novelty(norm, H.item_information(info))
+    truth = spark.createDataFrame([(f"u{u}", f"i{i:02d}") for u in range(55)  # u50-u54: no candidate
+                                   for i in rng.choice(40, int(rng.integers(1, 6)), replace=False)], UI)
+    cats = spark.createDataFrame([(f"i{i:02d}", None if i % 9 == 0 else f"c{i % 3}") for i in range(40)],
+                                 "item_id string, category string")
+    settings = [{"als": 1.0}, {"popular": 1.0}, {"als": 0.5, "item_cf": 0.5, "popular": 0.0},
+                {"als": 1.0, "rules": 2.0, H.NOVELTY: 0.25}, {"item_cf": 0.0, "rules": 0.0},
+                {"als": 0.25, "item_cf": 4.0, "popular": 1.0, "rules": 0.5, H.NOVELTY: 0.0}]
+    for k, cap in ((5, None), (10, 2), (3, 1)):
+        by_spark = H.scorer(norm, truth, k, cats, cap, local_max_rows=0)
+        by_numpy = H.scorer(norm, truth, k, cats, cap, local_max_rows=10_000)
+        assert by_spark.local is None and by_numpy.local is not None and by_numpy.n_users == 55
+        got, want = by_numpy.score(settings), by_spark.score(settings)
+        assert [items for _, items in got] == [items for _, items in want]
+        assert [n for n, _ in got] == pytest.approx([n for n, _ in want], rel=1e-12)
+        assert len({n for n, _ in want}) > 3  # the settings rank differently
+    # over the limit, the scorer falls back to Spark's plan
+    assert H.scorer(norm, truth, 5, cats, None, local_max_rows=10).local is None
 
 
 # serve(): the same lists from raw candidates, by Spark's plan (0) and the grouped numpy plan (1000)

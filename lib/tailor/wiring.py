@@ -461,7 +461,8 @@ def evaluate(cfg: Config, validation: Fold, test: Fold, products: DataFrame, gro
     # Every recommender is judged as it would be served: through the same filters as the hybrid (bought,
     # catalogue, category cap). Each source alone: its nDCG is the seeds' rule's effect, the best one's
     # coverage is the floor, and the search starts from the best of them and the seeds' rule.
-    scorer = H.scorer(val_norm, validation.truth, k_search, catalogue, h.max_per_category)
+    scorer = H.scorer(val_norm, validation.truth, k_search, catalogue, h.max_per_category,
+                      cfg.plans.max_rows("hybrid"))
     served = dict(zip(sources, scorer.score([{s: 1.0} for s in sources]), strict=True))
     effects = {s: v[0] for s, v in served.items()}
     top_source = max(sources, key=lambda s: effects[s])

@@ -40,8 +40,13 @@ def ndcg_gain(rank: Column, n_rel: Column, k: Column, k_max: int) -> Column:
 
 def ideal_dcg(n_rel: Column, k: Column, k_max: int) -> Column:
     """Σ_{r=1..min(n_rel, k)} 1/log2(r + 1) (the best DCG possible), for ``k`` up to ``k_max``."""
-    table = F.array(*[F.lit(sum(1.0 / math.log2(r + 1) for r in range(1, i + 1))) for i in range(1, k_max + 1)])
+    table = F.array(*[F.lit(v) for v in ideal_dcg_values(k_max)])
     return F.element_at(table, F.least(n_rel, k).cast("int"))
+
+
+def ideal_dcg_values(k_max: int) -> list[float]:
+    """The ideal DCG for 1, 2, ..., ``k_max`` relevant items (:func:`ideal_dcg`'s table)."""
+    return [sum(1.0 / math.log2(r + 1) for r in range(1, i + 1)) for i in range(1, k_max + 1)]
 
 
 def at_each_k(recs: DataFrame, ks: Sequence[int], rank: str = S.RANK) -> DataFrame:

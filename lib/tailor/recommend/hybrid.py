@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 
 from tailor import schemas as S
 from tailor.evaluation.ranking import ndcg_gain
-from tailor.recommend.hybrid_local import SERVED, serve_group
+from tailor.recommend.hybrid_local import SERVED, Wide, score_settings, serve_group, wide_arrays
 from tailor.similarity.local import LOCAL_MAX_ROWS, group_count, group_of, partition_keys
 
 NORM, REASON = "norm", "reason"
@@ -232,20 +232,27 @@ def seeds_rule(effects: Mapping[str, float]) -> dict[str, float]:
 class Scorer:
     """Validation candidates in the one shape that every weight setting is scored from: one row per (user,
     candidate item) with each source's ``norm`` as a column, the item's category, whether it is relevant and
-    the user's number of relevant items. Built once per search (:func:`scorer`), partitioned by user and
-    checkpointed, so that scoring a batch of settings is a broadcast cross join and two sorts within
-    partitions: no shuffle but the final aggregate."""
+    the user's number of relevant items. Built once per search (:func:`scorer`): collected as arrays
+    (:attr:`local`) when small, so that a batch of settings is scored in numpy with no Spark job; otherwise
+    partitioned by user and checkpointed, so that scoring a batch of settings is a broadcast cross join and
+    two sorts within partitions: no shuffle but the final aggregate."""
 
-    wide: DataFrame
+    wide: DataFrame | None
     sources: tuple[str, ...]
     n_users: int
     k: int
     max_per_category: int | None
+    local: Wide | None = None
+    """The local plan: ``wide`` collected (:func:`tailor.recommend.hybrid_local.wide_arrays`)."""
 
     def score(self, settings: Sequence[Mapping[str, float]]) -> list[tuple[float, int]]:
         """(mean nDCG@k over the validation users, distinct items in the top k of all users) of the blend
-        under each setting, all settings in one job; with ``max_per_category``, the category cap of
-        :func:`finalise` applies first, so that what is scored is what would be served."""
+        under each setting, all settings in one job (or in numpy on the driver, with :attr:`local`); with
+        ``max_per_category``, the category cap of :func:`finalise` applies first, so that what is scored is
+        what would be served."""
+        if self.local is not None:
+            return score_settings(self.local, settings, self.k, self.max_per_category, self.n_users,
+                                  FALLBACK_SOURCE)
         sources = sorted({x for w in settings for x in w} & set(self.sources))  # others propose nothing
         spark = self.wide.sparkSession
         rows = [(i, *[float(w.get(x, 0.0)) for x in sources], *[x in w for x in sources])
@@ -275,9 +282,12 @@ class Scorer:
 
 
 def scorer(norm: DataFrame, truth: DataFrame, k: int, categories: DataFrame | None = None,
-           max_per_category: int | None = None) -> Scorer:
+           max_per_category: int | None = None, local_max_rows: int = LOCAL_MAX_ROWS) -> Scorer:
     """The :class:`Scorer` of ``norm`` (:func:`normalised` candidates, novelty rows included) against
-    ``truth`` (user_id, item_id) at ``k``; ``categories`` (item_id, category) for the category cap."""
+    ``truth`` (user_id, item_id) at ``k``; ``categories`` (item_id, category) for the category cap.
+
+    Up to ``local_max_rows`` (user, candidate) rows are collected once and every setting is scored in numpy
+    on the driver (the search's rows are bounded by ``hybrid.search_users``); more are scored by Spark."""
     sources = tuple(sorted(r[0] for r in norm.select(S.SOURCE).distinct().collect()))  # one row per source
     rel = truth.select(S.USER_ID, S.ITEM_ID).distinct()
     n_rel = rel.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("_n"))
@@ -288,6 +298,11 @@ def scorer(norm: DataFrame, truth: DataFrame, k: int, categories: DataFrame | No
         wide = wide.join(categories.select(S.ITEM_ID, S.CATEGORY), S.ITEM_ID, "left")
     else:
         wide = wide.withColumn(S.CATEGORY, F.lit(None).cast("string"))
+    if local_max_rows > 0:
+        got = wide.select(S.USER_ID, S.ITEM_ID, S.CATEGORY, "_rel", "_n", *sources).limit(
+            local_max_rows + 1).toArrow()
+        if got.num_rows <= local_max_rows:
+            return Scorer(None, sources, n_rel.count(), k, max_per_category, wide_arrays(got, sources))
     spark = norm.sparkSession
     parts = int(spark.conf.get("spark.sql.shuffle.partitions"))
     wide = wide.repartition(parts, S.USER_ID).checkpoint()  # windows by user then need no shuffle

@@ -1,4 +1,5 @@
-"""The grouped plan of the hybrid: normalise, blend, filter and rank one group of users in numpy.
+"""The grouped plan of the hybrid: normalise, blend, filter and rank one group of users in numpy; and the
+weight search's scoring of validation candidates on the driver.
 
 :func:`tailor.recommend.hybrid.serve` hashes users into groups and cogroups each group's candidates with the
 items its users bought; the catalogue (item -> category) and, for the novelty term, each item's
@@ -7,6 +8,11 @@ self-information are small and sent to every task. :func:`serve_group` then does
 :func:`~tailor.recommend.hybrid.blend` and :func:`~tailor.recommend.hybrid.finalise` do with four shuffles
 of every candidate row, for any number of weight settings at once (evaluation serves nine).
 
+:class:`Wide` and :func:`score_settings` are :class:`tailor.recommend.hybrid.Scorer`'s local plan: the
+validation candidates of the search (at most ``hybrid.search_users`` users' lists) are collected once, and
+each batch of weight settings is scored in numpy instead of by a Spark job of several stages (the search
+scores up to two batches per source and round).
+
 Every formula is the Spark plan's. One thing is firmer: an item's blended score adds its sources'
 contributions in the order of the sources' names, where Spark's sum takes the rows in the order the
 shuffle delivered them, so two runs can differ in the last bit and a near-tie can swap.
@@ -14,12 +20,15 @@ shuffle delivered them, so two runs can differ in the last bit and a near-tie ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tailor.evaluation.ranking import ideal_dcg_values
 from tailor.similarity.local import sorted_codes
 
 SERVED = "_k int, user_id string, item_id string, score double, rank int, source string, anchor string"
@@ -152,3 +161,78 @@ def serve_group(cands: pa.Table, bought: pa.Table, settings: Sequence[Mapping[st
             pc.take(items, pa.array(pi[keep])), pa.array(blended[keep], pa.float64()),
             pa.array((rank + 1).astype(np.int32)), source, anchor], schema=_SERVED))
     return pa.concat_tables(out)
+
+
+@dataclass(frozen=True)
+class Wide:
+    """The weight search's validation candidates as arrays, one element per (user, candidate item)."""
+
+    user: np.ndarray
+    """A code per user (grouping only)."""
+    item: np.ndarray
+    """A code per item, in the ids' byte order (Spark's string order: the ties' order)."""
+    category: np.ndarray
+    """A code per category, -1 for none."""
+    relevant: np.ndarray
+    """True when the pair is in the truth."""
+    n_relevant: np.ndarray
+    """The user's number of relevant items."""
+    norms: dict[str, np.ndarray]
+    """Source -> its normalised score of the pair, NaN where the source did not propose it."""
+
+
+def wide_arrays(table: pa.Table, sources: Sequence[str]) -> Wide:
+    """:class:`Wide` of the Scorer's frame (user_id, item_id, category, ``_rel``, ``_n``, a column per
+    source)."""
+    cats = table.column("category").combine_chunks()
+    return Wide(
+        user=sorted_codes(table.column("user_id"))[0],
+        item=sorted_codes(table.column("item_id"))[0],
+        category=_lookup(cats, pc.unique(pc.drop_null(cats))),
+        relevant=_filled(table, "_rel", False).astype(bool),
+        n_relevant=_filled(table, "_n", 0).astype(np.int64),
+        norms={x: _filled(table, x, math.nan).astype(np.float64) for x in sources},
+    )
+
+
+def _filled(table: pa.Table, name: str, value: object) -> np.ndarray:
+    return pc.fill_null(table.column(name).combine_chunks(), value).to_numpy(zero_copy_only=False)
+
+
+def score_settings(wide: Wide, settings: Sequence[Mapping[str, float]], k: int, max_per_category: int | None,
+                   n_users: int, fallback: str) -> list[tuple[float, int]]:
+    """(mean nDCG@k over ``n_users``, distinct items in all users' top k) of each setting, as
+    :meth:`tailor.recommend.hybrid.Scorer.score` computes them in Spark: a candidate is in a setting's list
+    when a source the setting names proposed it; its score adds each source's weighted norm in the order of
+    the sources' names; ties go to ``fallback``'s norm (when named), then to the item id; the category cap
+    applies before the cut at k. The nDCG sums its gains in another order than Spark's, so the two can differ
+    in the last bit."""
+    sources = sorted({x for w in settings for x in w} & set(wide.norms))
+    discount = np.array([0.0] + [1.0 / (math.log(r + 1.0) / math.log(2.0)) for r in range(1, k + 1)])
+    ideal = np.array([1.0, *ideal_dcg_values(k)])  # [0] unused: a relevant pair's user has n >= 1
+    cap_key = wide.user * (int(wide.category.max(initial=0)) + 2) + wide.category + 1
+    out = []
+    for weights in settings:
+        named = np.zeros(len(wide.user), bool)
+        score = np.zeros(len(wide.user))
+        for x in sources:
+            v = wide.norms[x]
+            present = ~np.isnan(v)
+            if x in weights:
+                named |= present
+            score = score + np.where(present, v, 0.0) * float(weights.get(x, 0.0))
+        tie = np.zeros(len(wide.user))
+        if fallback in sources and fallback in weights:
+            tie = np.nan_to_num(wide.norms[fallback], nan=0.0)
+        rows = np.flatnonzero(named)
+        rows = rows[np.lexsort((wide.item[rows], -tie[rows], -score[rows], wide.user[rows]))]
+        if max_per_category is not None:
+            in_cat = _rank_within(cap_key[rows])
+            rows = rows[(wide.category[rows] < 0) | (in_cat < max_per_category)]
+        rank = _rank_within(wide.user[rows]) + 1
+        rows, rank = rows[rank <= k], rank[rank <= k]
+        hit = wide.relevant[rows]
+        gains = discount[rank[hit]] / ideal[np.minimum(wide.n_relevant[rows[hit]], k)]
+        ndcg = float(gains.sum()) / n_users if n_users else 0.0
+        out.append((ndcg, len(np.unique(wide.item[rows]))))
+    return out
