@@ -34,15 +34,15 @@ HYBRIDS = ("hybrid", "hybrid_seeds_rule")
 def run_target(name: str, data: str, workdir: Path, overrides: list[str]) -> tuple[list[dict], dict]:
     from pyspark.sql import functions as F
 
-    from tailor.config import load_config
+    from tailor.config import load_config, warehouse
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.spark import get_spark
 
     run_date, settings = TARGETS[name]
-    warehouse = workdir / f"warehouse-{name}"
+    where = workdir / f"warehouse-{name}"
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
-                      [f"warehouse={warehouse}", f"spark.jars_dir={ROOT / '.jars'}",
+                      [f"warehouse={where}", f"spark.jars_dir={ROOT / '.jars'}",
                        *[s.format(data=data) for s in settings], *overrides])
     spark = get_spark(cfg)
     t0 = time.perf_counter()
@@ -52,12 +52,18 @@ def run_target(name: str, data: str, workdir: Path, overrides: list[str]) -> tup
     t2 = time.perf_counter()
     rows = [r.asDict() for r in warehouse(spark, cfg).read("evaluations").where(
         F.col("run_date") == run_date).select("recommender", "k", "metric", "value").collect()]  # small
-    shutil.rmtree(warehouse, ignore_errors=True)
+    shutil.rmtree(where, ignore_errors=True)
     weights = {k.removeprefix("weight."): v for k, v in summary.metrics.items() if k.startswith("weight.")}
     return rows, {"ingest_s": round(t1 - t0, 1), "evaluate_s": round(t2 - t1, 1), "weights": weights}
 
 
+def _margin(a: float, b: float) -> str:
+    return f"{a / b - 1:+.1%}" if b else "n/a"
+
+
 def table(name: str, rows: list[dict], k: int, info: dict) -> list[str]:
+    ks = {r["k"] for r in rows if r["metric"] == "ndcg"}
+    k = k if k in ks else min(ks)  # evaluation.k without the k asked for: its smallest
     by: dict[str, dict[str, float]] = {}
     for r in rows:
         if r["k"] == k or r["metric"] == "users":
@@ -75,7 +81,7 @@ def table(name: str, rows: list[dict], k: int, info: dict) -> list[str]:
                    f"{m.get('diversity', float('nan')):.3f} |")
     h = by["hybrid"]
     out += ["", f"hybrid against the best single source ({best}): nDCG {h['ndcg']:.4f} vs "
-            f"{by[best]['ndcg']:.4f} ({h['ndcg'] / by[best]['ndcg'] - 1:+.1%}), coverage {h['coverage']:.3f} vs "
+            f"{by[best]['ndcg']:.4f} ({_margin(h['ndcg'], by[best]['ndcg'])}), coverage {h['coverage']:.3f} vs "
             f"{by[best]['coverage']:.3f}; ahead of every source: "
             f"{'yes' if all(h['ndcg'] > m['ndcg'] for m in singles.values()) else 'no'}", ""]
     return out

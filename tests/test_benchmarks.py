@@ -112,6 +112,19 @@ def test_delta_costs_entry_point(spark, results):
     assert jobs["idempotent append (txnAppId, a new version)"][0] > 1  # the snapshot state first
 
 
+def test_evaluations_entry_point(spark, results):
+    from benchmarks import evaluations
+
+    tiny = ["synthetic.users=40", "synthetic.items=20", "synthetic.days=60", "evaluation.k=[5]",
+            "evaluation.search_k=5", 'evaluation.sources=["popular"]', "popularity.min_group_users=1",
+            "hybrid.weight_grid=[1.0]", "hybrid.search_rounds=1"]
+    md = evaluations.main(["S"], "", tiny, k=5)
+    got = _facts(results, "evaluations")["results"]
+    assert [r["target"] for r in got] == ["S"] and got[0]["evaluate_s"] > 0
+    assert {"hybrid", "popular"} <= {r["recommender"] for r in got[0]["rows"]}
+    assert "## S" in md.read_text()
+
+
 def test_als_speed_spark_worker(spark, ml, results, tmp_path):
     from benchmarks import als_speed
 
