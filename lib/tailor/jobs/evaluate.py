@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from pyspark.sql import SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from tailor import wiring
@@ -49,9 +50,18 @@ def _id_map(spark: SparkSession, cfg: Config):
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
+    # every fold, source and metric reads the events: read the table once (each read of the Delta table
+    # plans its scan again, with a Spark job to choose its files)
+    events = warehouse(spark, cfg).read("events").persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _run(spark, cfg, run_date, events)
+    finally:
+        events.unpersist()
+
+
+def _run(spark: SparkSession, cfg: Config, run_date: date, events: DataFrame) -> JobSummary:
     wh = warehouse(spark, cfg)
     e = cfg.evaluation
-    events = wh.read("events")
     products = wh.read("products")
     groups = wiring.groups_of(wh.read("customers"))
     horizon = timedelta(days=e.horizon_days)
