@@ -113,6 +113,8 @@ def stage_profile(spark, group: str) -> dict:
     store (milliseconds): run time, and in it CPU, garbage collection, shuffle writes and shuffle fetch waits,
     plus task (de)serialisation and the shuffled bytes; ``stages_by_run_ms`` keeps the five call sites with
     the most run time. Run time over the fit's wall time and the cores gives how busy the cores were."""
+    from py4j.protocol import Py4JJavaError
+
     store = spark.sparkContext._jsc.sc().statusStore()
     jobs = [j for j in spark_jobs(spark) if j.jobGroup().isDefined() and j.jobGroup().get() == group]
     stage_ids = {int(i) for j in jobs for i in scala_items(j.stageIds())}
@@ -120,8 +122,13 @@ def stage_profile(spark, group: str) -> dict:
                             "fetch_wait_ms", "deserialize_ms", "result_serialize_ms", "shuffle_write_bytes",
                             "shuffle_read_bytes"), 0)
     by_site: dict[str, float] = {}
+    totals["stages_not_retained"] = 0
     for sid in sorted(stage_ids):
-        st = store.lastStageAttempt(sid)
+        try:
+            st = store.lastStageAttempt(sid)
+        except Py4JJavaError:  # over spark.ui.retainedStages the store drops skipped stages first, even new ones
+            totals["stages_not_retained"] += 1
+            continue
         if str(st.status()) != "COMPLETE":  # skipped: its shuffle output was already there
             continue
         totals["stages"] += 1
