@@ -120,9 +120,8 @@ def stage_profile(spark, group: str) -> dict:
     stage_ids = {int(i) for j in jobs for i in scala_items(j.stageIds())}
     totals = dict.fromkeys(("stages", "tasks", "run_ms", "cpu_ms", "gc_ms", "shuffle_write_ms",
                             "fetch_wait_ms", "deserialize_ms", "result_serialize_ms", "shuffle_write_bytes",
-                            "shuffle_read_bytes"), 0)
+                            "shuffle_read_bytes", "stages_not_retained"), 0)
     by_site: dict[str, float] = {}
-    totals["stages_not_retained"] = 0
     for sid in sorted(stage_ids):
         try:
             st = store.lastStageAttempt(sid)
