@@ -94,7 +94,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         held = F.pmod(F.xxhash64(F.lit(cfg.seed), F.col(S.USER_ID)), F.lit(10_000)) < round(u.test_share * 10_000)
         train, test = rows.where(~held), rows.where(held)
         settings = U.Settings(numeric, cfg.seed, u.max_iter, u.max_depth)
-        fitted = {k: U.fit(train, k, settings) for k in U.LEARNERS}
+        fitted = U.fit(train, U.LEARNERS, settings)
         metrics: list[tuple[str, str, float]] = [("campaign", campaign, 1.0), ("features_as_of", as_of.isoformat(),
                                                                                  1.0)]
         curves = {}

@@ -84,16 +84,22 @@ class Fitted:
             "_mu1", "_mu0", "_tau1", "_tau0")
 
 
-def fit(rows: DataFrame, kind: str, s: Settings) -> Fitted:
-    """Fit a ``kind`` learner on ``rows`` (the numeric features, ``treated`` boolean, ``y`` 0/1)."""
-    if kind not in LEARNERS:
-        raise ValueError(f"unknown uplift learner {kind!r}: {LEARNERS}")
+def fit(rows: DataFrame, kinds: Sequence[str], s: Settings) -> dict[str, Fitted]:
+    """Fit the ``kinds`` learners on ``rows`` (the numeric features, ``treated`` boolean, ``y`` 0/1). They share
+    the arm classifiers μ₁ and μ₀: the X-learner's first stage is the T-learner, fitted once."""
+    unknown = [k for k in kinds if k not in LEARNERS]
+    if unknown:
+        raise ValueError(f"unknown uplift learner {unknown[0]!r}: {LEARNERS}")
     treated, control = rows.where(F.col(TREATED)), rows.where(~F.col(TREATED))
     c = rows.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col(TREATED).cast("int")).alias("t")).first()
     share = float(c["t"]) / c["n"] if c["n"] else 0.0
     mu1, mu0 = _classifier(treated, s), _classifier(control, s)
-    if kind == "t":
-        return Fitted("t", mu1, mu0, None, None, share)
-    d1 = _predict(mu0, treated, "_mu0").withColumn("_d", F.col(OUTCOME) - F.col("_mu0"))
-    d0 = _predict(mu1, control, "_mu1").withColumn("_d", F.col("_mu1") - F.col(OUTCOME))
-    return Fitted("x", mu1, mu0, _regressor(d1, "_d", s), _regressor(d0, "_d", s), share)
+    out = {}
+    for kind in kinds:
+        if kind == "t":
+            out[kind] = Fitted("t", mu1, mu0, None, None, share)
+            continue
+        d1 = _predict(mu0, treated, "_mu0").withColumn("_d", F.col(OUTCOME) - F.col("_mu0"))
+        d0 = _predict(mu1, control, "_mu1").withColumn("_d", F.col("_mu1") - F.col(OUTCOME))
+        out[kind] = Fitted("x", mu1, mu0, _regressor(d1, "_d", s), _regressor(d0, "_d", s), share)
+    return out
