@@ -58,8 +58,10 @@ dist: setup
 	cp dist/tailor-*-py3-none-any.whl dist/tailor.zip
 	@ls -l dist
 
+# The demo runs over conf/demo.yaml: interpreted expressions and a smaller model search (DEMO_CONF= for none).
+DEMO_CONF ?= conf/demo.yaml
 demo: setup
-	$(VENV)/bin/tailor demo --conf $(CONF) --run-date $(RUN_DATE)
+	$(VENV)/bin/tailor demo --conf $(CONF) $(if $(DEMO_CONF),--conf $(DEMO_CONF)) --run-date $(RUN_DATE)
 
 # Every daily job in dependency order, in one local driver (spark-submit jobs/pipeline.py runs the same).
 pipeline: setup
