@@ -68,16 +68,19 @@ pipeline: setup
 	$(VENV)/bin/tailor pipeline --conf $(CONF) --run-date $(RUN_DATE)
 
 # Two pytest workers (pytest-xdist), each with its own local Spark session; a test file stays on one worker,
-# so module fixtures are built once. Spark on small data waits on the driver as much as on the cores.
+# so module fixtures are built once. Two are enough on 2 cores: one small-shop session alone keeps them about
+# 90 % busy (planning, the JIT compiler, tasks), and the two pipeline-shape tests side by side 98 %.
 XDIST ?= -n 2 --dist loadfile
+# every run lists its slowest tests, so that a CI log says where the suite's time goes
+DURATIONS ?= --durations=25
 
 test: setup
-	$(PY) -m pytest $(XDIST) -m "not cluster" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(DURATIONS) -m "not cluster" $(PYTEST_ARGS)
 
 # The standalone-cluster and fault tests (tests/test_cluster.py): a second CI step after `make test`, kept
 # apart so that the main suite stays within its time budget. TAILOR_CLUSTER_SHOP=S runs them on the S shop.
 test-cluster: setup
-	$(PY) -m pytest -m cluster -s $(PYTEST_ARGS)
+	$(PY) -m pytest -m cluster -s $(DURATIONS) $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest $(XDIST) -m "not slow and not cluster" $(PYTEST_ARGS)
