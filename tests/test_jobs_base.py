@@ -27,6 +27,48 @@ def test_progress_lines_name_the_stage_its_tasks_and_the_rows_read(spark, caplog
     assert any(m.endswith("rows read") and ", 0 rows read" not in m for m in lines)
 
 
+def test_progress_names_only_its_groups_stages_and_does_not_walk_its_finished_jobs(spark, caplog, monkeypatch):
+    """Another thread's job (5 tasks) runs while this group's (6 tasks) waits for cores: only the group's stage
+    is named. And a line looks at the group's active jobs only, not at every job it has finished."""
+    import threading
+    import time
+
+    from pyspark.status import StatusTracker
+
+    def slow(batches):
+        for b in batches:
+            time.sleep(0.4)
+            yield pd.DataFrame({"id": b["id"]})
+
+    sc = spark.sparkContext
+
+    def other():
+        sc.setJobGroup("someone-else", "another job in this driver")
+        spark.range(0, 10, numPartitions=5).mapInPandas(slow, "id long").count()
+
+    caplog.set_level(logging.INFO, logger="tailor")
+    sc.setJobGroup("progress-test", "this job")
+    try:
+        for _ in range(12):  # finished jobs of the group
+            spark.range(3).count()
+        looked_up = []
+        real = StatusTracker.getJobInfo
+        monkeypatch.setattr(StatusTracker, "getJobInfo", lambda self, jid: looked_up.append(jid) or real(self, jid))
+        assert base._Progress(spark, group="progress-test").stages() == "" and looked_up == []
+        t = threading.Thread(target=other)
+        t.start()
+        time.sleep(0.5)  # the other job holds the cores first
+        with base._Progress(spark, every_s=0.3, group="progress-test"):
+            n = spark.range(0, 12, numPartitions=6).mapInPandas(slow, "id long").count()
+        t.join()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    assert n == 12
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job running for")]
+    assert any("/6 tasks" in m for m in lines), lines
+    assert not any("/5 tasks" in m for m in lines), lines
+
+
 def _failing_job(query):
     return SimpleNamespace(call=lambda spark, cfg, run_date, args: spark.sql(query).collect())
 

@@ -133,8 +133,10 @@ class _Progress:
         tracker = sc.statusTracker()
         active = tracker.getActiveStageIds()
         if self.group is not None:  # only this job's stages: another thread may run other jobs in this driver
-            mine = {sid for jid in tracker.getJobIdsForGroup(self.group)
-                    if (job := tracker.getJobInfo(jid)) is not None for sid in job.stageIds}
+            # the group's active Spark jobs only: listing every job of the group (hundreds in a long job, each
+            # a few py4j calls) made each line cost more the longer the job had run
+            jobs = [jid for jid in tracker.getActiveJobsIds() if _job_group(sc, jid) in (self.group, _UNKNOWN)]
+            mine = {sid for jid in jobs if (job := tracker.getJobInfo(jid)) is not None for sid in job.stageIds}
             active = [sid for sid in active if sid in mine]
         out = []
         for sid in active:
@@ -144,6 +146,19 @@ class _Progress:
                 out.append(f"stage {sid} ({info.name.split(' at ')[0]}) {info.numCompletedTasks}/{info.numTasks} "
                            f"tasks{f', {rows:,} rows read' if rows is not None else ''}")
         return "; ".join(out)
+
+
+_UNKNOWN = object()
+
+
+def _job_group(sc, job_id: int) -> object:
+    """The job group of Spark job ``job_id`` (None without one), from the driver's status store; ``_UNKNOWN``
+    where the JVM does not say (a remote session, or a job the store has already dropped)."""
+    try:
+        group = sc._jsc.sc().statusStore().job(job_id).jobGroup()
+        return group.get() if group.isDefined() else None
+    except Exception:
+        return _UNKNOWN
 
 
 def _rows_read(sc, stage_id: int) -> int | None:
