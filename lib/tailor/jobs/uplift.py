@@ -3,11 +3,13 @@
 ``model_metrics`` (model ``uplift``): the learners' Qini curves out of sample.
 
 The experiment is ``uplift.campaign``, or by default the campaign with the most customers whose outcome
-window (``campaigns.window_days``) has ended and whose arms both hold ``uplift.min_customers``. A customer
-is treated when their arm is not ``control``; the outcome is a purchase in the window after their first
-send (as ``analyze-experiment`` counts it). Features are the propensity models' (``propensity.numeric_features``:
-the profile and the purchase-timing features) as of the day before the campaign's first send, so nothing
-the send caused reaches them.
+window (``campaigns.window_days``) has ended and whose arms both hold ``uplift.min_customers``. Between
+experiments of the same size (campaigns sent to the same customers, as an A/A test sent beside a real one
+is) it is the one whose arms' conversion rates differ most (|z| of the two-proportion test), then the first
+name: an A/A test has no effect to learn. A customer is treated when their arm is not ``control``; the
+outcome is a purchase in the window after their first send (as ``analyze-experiment`` counts it). Features
+are the propensity models' (``propensity.numeric_features``: the profile and the purchase-timing features)
+as of the day before the campaign's first send, so nothing the send caused reaches them.
 
 A seeded hash holds out ``uplift.test_share`` of the customers. On the rest, a T-learner and an X-learner
 (:mod:`tailor.uplift.learners`) are fitted; on the held-out customers each is judged by its Qini curve and
@@ -27,6 +29,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from tailor import schemas as S
+from tailor.campaigns import experiment as X
 from tailor.config import Config, warehouse
 from tailor.errors import NotApplicable
 from tailor.jobs.analyze_experiment import outcomes
@@ -45,15 +48,16 @@ WRITES: frozenset[str] = frozenset({"uplift_scores", "model_metrics"})
 MODEL = "uplift"
 
 
-def choose(history, run_date: date, window_days: int, minimum: int, named: str | None) -> str:
-    """The experiment to learn from (see the module docstring); NotApplicable when none qualifies."""
-    first = (history.groupBy(S.CAMPAIGN, S.USER_ID).agg(F.min(S.SENT_DATE).alias("_first"),
-                                                        F.min_by(S.ARM, S.SENT_DATE).alias(S.ARM))
-             .where(F.date_add(F.col("_first"), window_days) <= F.lit(run_date)))
-    counts = first.groupBy(S.CAMPAIGN).agg(
-        F.sum((F.col(S.ARM) != S.CONTROL).cast("int")).alias("t"), F.sum((F.col(S.ARM) == S.CONTROL).cast("int"))
-        .alias("c")).collect()  # one row per campaign
-    ok = {r[S.CAMPAIGN]: r["t"] + r["c"] for r in counts if min(r["t"], r["c"]) >= minimum}
+def choose(per_user, run_date: date, window_days: int, minimum: int, named: str | None) -> str:
+    """The experiment to learn from, given :func:`outcomes` of every campaign (see the module docstring);
+    NotApplicable when none qualifies."""
+    treated = F.col(S.ARM) != S.CONTROL
+    counts = per_user.groupBy(S.CAMPAIGN).agg(
+        F.sum(treated.cast("int")).alias("t"), F.sum((~treated).cast("int")).alias("c"),
+        F.sum(F.when(treated, F.col("converted")).otherwise(0)).alias("yt"),
+        F.sum(F.when(~treated, F.col("converted")).otherwise(0)).alias("yc")).collect()  # one row per campaign
+    ok = {r[S.CAMPAIGN]: (r["t"] + r["c"], abs(X.two_proportions(r["yt"], r["t"], r["yc"], r["c"]).z or 0.0))
+          for r in counts if min(r["t"], r["c"]) >= minimum}
     if named is not None:
         if named not in ok:
             raise NotApplicable(f"uplift.campaign {named!r} has no finished window with {minimum} customers in "
@@ -62,7 +66,10 @@ def choose(history, run_date: date, window_days: int, minimum: int, named: str |
     if not ok:
         raise NotApplicable(f"no experiment in contact_history has a finished {window_days}-day window with "
                             f"{minimum} customers in each arm by {run_date} (uplift.min_customers)")
-    return max(sorted(ok), key=lambda c: ok[c])
+    best = min(ok, key=lambda c: (-ok[c][0], -ok[c][1], c))
+    log.info("uplift: experiments that qualify (customers, |z| of the conversion lift): %s; learning from %s",
+             {c: (n, round(z, 2)) for c, (n, z) in sorted(ok.items())}, best)
+    return best
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
@@ -72,10 +79,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
         raise NotApplicable("contact_history does not exist: uplift learns from a finished experiment "
                             "(tailor record-sends)")
     history = wh.read("contact_history").where(F.col(S.SENT_DATE) <= F.lit(run_date))
-    campaign = choose(history, run_date, cs.window_days, u.min_customers, u.campaign)
     orders, events, products, customers = (wh.read(n) for n in ("orders", "events", "products", "customers"))
-    per_user = outcomes(history.where(F.col(S.CAMPAIGN) == campaign), orders, run_date, cs.window_days,
-                        cs.pre_period_days).select(
+    everyone_sent = outcomes(history, orders, run_date, cs.window_days, cs.pre_period_days)
+    campaign = choose(everyone_sent, run_date, cs.window_days, u.min_customers, u.campaign)
+    per_user = everyone_sent.where(F.col(S.CAMPAIGN) == campaign).select(
         S.USER_ID, (F.col(S.ARM) != S.CONTROL).alias(U.TREATED), F.col("converted").cast("int").alias(U.OUTCOME),
         "first_sent")
     sent = per_user.agg(F.min("first_sent")).first()[0]
