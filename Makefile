@@ -58,7 +58,7 @@ dist: setup
 	cp dist/tailor-*-py3-none-any.whl dist/tailor.zip
 	@ls -l dist
 
-# The demo runs over conf/demo.yaml: interpreted expressions and a smaller model search (DEMO_CONF= for none).
+# The demo runs over conf/demo.yaml: interpreted expressions and smaller model searches (DEMO_CONF= for none).
 DEMO_CONF ?= conf/demo.yaml
 demo: setup
 	$(VENV)/bin/tailor demo --conf $(CONF) $(if $(DEMO_CONF),--conf $(DEMO_CONF)) --run-date $(RUN_DATE)
