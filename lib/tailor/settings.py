@@ -181,6 +181,9 @@ class UpliftSettings(Strict):
     max_depth: int = Field(3, ge=1, le=10)
     qini_points: int = Field(20, ge=2, le=100)
     """Cuts of the Qini curve."""
+    fit_partitions: int = Field(1, ge=1)
+    """Partitions of the training rows, sorted by user (as ``propensity.fit_partitions``): 1 gives the same
+    models on every run and cluster; more spreads each GBT's split-finding over more cores."""
 
 
 SimilarityMethod = Literal["cosine", "jaccard", "pearson", "adjusted_cosine", "minhash_jaccard"]
