@@ -23,12 +23,12 @@ Definitions (``as_of`` is a date; "before the cutoff" means a timestamp before t
   sessions with a view that also have a purchase (null without a viewed session).
 
 Every fractional feature (the shares, rates, trend, ``purchases_per_30d``, ``mean_days_between_purchases``
-and ``avg_session_minutes``) is rounded to :data:`DECIMALS` places, and money to 4. Sums of doubles
-depend on the order Spark merges partial sums in, which changes with the shuffle partitions and the
-cluster; unrounded, ``avg_session_minutes`` and ``spend_trend`` then differ in their last bit between runs
-with other settings, and a gradient-boosted model trained on them picks other splits (uplift scores moved by
-up to 0.02). Rounded, the profile is the same everywhere (unless a value falls within a last bit of a
-rounding boundary: for minutes, a few values in 10⁸).
+and ``avg_session_minutes``) is rounded to :data:`DECIMALS` places, and money to 4. Sums of doubles depend on
+the order Spark merges partial sums in, which changes with the shuffle partitions and the cluster; unrounded,
+``avg_session_minutes`` and ``spend_trend`` then differ in their last bit between runs with other settings,
+and a gradient-boosted model trained on them picks other splits (with its rows' partitions, uplift scores on
+the S shop moved by up to 0.2 between 2 and 5 shuffle partitions). Rounded, the profile is the same
+everywhere (unless a value falls within a last bit of a rounding boundary: for minutes, a few in 10⁸).
 """
 
 from __future__ import annotations
