@@ -36,7 +36,7 @@ from tailor.jobs.analyze_experiment import outcomes
 from tailor.jobs.base import JobSummary
 from tailor.jobs.train_propensity import timing
 from tailor.propensity import labels as L
-from tailor.propensity.model import stable, usable_numeric
+from tailor.propensity.model import usable_numeric
 from tailor.uplift import learners as U
 from tailor.uplift import qini as Q
 
@@ -99,14 +99,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date) -> JobSummary:
                                     f"{r['y']} conversions of {r['n']}; a learner needs both outcomes in each arm")
         numeric = tuple(usable_numeric(rows, p.numeric_features))
         held = F.pmod(F.xxhash64(F.lit(cfg.seed), F.col(S.USER_ID)), F.lit(10_000)) < round(u.test_share * 10_000)
-        # the training rows in u.fit_partitions sorted partitions: GBT sums do not depend on task order then
-        train = stable(rows.where(~held), u.fit_partitions).persist(StorageLevel.MEMORY_AND_DISK)
-        test = rows.where(held)
-        settings = U.Settings(numeric, cfg.seed, u.max_iter, u.max_depth)
-        try:
-            fitted = U.fit(train, U.LEARNERS, settings)
-        finally:
-            train.unpersist()
+        train, test = rows.where(~held), rows.where(held)
+        settings = U.Settings(numeric, cfg.seed, u.max_iter, u.max_depth, u.fit_partitions)
+        fitted = U.fit(train, U.LEARNERS, settings)
         metrics: list[tuple[str, str, float]] = [("campaign", campaign, 1.0), ("features_as_of", as_of.isoformat(),
                                                                                  1.0)]
         curves = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier
 from pyspark.ml.feature import Imputer, VectorAssembler
@@ -23,6 +24,8 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.ml.regression import GBTRegressor
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from tailor.propensity.model import stable
 
 TREATED, OUTCOME, UPLIFT = "treated", "y", "uplift"
 LEARNERS = ("t", "x")
@@ -34,6 +37,10 @@ class Settings:
     seed: int = 42
     max_iter: int = 30
     max_depth: int = 3
+    fit_partitions: int = 1
+    """The training rows are laid out in this many partitions, sorted by user (``propensity.model.stable``):
+    a GBT's split statistics are sums over partitions, so only a fixed layout gives the same models whatever
+    the partitions of the rows given (the shuffle partitions, a cluster). 1: bit-for-bit the same."""
 
 
 def _pipeline(estimator, numeric: Sequence[str]) -> Pipeline:
@@ -85,11 +92,20 @@ class Fitted:
 
 
 def fit(rows: DataFrame, kinds: Sequence[str], s: Settings) -> dict[str, Fitted]:
-    """Fit the ``kinds`` learners on ``rows`` (the numeric features, ``treated`` boolean, ``y`` 0/1). They share
+    """Fit the ``kinds`` learners on ``rows`` (``user_id``, the numeric features, ``treated`` boolean, ``y``
+    0/1), laid out by :func:`~tailor.propensity.model.stable` in ``s.fit_partitions`` partitions. They share
     the arm classifiers μ₁ and μ₀: the X-learner's first stage is the T-learner, fitted once."""
     unknown = [k for k in kinds if k not in LEARNERS]
     if unknown:
         raise ValueError(f"unknown uplift learner {unknown[0]!r}: {LEARNERS}")
+    laid = stable(rows, s.fit_partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _fit(laid, kinds, s)
+    finally:
+        laid.unpersist()
+
+
+def _fit(rows: DataFrame, kinds: Sequence[str], s: Settings) -> dict[str, Fitted]:
     treated, control = rows.where(F.col(TREATED)), rows.where(~F.col(TREATED))
     c = rows.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col(TREATED).cast("int")).alias("t")).first()
     share = float(c["t"]) / c["n"] if c["n"] else 0.0
