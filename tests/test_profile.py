@@ -163,12 +163,12 @@ def test_spend_trend_compares_the_two_windows(spark):
 
 
 def test_fractions_are_rounded_so_the_summing_order_cannot_change_them(spark):
-    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 in this order and 0.6 in the other: two sessions' mean
-    # spans of 0.1/0.2/0.3 minutes (6, 12, 18 s) must not carry that last bit
+    # three sessions spanning 0.1, 0.2 and 0.3 minutes (6, 12, 18 s): summed in one order their mean is
+    # 0.20000000000000004, in another 0.19999999999999998; the profile must not carry that last bit
     rows = [("s", "p1", "view", T(2024, 3, 10, 9, 0, sec), f"s{i}", None, None, None)
             for i, secs in enumerate([(0, 6), (0, 12), (0, 18)]) for sec in secs]
     x = _features(spark, rows).where("user_id = 's'").first()
-    assert x.avg_session_minutes == 0.2  # unrounded: 0.20000000000000004
+    assert x.avg_session_minutes == 0.2
 
 
 # --- RFM -----------------------------------------------------------------------------------------------
