@@ -129,7 +129,8 @@ def runs(spark, cluster, artifact, tmp_path_factory):
                        conf=EXECUTOR),
             stdout=out, stderr=err, text=True, cwd=root, env=spark_env(), start_new_session=True)
         try:
-            local_rc = main(["pipeline", *LIGHT, "--set", f"warehouse={local}"])
+            # one job at a time here, two at once on the cluster (pipeline.parallelism): equal tables prove both
+            local_rc = main(["pipeline", *LIGHT, "--set", f"warehouse={local}", "--set", "pipeline.parallelism=1"])
             TIMINGS["pipeline in local mode (alongside)"] = time.perf_counter() - t0
             proc.wait(timeout=1800)
         finally:

@@ -174,13 +174,120 @@ def test_a_failed_job_stops_its_dependents_and_the_runs_table_keeps_the_exit_cod
     out = capsys.readouterr().out
     assert "pipeline: features failed: MissingTableError" in out and "pipeline failed" in out
 
-    runs = warehouse(spark, make_cfg(wh)).read("runs").orderBy("started_at")
+    # by job: features and similarity run at once (pipeline.parallelism), so either may start first
+    runs = warehouse(spark, make_cfg(wh)).read("runs").orderBy("job")
     got = [(r.job, r.status, r.exit_code) for r in runs.collect()]
     assert got == [("features", "failed", 1), ("segments", "skipped", None), ("similarity", "failed", 1)]
     rows = runs.collect()
     assert rows[1].error == "not run: it reads user_features (features did not succeed)"
     assert rows[0].error.startswith("MissingTableError: ") and "\n" not in rows[0].error
     assert len({r.pipeline_run_id for r in rows}) == 1
+
+
+def test_the_demo_steps_wait_for_earlier_writers_of_what_they_read_for_earlier_dates_too():
+    steps = ["ingest", "features", "record-sends", "uplift", "campaign", "record-sends", "analyze-experiment"]
+    assert pipeline.step_needs(steps, JOBS, history=True) == [
+        (),
+        (0,),            # features: ingest's tables
+        (0,),            # record-sends (the planted export): customers (soft)
+        (0, 2),          # uplift: contact_history for earlier dates, which the planted export writes
+        (0, 1, 2, 3),    # campaign: user_features, contact_history (history), uplift_scores
+        (0, 4),          # record-sends: campaign_audiences
+        (0, 2, 5),       # analyze-experiment: contact_history from both record-sends
+    ]
+    # without history, uplift does not wait for the planted sends
+    assert pipeline.step_needs(steps, JOBS)[3] == (0,)
+
+
+def test_steps_run_at_once_only_after_what_they_need():
+    import threading
+    import time
+
+    started, log = {}, []
+    both = threading.Barrier(2, timeout=10)
+
+    def do(i):
+        started[i] = time.perf_counter()
+        if i in (1, 2):
+            both.wait()  # 1 and 2 need only 0: they must be running at the same time, or this times out
+        log.append(i)
+
+    pipeline.run_steps([(), (0,), (0,), (1, 2)], do, parallelism=2)
+    assert log[0] == 0 and sorted(log[1:3]) == [1, 2] and log[3] == 3
+    assert not both.broken
+
+
+def test_the_step_with_the_longest_chain_waiting_on_it_starts_first():
+    import threading
+
+    started = []
+    lock = threading.Lock()
+    first_two = threading.Barrier(2, timeout=10)
+
+    def do(i):
+        with lock:
+            started.append(i)
+        if i in (0, 2):
+            first_two.wait()  # neither finishes before the other has started: 1 cannot slip in between
+
+    # 0, 1 and 2 are ready at once; 3 and 4 wait on 2 (a chain of 3), nothing waits on 0 or 1
+    pipeline.run_steps([(), (), (), (2,), (3,)], do, parallelism=2)
+    assert set(started[:2]) == {2, 0}  # 2 first, then 0 before 1 (order among equals)
+    assert started.index(3) > started.index(2) and started.index(4) > started.index(3)
+
+
+def test_steps_run_in_order_one_at_a_time_with_parallelism_1():
+    import threading
+
+    log = []
+    pipeline.run_steps([(), (), (1,), ()], lambda i: log.append((i, threading.current_thread().name)), 1)
+    assert log == [(i, threading.current_thread().name) for i in range(4)]
+
+
+def test_the_first_failure_stops_new_steps_and_is_raised_after_the_running_ones_finish():
+    import threading
+
+    release, log = threading.Event(), []
+
+    def do(i):
+        if i == 0:
+            release.wait(10)  # still running when 1 fails
+            log.append("0 finished")
+        elif i == 1:
+            release.set()
+            raise RuntimeError("step 1 broke")
+        else:
+            log.append(f"{i} ran")
+
+    with pytest.raises(RuntimeError, match="step 1 broke"):
+        pipeline.run_steps([(), (), (1,), ()], do, parallelism=2)
+    assert log == ["0 finished"]  # 2 needs the failed step, 3 would have been started after the failure
+
+
+def test_steps_log_with_the_context_of_the_run_that_started_them():
+    from tailor import log as tlog
+
+    seen = []
+    token = tlog.bind(pipeline_run_id="p1")
+    try:
+        pipeline.run_steps([(), ()], lambda i: seen.append(tlog.current().get("pipeline_run_id")), 2)
+    finally:
+        tlog.reset(token)
+    assert seen == ["p1", "p1"]
+
+
+def test_a_job_session_has_the_settings_of_the_run_and_keeps_its_own_to_itself(spark):
+    from tailor.spark import session_for_job
+
+    spark.conf.set("spark.sql.shuffle.partitions", "3")  # as a second get_spark in one process sets it
+    try:
+        own = session_for_job(spark)
+        assert own.sparkContext is spark.sparkContext
+        assert own.conf.get("spark.sql.shuffle.partitions") == "3"
+        own.conf.set("spark.databricks.delta.write.txnAppId", "stream-app")  # stream sets it during a batch
+        assert spark.conf.get("spark.databricks.delta.write.txnAppId", None) is None
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", "2")
 
 
 def test_an_unknown_job_is_a_usage_error_before_anything_runs(tmp_path, capsys):

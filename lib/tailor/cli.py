@@ -250,8 +250,7 @@ def _run(args: argparse.Namespace) -> int:
     from tailor.privacy.pseudonym import demo_key_if_unset
 
     demo_key_if_unset(cfg.privacy.key_env)
-    for name, step_args in demo_steps(spark, cfg, run_date):
-        execute(name, JOBS[name], spark, cfg, run_date, args=step_args)
+    _run_demo(spark, cfg, run_date)
     _print_tables(_table_summary(spark, cfg), cfg)
     _print_experiments(spark, cfg, run_date)
     _print_uplift(spark, cfg, run_date)
@@ -281,6 +280,25 @@ def _preflight(commands: list[str], cfg: Config, job_args: dict[str, object] | N
         check_paths(cfg.ingest.source, cfg.sources)
 
 
+def _run_demo(spark, cfg: Config, run_date: date) -> None:
+    """The demo's steps, up to ``pipeline.parallelism`` at once, each after the earlier steps that write what it
+    reads (for earlier dates too); the first failure stops it, as in a run of one job after another."""
+    from tailor import pipeline
+    from tailor.jobs import JOBS
+    from tailor.jobs.base import execute
+    from tailor.spark import session_for_job
+
+    steps = demo_steps(spark, cfg, run_date)
+    parallelism = cfg.pipeline.parallelism
+
+    def one(i: int) -> None:
+        name, step_args = steps[i]
+        session = session_for_job(spark) if parallelism > 1 else spark
+        execute(name, JOBS[name], session, cfg, run_date, args=step_args)
+
+    pipeline.run_steps(pipeline.step_needs([name for name, _ in steps], JOBS, history=True), one, parallelism)
+
+
 def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | None]]:
     """Every job in order, with its typed arguments. On the synthetic shop, ``record-sends`` first loads the
     provider's export of the campaigns planted 30 days ago (written under ``<warehouse>/landing``), before
@@ -296,15 +314,15 @@ def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | N
     steps: list[tuple[str, object | None]] = []
     synthetic_shop = cfg.ingest.source == "synthetic"
     for name in JOBS:
-        if name == "uplift" and synthetic_shop:  # the planted experiments first: uplift learns from them
-            export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
-            csvfile.write(synthetic.campaign_sends(spark, shop_spec(cfg, run_date)), export)
-            steps.append(("record-sends", SendsArgs(file=export, external=synthetic.PLANTED_CAMPAIGNS)))
         if name == "analyze-experiment" and synthetic_shop:  # the planted campaigns' splits, for the SRM check
             steps.append((name, ExperimentArgs(expected_shares=tuple(
                 (c, synthetic.PLANTED_TREATMENT_SHARE) for c in synthetic.PLANTED_CAMPAIGNS))))
             continue
         steps.append((name, None))
+        if name == "ingest" and synthetic_shop:  # the planted experiments, right away: uplift learns from them
+            export = f"{cfg.warehouse_uri}/landing/synthetic/campaign_sends"
+            csvfile.write(synthetic.campaign_sends(spark, shop_spec(cfg, run_date)), export)
+            steps.append(("record-sends", SendsArgs(file=export, external=synthetic.PLANTED_CAMPAIGNS)))
     return steps
 
 

@@ -42,6 +42,7 @@ from tailor.settings import (  # noqa: F401  (re-exported: the sections are part
     InteractionsSettings,
     MovieLensSource,
     OnlineRetailSource,
+    PipelineSettings,
     PlanSettings,
     PopularitySettings,
     PrivacySettings,
@@ -95,6 +96,7 @@ class Config(Strict):
     report: ReportSettings = Field(default_factory=ReportSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
     plans: PlanSettings = Field(default_factory=PlanSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
 
     @field_validator("catalog_database")
     @classmethod

@@ -9,12 +9,18 @@ blends with the weights ``evaluate`` learned (a soft read). ``stream`` (a long-r
 
 When jobs fail, a job is skipped only when a table it reads hard has writers in this run and every one of
 them failed or was skipped; a job whose failed needs are soft runs on its documented fallback.
+
+Up to ``pipeline.parallelism`` jobs run at once (:func:`run_steps`): a job starts once every job it needs
+has finished, in run order among those ready, each in a Spark session of its own.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+import contextvars
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -119,6 +125,66 @@ def order(graph: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
     return done
 
 
+def step_needs(steps: Sequence[str], jobs: Mapping, history: bool = False) -> list[tuple[int, ...]]:
+    """For jobs run in the order of ``steps`` (a job may appear more than once), the earlier steps each must
+    wait for: those whose job writes a table it reads, hard or soft (and, with ``history``, a table it reads
+    for earlier dates: the demo records its planted campaigns before ``uplift`` learns from them)."""
+    out = []
+    for i, name in enumerate(steps):
+        job = jobs[name]
+        read = job.reads | frozenset(job.soft_reads) | (job.history if history else frozenset())
+        out.append(tuple(k for k in range(i) if read & jobs[steps[k]].writes))
+    return out
+
+
+def run_steps(needs: Sequence[tuple[int, ...]], do: Callable[[int], None], parallelism: int) -> None:
+    """Call ``do(i)`` once for every step ``i`` (``needs[i]``: the earlier steps it waits for), each after the steps
+    it needs have returned, up to ``parallelism`` at once in threads that start with this thread's log
+    context. Among the steps ready, the one with the longest chain of steps waiting on it starts first (the
+    first in order among equals), so that the chains that end the run start early; with 1, the steps run in
+    order here.
+
+    The first exception ``do`` raises stops the starting of steps; the running ones finish, then it is
+    raised. An interrupt (Ctrl-C) cancels the running Spark jobs."""
+    if parallelism <= 1:
+        for i in range(len(needs)):
+            do(i)
+        return
+    from pyspark import SparkContext
+
+    chain = [1] * len(needs)  # the step and the longest chain of steps that wait on it
+    for i in reversed(range(len(needs))):
+        for k in needs[i]:
+            chain[k] = max(chain[k], 1 + chain[i])
+    done: set[int] = set()
+    pending = sorted(range(len(needs)), key=lambda i: (-chain[i], i))
+    running: dict[Future, int] = {}
+    error: BaseException | None = None
+    pool = ThreadPoolExecutor(parallelism, thread_name_prefix="tailor-job")
+    try:
+        while running or (pending and error is None):
+            for i in list(pending):
+                if error is None and len(running) < parallelism and all(k in done for k in needs[i]):
+                    pending.remove(i)
+                    running[pool.submit(contextvars.copy_context().run, do, i)] = i
+            if not running:
+                raise ValueError(f"steps {pending} wait for steps that never run")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in finished:
+                done.add(running.pop(f))
+                if f.exception() is not None and error is None:
+                    error = f.exception()
+    except BaseException:
+        sc = SparkContext._active_spark_context
+        if sc is not None:
+            sc.cancelAllJobs()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if error is not None:
+        raise error
+
+
 def downstream(jobs: Iterable[str], graph: Mapping[str, tuple[str, ...]] | None = None) -> set[str]:
     """``jobs`` and every job that needs one of them, directly or not."""
     graph = needs() if graph is None else graph
@@ -178,10 +244,11 @@ def blocked_by(job: str, selected: Iterable[str], failed: set[str], jobs: Mappin
 
 
 def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | None = None) -> int:
-    """Run ``jobs`` (from :func:`select`) in order in this Spark session, each through
-    :func:`tailor.jobs.base.execute` (with its typed arguments from ``job_args``). A job that reads a table
-    whose writers all failed or were skipped is recorded as skipped (:func:`blocked_by`); one whose writers
-    were not applicable to this shop's data is recorded not applicable; other jobs still run.
+    """Run ``jobs`` (from :func:`select`) in this Spark session, each through
+    :func:`tailor.jobs.base.execute` (with its typed arguments from ``job_args``), up to
+    ``pipeline.parallelism`` at once, each after the jobs it needs (:func:`run_steps`). A job that reads a
+    table whose writers all failed or were skipped is recorded as skipped (:func:`blocked_by`); one whose
+    writers were not applicable to this shop's data is recorded not applicable; other jobs still run.
 
     Returns:
         0 when every job succeeded or was not applicable, else the largest failing exit code (2: a
@@ -192,38 +259,53 @@ def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | 
     from tailor import log as tlog
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute, exit_code_of, new_run_id, record_skipped
-    from tailor.spark import code_locations
+    from tailor.spark import code_locations, session_for_job
 
     logger = logging.getLogger(__name__)
     pipeline_run_id = new_run_id()
     token = tlog.bind(pipeline_run_id=pipeline_run_id, run_date=run_date.isoformat())
     not_ok: set[str] = set()
     na: dict[str, str] = {}
-    code = 0
-    try:
-        logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
-                                                          "code": code_locations(spark)}})
-        for job in jobs:
+    codes = [0]
+    lock = threading.Lock()
+    parallelism = cfg.pipeline.parallelism
+
+    def one(i: int) -> None:
+        job = jobs[i]
+        with lock:
             because = blocked_by(job, jobs, not_ok, JOBS, na)
-            if because:
-                failed_upstream = any("did not succeed" in b for b in because)
-                record_skipped(spark, cfg, job, run_date, pipeline_run_id, because,
-                               "skipped" if failed_upstream else "not_applicable")
+        if because:
+            failed_upstream = any("did not succeed" in b for b in because)
+            record_skipped(spark, cfg, job, run_date, pipeline_run_id, because,
+                           "skipped" if failed_upstream else "not_applicable")
+            with lock:
                 if failed_upstream:
                     not_ok.add(job)
                 else:
                     na[job] = f"it reads {'; '.join(because)}"
-                continue
-            try:
-                summary = execute(job, JOBS[job], spark, cfg, run_date, pipeline_run_id=pipeline_run_id,
-                                  args=(job_args or {}).get(job))
-                if summary.status == "not_applicable":
+            return
+        session = session_for_job(spark) if parallelism > 1 else spark
+        try:
+            summary = execute(job, JOBS[job], session, cfg, run_date, pipeline_run_id=pipeline_run_id,
+                              args=(job_args or {}).get(job))
+            if summary.status == "not_applicable":
+                with lock:
                     na[job] = summary.reason or "not applicable"
-                    print(f"tailor: pipeline: {job} not applicable: {summary.reason}", flush=True)
-            except Exception as e:
+                print(f"tailor: pipeline: {job} not applicable: {summary.reason}", flush=True)
+        except Exception as e:
+            with lock:
                 not_ok.add(job)
-                code = max(code, exit_code_of(e))
-                print(f"tailor: pipeline: {job} failed: {type(e).__name__}: {first_line(e)}", flush=True)
+                codes.append(exit_code_of(e))
+            print(f"tailor: pipeline: {job} failed: {type(e).__name__}: {first_line(e)}", flush=True)
+
+    try:
+        logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
+                                                          "parallelism": parallelism,
+                                                          "code": code_locations(spark)}})
+        graph = needs(JOBS)
+        run_steps([tuple(jobs.index(d) for d in graph.get(job, ()) if d in jobs) for job in jobs], one,
+                  parallelism)
+        code = max(codes)
         logger.log(logging.INFO if code == 0 else logging.ERROR, "pipeline finished",
                    extra={"fields": {"exit_code": code, "not_succeeded": sorted(not_ok),
                                      "not_applicable": sorted(na)}})

@@ -161,6 +161,18 @@ def get_spark(cfg: Config) -> SparkSession:
     return spark
 
 
+def session_for_job(spark: SparkSession) -> SparkSession:
+    """A session of its own for a job that runs beside others in this driver (``pipeline.parallelism``): the
+    same SparkContext, tables and cached frames, with a copy of ``spark``'s SQL settings and its own
+    temporary views, so that a setting one job makes for a while (``stream``'s Delta transaction ids, which
+    would make Delta skip another job's commit as a duplicate) stays out of the other job's queries."""
+    own = spark.newSession()
+    for key, value in spark.conf.getAll.items():
+        if own.conf.get(key, None) != value and spark.conf.isModifiable(key):
+            own.conf.set(key, value)
+    return own
+
+
 def code_locations(spark: SparkSession) -> dict[str, str]:
     """Where the driver and an executor import ``tailor`` from: the installed package, or the zip or wheel
     that spark-submit shipped with ``--py-files``."""
