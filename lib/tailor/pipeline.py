@@ -11,7 +11,8 @@ When jobs fail, a job is skipped only when a table it reads hard has writers in 
 them failed or was skipped; a job whose failed needs are soft runs on its documented fallback.
 
 Up to ``pipeline.parallelism`` jobs run at once (:func:`run_steps`): a job starts once every job it needs
-has finished, in run order among those ready, each in a Spark session of its own.
+has finished (among those ready, the one with the longest chain of jobs waiting on it first), each in a
+Spark session of its own.
 """
 
 from __future__ import annotations
