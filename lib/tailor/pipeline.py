@@ -99,9 +99,13 @@ def needs(jobs: Mapping | None = None) -> dict[str, tuple[str, ...]]:
     daily = _daily(jobs)
     out: dict[str, tuple[str, ...]] = {}
     for name, job in daily.items():
-        read = job.reads | frozenset(job.soft_reads)
-        out[name] = tuple(w for w, other in daily.items() if w != name and read & other.writes)
+        out[name] = tuple(w for w, other in daily.items() if w != name and _inputs(job) & other.writes)
     return out
+
+
+def _inputs(job, history: bool = False) -> frozenset[str]:
+    """The tables a job reads, hard or soft, and with ``history`` those it reads for earlier dates."""
+    return job.reads | frozenset(job.soft_reads) | (job.history if history else frozenset())
 
 
 def order(graph: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
@@ -132,8 +136,7 @@ def step_needs(steps: Sequence[str], jobs: Mapping, history: bool = False) -> li
     for earlier dates: the demo records its planted campaigns before ``uplift`` learns from them)."""
     out = []
     for i, name in enumerate(steps):
-        job = jobs[name]
-        read = job.reads | frozenset(job.soft_reads) | (job.history if history else frozenset())
+        read = _inputs(jobs[name], history)
         out.append(tuple(k for k in range(i) if read & jobs[steps[k]].writes))
     return out
 
@@ -303,9 +306,7 @@ def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | 
         logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
                                                           "parallelism": parallelism,
                                                           "code": code_locations(spark)}})
-        graph = needs(JOBS)
-        run_steps([tuple(jobs.index(d) for d in graph.get(job, ()) if d in jobs) for job in jobs], one,
-                  parallelism)
+        run_steps(step_needs(jobs, JOBS), one, parallelism)  # in run order, every job's needs come before it
         code = max(codes)
         logger.log(logging.INFO if code == 0 else logging.ERROR, "pipeline finished",
                    extra={"fields": {"exit_code": code, "not_succeeded": sorted(not_ok),
