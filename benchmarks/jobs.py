@@ -1,8 +1,11 @@
 """Scale suite: every job of the pipeline on the synthetic shop at S, M and L.
 
-For each scale: a fresh warehouse, then each job of the daily pipeline (:func:`tailor.pipeline.order`),
-timed, with the driver JVM's peak RSS over the job (local mode: the executors live in that JVM). Reports
-per-job and end-to-end wall time, and the scaling ratios M/S and L/M of the end-to-end time.
+For each scale: a fresh warehouse, then the daily pipeline (:func:`tailor.pipeline.order`) as ``tailor
+pipeline`` runs it: :func:`tailor.pipeline.run`, up to ``pipeline.parallelism`` jobs at once. The end-to-end
+row is that run's wall time and the driver JVM's peak RSS (local mode: the executors live in that JVM); each
+job's row is its own time from the ``runs`` table (jobs that ran side by side overlap). With ``--set
+pipeline.parallelism=1`` the jobs run one after another, each timed here with its own peak RSS. Reports the
+scaling ratios M/S and L/M of the end-to-end time.
 """
 
 from __future__ import annotations
@@ -31,15 +34,18 @@ def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overri
                       [f"warehouse={warehouse}", f"synthetic.scale={scale}", f"spark.jars_dir={ROOT / '.jars'}",
                        *overrides])
     spark = get_spark(cfg)
-    out = []
-    with measure(f"{scale} end-to-end") as total:
-        for name in jobs:
-            with measure(f"{scale} {name}") as m:
-                summary = execute(name, JOBS[name], spark, cfg, run_date)
-            m.extra = {"rows_out": summary.rows_out}
-            out.append(m)
-            print(f"  {m.name:<28} {m.seconds:>9.1f} s  peak JVM {m.jvm_peak_mb} MB", flush=True)
-    total.jvm_peak_mb = max((m.jvm_peak_mb or 0) for m in out) or None
+    if cfg.pipeline.parallelism > 1:
+        out, total = _pipeline(spark, cfg, scale, run_date, jobs)
+    else:
+        out = []
+        with measure(f"{scale} end-to-end") as total:
+            for name in jobs:
+                with measure(f"{scale} {name}") as m:
+                    summary = execute(name, JOBS[name], spark, cfg, run_date)
+                m.extra = {"rows_out": summary.rows_out}
+                out.append(m)
+                print(f"  {m.name:<28} {m.seconds:>9.1f} s  peak JVM {m.jvm_peak_mb} MB", flush=True)
+        total.jvm_peak_mb = max((m.jvm_peak_mb or 0) for m in out) or None
     out.append(total)
     print(f"  {total.name:<28} {total.seconds:>9.1f} s", flush=True)
     if keep is not None:  # for benchmarks.checksums: the same tables as another build's?
@@ -48,6 +54,29 @@ def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overri
         print(f"  warehouse kept at {keep / f'warehouse-{scale}'}", flush=True)
     shutil.rmtree(warehouse, ignore_errors=True)
     return out
+
+
+def _pipeline(spark, cfg, scale: str, run_date: date, jobs: list[str]) -> tuple[list[Measure], Measure]:
+    """The jobs through :func:`tailor.pipeline.run`, as ``tailor pipeline`` runs them: the end-to-end measure,
+    and each job's seconds and rows from its ``runs`` row."""
+    from pyspark.sql import functions as F
+
+    from tailor import pipeline
+    from tailor.config import warehouse
+
+    with measure(f"{scale} end-to-end") as total:
+        code = pipeline.run(spark, cfg, run_date, jobs)
+    if code != 0:
+        raise RuntimeError(f"the {scale} pipeline failed (exit code {code}): see the runs table")
+    runs = {r.job: r for r in warehouse(spark, cfg).read("runs").where(F.col("status") == "succeeded")
+            .select("job", "duration_s", "rows_out").collect()}  # a row per job
+    out = []
+    for name in jobs:
+        m = Measure(f"{scale} {name}", seconds=runs[name].duration_s, extra={"rows_out": runs[name].rows_out})
+        out.append(m)
+        print(f"  {m.name:<28} {m.seconds:>9.1f} s", flush=True)
+    total.extra = {"parallelism": cfg.pipeline.parallelism}
+    return out, total
 
 
 def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: list[str],
@@ -63,10 +92,12 @@ def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: l
             rows += run_scale(scale, run_date, jobs, workdir, overrides, keep)
     from tailor.config import load_config
 
-    facts = machine_facts(get_spark(load_config([str(ROOT / "conf" / "local.yaml")])))
+    base = load_config([str(ROOT / "conf" / "local.yaml")], overrides)
+    facts = {**machine_facts(get_spark(base)), "parallelism": base.pipeline.parallelism}
     e2e = {m.name.split()[0]: m.seconds for m in rows if m.name.endswith("end-to-end")}
     ratios = {f"{b}/{a}": round(e2e[b] / e2e[a], 2) for a, b in (("S", "M"), ("M", "L")) if a in e2e and b in e2e}
     lines = ["| scale | job | wall s | peak JVM MB |", "| --- | --- | ---: | ---: |"]
+    # with pipeline.parallelism > 1 a job's seconds are from the runs table and may overlap another's
     for m in rows:
         scale, job = m.name.split(" ", 1)
         lines.append(f"| {scale} | {job} | {m.seconds:.1f} | {m.jvm_peak_mb or ''} |")

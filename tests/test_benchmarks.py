@@ -103,6 +103,26 @@ def test_caps_entry_point(ml, ingested, results):
     assert scaled["kept_share"] >= 0.75 and scaled["cap"] in (4, 8, 16, 32)
 
 
+def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, results):
+    from datetime import date
+
+    from benchmarks import jobs
+    from conftest import SHOP
+
+    md = jobs.main(["S"], ["ingest", "features", "similarity"], date(2026, 11, 23),
+                   [*SHOP, "spark.shuffle_partitions=2", "pipeline.parallelism=2"])
+    facts = _facts(results, "jobs")
+    assert md.exists() and facts["machine"]["parallelism"] == 2
+    rows = {r["name"]: r for r in facts["results"]}
+    assert list(rows) == ["S ingest", "S features", "S similarity", "S end-to-end"]
+    # each job's seconds come from its runs row; features and similarity may overlap, so the end-to-end time
+    # is at least ingest plus the longer of the two
+    each = {k: rows[f"S {k}"]["seconds"] for k in ("ingest", "features", "similarity")}
+    assert all(v > 0 for v in each.values()) and rows["S ingest"]["extra"]["rows_out"] > 0
+    assert rows["S end-to-end"]["seconds"] >= each["ingest"] + max(each["features"], each["similarity"])
+    assert rows["S end-to-end"]["jvm_peak_mb"] is None or rows["S end-to-end"]["jvm_peak_mb"] > 0
+
+
 def test_delta_costs_entry_point(spark, results):
     from benchmarks import delta_costs
 
