@@ -107,6 +107,7 @@ def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, resul
     from datetime import date
 
     from benchmarks import jobs
+
     from conftest import SHOP
 
     md = jobs.main(["S"], ["ingest", "features", "similarity"], date(2026, 11, 23),
