@@ -58,9 +58,7 @@ def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overri
 
 def _pipeline(spark, cfg, scale: str, run_date: date, jobs: list[str]) -> tuple[list[Measure], Measure]:
     """The jobs through :func:`tailor.pipeline.run`, as ``tailor pipeline`` runs them: the end-to-end measure,
-    and each job's seconds and rows from its ``runs`` row."""
-    from pyspark.sql import functions as F
-
+    and each job's seconds, rows and status from its ``runs`` row."""
     from tailor import pipeline
     from tailor.config import warehouse
 
@@ -68,13 +66,14 @@ def _pipeline(spark, cfg, scale: str, run_date: date, jobs: list[str]) -> tuple[
         code = pipeline.run(spark, cfg, run_date, jobs)
     if code != 0:
         raise RuntimeError(f"the {scale} pipeline failed (exit code {code}): see the runs table")
-    runs = {r.job: r for r in warehouse(spark, cfg).read("runs").where(F.col("status") == "succeeded")
-            .select("job", "duration_s", "rows_out").collect()}  # a row per job
+    runs = {r.job: r for r in warehouse(spark, cfg).read("runs")
+            .select("job", "status", "duration_s", "rows_out").collect()}  # a row per job (a fresh warehouse)
     out = []
     for name in jobs:
-        m = Measure(f"{scale} {name}", seconds=runs[name].duration_s, extra={"rows_out": runs[name].rows_out})
+        r = runs[name]  # succeeded, or not applicable to the shop (uplift before any recorded experiment)
+        m = Measure(f"{scale} {name}", seconds=r.duration_s, extra={"rows_out": r.rows_out, "status": r.status})
         out.append(m)
-        print(f"  {m.name:<28} {m.seconds:>9.1f} s", flush=True)
+        print(f"  {m.name:<28} {m.seconds:>9.1f} s  {r.status}", flush=True)
     total.extra = {"parallelism": cfg.pipeline.parallelism}
     return out, total
 
@@ -100,6 +99,8 @@ def main(scales: list[str], jobs: list[str] | None, run_date: date, overrides: l
     # with pipeline.parallelism > 1 a job's seconds are from the runs table and may overlap another's
     for m in rows:
         scale, job = m.name.split(" ", 1)
+        status = m.extra.get("status", "succeeded")
+        job = job if status == "succeeded" else f"{job} ({status.replace('_', ' ')})"
         lines.append(f"| {scale} | {job} | {m.seconds:.1f} | {m.jvm_peak_mb or ''} |")
     lines += ["", "| target | measured | met |", "| --- | ---: | --- |"]
     if "M" in e2e:

@@ -110,12 +110,16 @@ def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, resul
 
     from conftest import SHOP
 
-    md = jobs.main(["S"], ["ingest", "features", "similarity"], date(2026, 11, 23),
+    # uplift has no recorded experiment to learn from: not applicable, a row all the same
+    md = jobs.main(["S"], ["ingest", "features", "similarity", "uplift"], date(2026, 11, 23),
                    [*SHOP, "spark.shuffle_partitions=2", "pipeline.parallelism=2"])
     facts = _facts(results, "jobs")
     assert md.exists() and facts["machine"]["parallelism"] == 2
     rows = {r["name"]: r for r in facts["results"]}
-    assert list(rows) == ["S ingest", "S features", "S similarity", "S end-to-end"]
+    assert list(rows) == ["S ingest", "S features", "S similarity", "S uplift", "S end-to-end"]
+    assert [rows[f"S {k}"]["extra"]["status"] for k in ("ingest", "similarity", "uplift")] == [
+        "succeeded", "succeeded", "not_applicable"]
+    assert "| S | uplift (not applicable) |" in md.read_text()
     # each job's seconds come from its runs row; features and similarity may overlap, so the end-to-end time
     # is at least ingest plus the longer of the two
     each = {k: rows[f"S {k}"]["seconds"] for k in ("ingest", "features", "similarity")}
