@@ -748,8 +748,7 @@ class PipelineSettings(Strict):
 
     parallelism: int = Field(2, ge=1)
     """Jobs run at once. A job starts as soon as every job that writes a table it reads has finished (among
-    those ready, the one with the most seconds still to run on the chain waiting on it first: each job's
-    latest succeeded run in ``runs``, or the S demo's figures), each in a Spark session of its
+    those ready, the one with the longest chain of jobs waiting on it first), each in a Spark session of its
     own (same SparkContext and tables, its own SQL settings). 1 runs them one after another. A job plans,
     commits and waits on the driver while its tasks leave cores idle; a second job uses them: on 2 cores the
     S shop's pipeline took 169 s instead of 211 s, and the demo 187 s instead of 226 s, with equal tables.
