@@ -236,48 +236,6 @@ def test_the_step_with_the_longest_chain_waiting_on_it_starts_first():
     assert started.index(3) > started.index(2) and started.index(4) > started.index(3)
 
 
-def test_the_step_with_the_most_seconds_still_to_run_on_its_chain_starts_first():
-    import threading
-
-    started = []
-    lock = threading.Lock()
-    first_two = threading.Barrier(2, timeout=10)
-
-    def do(i):
-        with lock:
-            started.append(i)
-        if i in (0, 2):
-            first_two.wait()
-
-    # by steps, 2 has the longest chain (2 -> 3 -> 4: 3 steps, 3 s); by seconds, 0 does (10 s), then 2, then 1 (2 s)
-    pipeline.run_steps([(), (), (), (2,), (3,)], do, parallelism=2, seconds=[10, 2, 1, 1, 1])
-    assert started[:2] == [0, 2]
-
-
-def test_expected_seconds_are_each_jobs_latest_succeeded_run_when_every_job_has_one(spark, tmp_path):
-    from datetime import datetime
-
-    from tailor import schemas as S
-
-    cfg = make_cfg(tmp_path / "wh")
-    typical = {"features": pipeline.TYPICAL_SECONDS["features"], "segments": pipeline.TYPICAL_SECONDS["segments"]}
-    assert pipeline.expected_seconds(spark, cfg, ["features", "segments"]) == typical  # no runs table yet
-
-    def row(job, status, hour, seconds):
-        at = datetime(2026, 11, 23, hour)
-        return (f"{job}-{hour}", job, RUN, status, at, at, seconds, None, None, None, None, None, None)
-
-    rows = [row("features", "succeeded", 1, 5.0), row("features", "succeeded", 3, 7.0),  # the latest: 7
-            row("features", "succeeded", 2, 9.0), row("segments", "succeeded", 1, 3.0),
-            row("segments", "failed", 4, 99.0)]  # a failed run says nothing of how long a run takes
-    warehouse(spark, cfg).append(spark.createDataFrame(rows, S.RUNS), "runs")
-    assert pipeline.expected_seconds(spark, cfg, ["features", "segments"]) == {"features": 7.0, "segments": 3.0}
-    # similarity never succeeded: every job falls back to the typical figures, so that all are of one kind
-    got = pipeline.expected_seconds(spark, cfg, ["features", "similarity"])
-    assert got == {"features": pipeline.TYPICAL_SECONDS["features"],
-                   "similarity": pipeline.TYPICAL_SECONDS["similarity"]}
-
-
 def test_steps_run_in_order_one_at_a_time_with_parallelism_1():
     import threading
 

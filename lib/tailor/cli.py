@@ -296,10 +296,7 @@ def _run_demo(spark, cfg: Config, run_date: date) -> None:
         session = session_for_job(spark) if parallelism > 1 else spark
         execute(name, JOBS[name], session, cfg, run_date, args=step_args)
 
-    names = [name for name, _ in steps]
-    seconds = pipeline.expected_seconds(spark, cfg, names) if parallelism > 1 else {}
-    pipeline.run_steps(pipeline.step_needs(names, JOBS, history=True), one, parallelism,
-                       [seconds.get(n, 1.0) for n in names])
+    pipeline.run_steps(pipeline.step_needs([name for name, _ in steps], JOBS, history=True), one, parallelism)
 
 
 def demo_steps(spark, cfg: Config, run_date: date) -> list[tuple[str, object | None]]:

@@ -11,8 +11,8 @@ When jobs fail, a job is skipped only when a table it reads hard has writers in 
 them failed or was skipped; a job whose failed needs are soft runs on its documented fallback.
 
 Up to ``pipeline.parallelism`` jobs run at once (:func:`run_steps`): a job starts once every job it needs
-has finished (among those ready, the one with the longest time still to run on the chain of jobs waiting
-on it first: :func:`expected_seconds`), each in a Spark session of its own.
+has finished (among those ready, the one with the longest chain of jobs waiting on it first), each in a
+Spark session of its own.
 """
 
 from __future__ import annotations
@@ -38,14 +38,6 @@ module ``tailor.jobs.<name with _>``."""
 NOT_DAILY = frozenset({"stream"})
 """Scheduled apart from the daily pipeline: ``stream`` is a long-running query."""
 _DECLARED = ("READS", "SOFT_READS", "HISTORY", "WRITES")
-TYPICAL_SECONDS: Mapping[str, float] = {
-    "ingest": 37, "features": 14, "segments": 38, "clv": 10, "similarity": 18, "content": 16, "cf": 10, "als": 22,
-    "popularity": 15, "rules": 17, "train-propensity": 79, "score-propensity": 15, "evaluate": 83, "recommend": 8,
-    "stream": 17, "uplift": 29, "campaign": 12, "record-sends": 4, "analyze-experiment": 3, "report": 8,
-}
-"""Each job's seconds in the S demo, two jobs at a time (measured 2026-12-02): the order of the ready jobs
-(:func:`run_steps`) until the ``runs`` table holds a succeeded run of every job about to run
-(:func:`expected_seconds`). Only their ratios matter."""
 
 
 @dataclass(frozen=True)
@@ -149,31 +141,12 @@ def step_needs(steps: Sequence[str], jobs: Mapping, history: bool = False) -> li
     return out
 
 
-def expected_seconds(spark, cfg, names: Iterable[str]) -> dict[str, float]:
-    """How long each job of ``names`` should take: its latest succeeded run in the ``runs`` table, when every
-    one of them has one (so that all are of one shop and machine), else :data:`TYPICAL_SECONDS`."""
-    from pyspark.sql import functions as F
-
-    from tailor.config import warehouse
-
-    names = set(names)
-    typical = {n: float(TYPICAL_SECONDS.get(n, 1.0)) for n in names}
-    wh = warehouse(spark, cfg)
-    if not wh.exists("runs"):
-        return typical
-    rows = (wh.read("runs").where((F.col("status") == "succeeded") & F.col("job").isin(sorted(names)))
-            .groupBy("job").agg(F.max_by("duration_s", "started_at").alias("s")).collect())  # a row per job
-    last = {r.job: float(r.s) for r in rows if r.s is not None}
-    return last if set(last) == names else typical
-
-
-def run_steps(needs: Sequence[tuple[int, ...]], do: Callable[[int], None], parallelism: int,
-              seconds: Sequence[float] | None = None) -> None:
+def run_steps(needs: Sequence[tuple[int, ...]], do: Callable[[int], None], parallelism: int) -> None:
     """Call ``do(i)`` once for every step ``i`` (``needs[i]``: the earlier steps it waits for), each after the steps
     it needs have returned, up to ``parallelism`` at once in threads that start with this thread's log
     context. Among the steps ready, the one with the longest chain of steps waiting on it starts first (the
-    first in order among equals), so that the chains that end the run start early; a chain's length is the sum
-    of its steps' ``seconds`` (each 1 when not given). With 1, the steps run in order here.
+    first in order among equals), so that the chains that end the run start early; with 1, the steps run in
+    order here.
 
     The first exception ``do`` raises stops the starting of steps; the running ones finish, then it is
     raised. An interrupt (Ctrl-C) cancels the running Spark jobs."""
@@ -183,11 +156,10 @@ def run_steps(needs: Sequence[tuple[int, ...]], do: Callable[[int], None], paral
         return
     from pyspark import SparkContext
 
-    own = [1.0] * len(needs) if seconds is None else [float(s) for s in seconds]
-    chain = list(own)  # the step and the longest chain of steps that wait on it
+    chain = [1] * len(needs)  # the step and the longest chain of steps that wait on it
     for i in reversed(range(len(needs))):
         for k in needs[i]:
-            chain[k] = max(chain[k], own[k] + chain[i])
+            chain[k] = max(chain[k], 1 + chain[i])
     done: set[int] = set()
     pending = sorted(range(len(needs)), key=lambda i: (-chain[i], i))
     running: dict[Future, int] = {}
@@ -334,9 +306,7 @@ def run(spark, cfg, run_date, jobs: list[str], job_args: Mapping[str, object] | 
         logger.info("pipeline started", extra={"fields": {"jobs": jobs, "master": spark.sparkContext.master,
                                                           "parallelism": parallelism,
                                                           "code": code_locations(spark)}})
-        seconds = expected_seconds(spark, cfg, jobs) if parallelism > 1 else {}
-        run_steps(step_needs(jobs, JOBS), one, parallelism,  # in run order, every job's needs come before it
-                  [seconds.get(j, 1.0) for j in jobs])
+        run_steps(step_needs(jobs, JOBS), one, parallelism)  # in run order, every job's needs come before it
         code = max(codes)
         logger.log(logging.INFO if code == 0 else logging.ERROR, "pipeline finished",
                    extra={"fields": {"exit_code": code, "not_succeeded": sorted(not_ok),
