@@ -28,7 +28,9 @@ def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overri
     from tailor.jobs.base import execute
     from tailor.spark import get_spark
 
-    warehouse = workdir / f"warehouse-{scale}"
+    # kept: built where it stays, since tables hold the warehouse's paths (model_versions.path) and a moved
+    # warehouse would point at a folder gone
+    warehouse = (keep or workdir) / f"warehouse-{scale}"
     shutil.rmtree(warehouse, ignore_errors=True)
     cfg = load_config([str(ROOT / "conf" / "local.yaml")],
                       [f"warehouse={warehouse}", f"synthetic.scale={scale}", f"spark.jars_dir={ROOT / '.jars'}",
@@ -49,10 +51,9 @@ def run_scale(scale: str, run_date: date, jobs: list[str], workdir: Path, overri
     out.append(total)
     print(f"  {total.name:<28} {total.seconds:>9.1f} s", flush=True)
     if keep is not None:  # for benchmarks.checksums: the same tables as another build's?
-        shutil.rmtree(keep / f"warehouse-{scale}", ignore_errors=True)
-        shutil.move(str(warehouse), keep / f"warehouse-{scale}")
-        print(f"  warehouse kept at {keep / f'warehouse-{scale}'}", flush=True)
-    shutil.rmtree(warehouse, ignore_errors=True)
+        print(f"  warehouse kept at {warehouse}", flush=True)
+    else:
+        shutil.rmtree(warehouse, ignore_errors=True)
     return out
 
 

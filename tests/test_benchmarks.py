@@ -103,7 +103,7 @@ def test_caps_entry_point(ml, ingested, results):
     assert scaled["kept_share"] >= 0.75 and scaled["cap"] in (4, 8, 16, 32)
 
 
-def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, results):
+def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, results, tmp_path):
     from datetime import date
 
     from benchmarks import jobs
@@ -112,7 +112,7 @@ def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, resul
 
     # uplift has no recorded experiment to learn from: not applicable, a row all the same
     md = jobs.main(["S"], ["ingest", "features", "similarity", "uplift"], date(2026, 11, 23),
-                   [*SHOP, "spark.shuffle_partitions=2", "pipeline.parallelism=2"])
+                   [*SHOP, "spark.shuffle_partitions=2", "pipeline.parallelism=2"], keep=tmp_path / "kept")
     facts = _facts(results, "jobs")
     assert md.exists() and facts["machine"]["parallelism"] == 2
     rows = {r["name"]: r for r in facts["results"]}
@@ -120,6 +120,9 @@ def test_jobs_entry_point_runs_the_pipeline_as_tailor_pipeline_does(spark, resul
     assert [rows[f"S {k}"]["extra"]["status"] for k in ("ingest", "similarity", "uplift")] == [
         "succeeded", "succeeded", "not_applicable"]
     assert "| S | uplift (not applicable) |" in md.read_text()
+    # --keep: the warehouse is built where it is kept (its tables hold its paths), not moved there afterwards
+    kept = tmp_path / "kept" / "warehouse-S"
+    assert (kept / "ops" / "runs" / "_delta_log").is_dir() and (kept / "silver" / "events").is_dir()
     # each job's seconds come from its runs row; features and similarity may overlap, so the end-to-end time
     # is at least ingest plus the longer of the two
     each = {k: rows[f"S {k}"]["seconds"] for k in ("ingest", "features", "similarity")}
