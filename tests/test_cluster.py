@@ -70,8 +70,8 @@ def _fingerprint(spark, cfg, name: str) -> tuple[int, int]:
     """(rows, order-free checksum of every row), computed in Spark. Doubles enter as floats (7 significant
     digits): sums merged in another order differ in their last bits between a cluster and local mode."""
     df = warehouse(spark, cfg).read(name)
-    if name == "model_versions":  # the path names the warehouse; the metadata repeats model_metrics as JSON
-        df = df.select("model", "version", S.RUN_DATE, F.regexp_extract("path", r"(/models/.*)$", 1).alias("path"))
+    if name == "model_versions":  # the path is under the warehouse; the metadata repeats model_metrics as JSON
+        df = df.select("model", "version", S.RUN_DATE, F.regexp_extract("path", r"(models/.*)$", 1).alias("path"))
     cols = [_rounded(F.col(f.name), f.dataType) for f in df.schema.fields]
     row = df.agg(F.count(F.lit(1)).alias("n"),
                  F.coalesce(F.sum(F.xxhash64(*cols).cast("decimal(38,0)")), F.lit(0)).alias("h")).first()

@@ -70,7 +70,7 @@ def test_the_jobs_are_idempotent_and_a_pinned_version_reproduces_its_scores(spar
     assert [r.version for r in latest] == [nxt.isoformat()]
 
 
-def test_scoring_right_after_training_uses_the_trained_model_and_scores_as_the_saved_files_do(spark, shop):
+def test_scoring_right_after_training_uses_the_trained_model_and_scores_as_the_saved_files_do(spark, shop, tmp_path):
     from tailor.jobs import JOBS
     from tailor.jobs.base import execute
     from tailor.propensity import store
@@ -91,6 +91,25 @@ def test_scoring_right_after_training_uses_the_trained_model_and_scores_as_the_s
     assert id(reread) not in held
     execute("score-propensity", JOBS["score-propensity"], spark, cfg, run)
     assert _frame(wh.read_run("propensity_scores", run), cols) == kept and kept
+
+    # the index keeps paths relative to the warehouse, so a copy of the warehouse loads its own models: with
+    # the original's models out of the way, the copy's load must read the copy's files
+    import os
+    import shutil
+
+    from conftest import make_cfg
+
+    assert {r.path for r in wh.read_run("model_versions", run).where("model = 'purchase_lr'").collect()} == {
+        f"models/purchase_lr/run_date={run.isoformat()}"}
+    root = cfg.warehouse_uri
+    shutil.copytree(root, tmp_path / "copy")
+    os.rename(f"{root}/models", f"{root}/models-away")
+    try:
+        store.forget_known()
+        model, version, _ = store.load(warehouse(spark, make_cfg(tmp_path / "copy")), "purchase_lr", run, None)
+        assert version == run.isoformat() and model is not None
+    finally:
+        os.rename(f"{root}/models-away", f"{root}/models")
 
 
 def test_the_driver_writes_a_models_files_without_a_spark_job_and_either_layout_loads(spark, shop):

@@ -1,6 +1,8 @@
 """The model store: fitted pipelines under ``<warehouse>/models/<model>/run_date=<version>``, indexed by
 the ``model_versions`` Delta table (model, version, path, meta JSON), so that "the latest version" and "a
-pinned version" are a table lookup that works on any file system Delta does.
+pinned version" are a table lookup that works on any file system Delta does. The path is kept relative to
+the warehouse (``models/<model>/run_date=<version>``), so a warehouse copied or moved elsewhere still finds
+its models; an absolute path (a row indexed before) is read as it is.
 
 On a warehouse on the driver's own file system (a local path, or a shared one every node mounts), a model's
 files are written and read by the driver alone, with Spark ML's local saving mode (the one Spark Connect saves
@@ -118,13 +120,25 @@ def _read(wh: Warehouse, path: str) -> PipelineModel:
     return PipelineModel.load(path)
 
 
+def _relative(wh: Warehouse, path: str) -> str:
+    """``path`` as ``model_versions`` keeps it: relative to the warehouse when under it."""
+    prefix = wh.root.rstrip("/") + "/"
+    return path[len(prefix):] if path.startswith(prefix) else path
+
+
+def _absolute(wh: Warehouse, stored: str) -> str:
+    """Where a ``model_versions`` path is now: under this warehouse unless it is absolute or a URI."""
+    return stored if stored.startswith("/") or "://" in stored else f"{wh.root.rstrip('/')}/{stored}"
+
+
 def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Make the models ``saved`` ((name, path, meta) from :func:`save`) version ``run_date`` in
     ``model_versions``, in one commit (a re-run's rows of these models replaced)."""
     version = version_of(run_date)
     rows = [(name, version, path, json.dumps({"model": name, "version": version, **meta}, sort_keys=True))
             for name, path, meta in saved]
-    df = wh.spark.createDataFrame(rows, "model string, version string, path string, meta string")
+    df = wh.spark.createDataFrame([(n, v, _relative(wh, p), m) for n, v, p, m in rows],
+                                  "model string, version string, path string, meta string")
     wh.replace_partition(df, "model_versions", run_date, among={"model": [name for name, _, _ in saved]})
     for _, _, path, row_meta in rows:  # (model, version, path, meta)
         if path in _SAVED:
@@ -150,11 +164,12 @@ def load(wh: Warehouse, name: str, run_date: date, version: str | None) -> tuple
         if row is None:
             raise ModelNotFoundError(f"no version of model {name} was trained on or before {run_date}: run "
                                      "tailor train-propensity first")
-    key = _key(wh, row["path"], row["meta"])
+    path = _absolute(wh, row["path"])
+    key = _key(wh, path, row["meta"])
     if key in _KNOWN:
         _KNOWN.move_to_end(key)
     else:
-        _remember(key, _read(wh, row["path"]))
+        _remember(key, _read(wh, path))
     return _KNOWN[key], row["version"], json.loads(row["meta"])
 
 
