@@ -75,7 +75,6 @@ def _pipeline(spark, cfg, scale: str, run_date: date, jobs: list[str]) -> tuple[
         m = Measure(f"{scale} {name}", seconds=r.duration_s, extra={"rows_out": r.rows_out, "status": r.status})
         out.append(m)
         print(f"  {m.name:<28} {m.seconds:>9.1f} s  {r.status}", flush=True)
-    total.extra = {"parallelism": cfg.pipeline.parallelism}
     return out, total
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,8 +128,11 @@ def _relative(wh: Warehouse, path: str) -> str:
 
 
 def _absolute(wh: Warehouse, stored: str) -> str:
-    """Where a ``model_versions`` path is now: under this warehouse unless it is absolute or a URI."""
-    return stored if stored.startswith("/") or "://" in stored else f"{wh.root.rstrip('/')}/{stored}"
+    """Where a ``model_versions`` path is now: under this warehouse unless it is absolute or a URI (``s3a://``,
+    or Hadoop's ``file:/``)."""
+    if stored.startswith("/") or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", stored):
+        return stored
+    return f"{wh.root.rstrip('/')}/{stored}"
 
 
 def index(wh: Warehouse, run_date: date, saved: list[tuple[str, str, dict[str, Any]]]) -> None:
