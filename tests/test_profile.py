@@ -171,4 +171,20 @@ def test_fractions_are_rounded_so_the_summing_order_cannot_change_them(spark):
     assert x.avg_session_minutes == 0.2
 
 
+
+def test_money_is_summed_exactly_so_the_summing_order_cannot_change_its_rounding(spark):
+    """6.72 + 42.37 + 38.19 + 0.00005 is 87.28005, a rounding boundary of monetary_total's 4 places. Added up as
+    doubles in this order it is 87.28005 (87.2801), in the reverse order 87.28004999999999 (87.28); summed
+    exactly, both orders give 87.2801."""
+    prices = [6.72, 42.37, 38.19, 0.00005]
+    rows = [("m", "p1", "purchase", T(2024, 3, 10 + i, 9, 0), None, f"o{i}", 1, p) for i, p in enumerate(prices)]
+    got = set()
+    for ordered in (rows, rows[::-1]):
+        orders = _orders(spark, ordered).coalesce(1)  # one partition: the lines are added in this order
+        x = user_features(orders, _events(spark, ordered), _products(spark), _customers(spark), AS_OF,
+                          trend_days=30).where("user_id = 'm'").first()
+        got.add(x.monetary_total)
+    assert got == {87.2801}
+
+
 # --- RFM -----------------------------------------------------------------------------------------------
