@@ -171,7 +171,6 @@ def test_fractions_are_rounded_so_the_summing_order_cannot_change_them(spark):
     assert x.avg_session_minutes == 0.2
 
 
-
 def test_money_is_summed_exactly_so_the_summing_order_cannot_change_its_rounding(spark):
     """6.72 + 42.37 + 38.19 + 0.00005 is 87.28005, a rounding boundary of monetary_total's 4 places. Added up as
     doubles in this order it is 87.28005 (87.2801), in the reverse order 87.28004999999999 (87.28); summed
