@@ -410,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     tlog.setup(args.log_level)
+    mark = _checkpoint_mark()
     try:
         return _run(args)
     except ConfigError as e:
@@ -426,6 +427,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tailor: {args.command} failed: {type(e).__name__}: {first} "
               "(re-run with --log-level DEBUG for the traceback)", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        _drop_checkpoints(mark)
+
+
+def _checkpoint_mark() -> int | None:
+    """The checkpoint folders' mark, or None while no Spark session was made in this process (usage errors and
+    ``--help`` then never import Spark)."""
+    spark_module = sys.modules.get("tailor.spark")
+    return spark_module.checkpoint_mark() if spark_module else None
+
+
+def _drop_checkpoints(mark: int | None) -> None:
+    """Delete the RDD checkpoint folders this command's sessions made (:func:`tailor.spark.drop_checkpoint_dirs`),
+    whether it succeeded or failed. A failure here is logged and leaves the exit code alone."""
+    spark_module = sys.modules.get("tailor.spark")
+    if spark_module is None or spark_module.checkpoint_mark() == (mark or 0):
+        return
+    try:
+        spark_module.drop_checkpoint_dirs(mark or 0)
+    except Exception as e:  # the command's result stands; the folders are scratch (forget --purge also drops them)
+        logger.warning("could not delete Spark's checkpoint folders: %s", first_line(e))
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from tailor.errors import DeltaJarsMissingError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DELTA_ARTIFACT", "SMALL_DATA_CONF", "code_locations", "delta_jars", "get_spark", "native_blas",
-           "under_spark_submit"]
+__all__ = ["DELTA_ARTIFACT", "SMALL_DATA_CONF", "checkpoint_mark", "code_locations", "delta_jars",
+           "drop_checkpoint_dirs", "get_spark", "native_blas", "under_spark_submit"]
 _LOG4J = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
 SMALL_DATA_CONF = {"spark.sql.codegen.factoryMode": "NO_CODEGEN", "spark.sql.codegen.wholeStage": "false"}
 """Spark's interpreted expressions instead of generated code, for tables of tens to thousands of rows (the
@@ -150,6 +150,9 @@ def get_spark(cfg: Config) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(s.log_level)
     spark.sparkContext.setCheckpointDir(cfg.checkpoint_path)
+    own = spark.sparkContext._jsc.sc().getCheckpointDir()
+    if own.isDefined():
+        _CHECKPOINT_DIRS.append(own.get())
     from py4j.java_gateway import JavaClass
 
     if not isinstance(spark.sparkContext._jvm.io.delta.tables.DeltaTable, JavaClass):
@@ -159,6 +162,41 @@ def get_spark(cfg: Config) -> SparkSession:
         )
     log.info("spark %s, master %s, BLAS %s", spark.version, spark.sparkContext.master, native_blas(spark))
     return spark
+
+
+_CHECKPOINT_DIRS: list[str] = []
+"""The RDD checkpoint folders (``<checkpoint_dir>/<uuid>``) that :func:`get_spark` gave this process's Spark
+context, one per call: Spark makes a folder each time and never deletes it."""
+
+
+def checkpoint_mark() -> int:
+    """A mark for :func:`drop_checkpoint_dirs`: the folders made after it are the caller's."""
+    return len(_CHECKPOINT_DIRS)
+
+
+def drop_checkpoint_dirs(since: int = 0) -> int:
+    """Delete the RDD checkpoint folders :func:`get_spark` made after the mark ``since``, with what is in them,
+    and return how many existed. The ``tailor`` command calls it when a command ends. Spark deletes a
+    checkpointed frame's files only when the JVM's garbage collector has freed the frame
+    (``spark.cleaner.referenceTracking.cleanCheckpoints``), which may not happen before the run ends: one M
+    pipeline left 80 MB of ALS and evaluate scratch data (user ids included), another none. A frame checkpointed in a
+    deleted folder can no longer be read, so call it only when the caller's frames are done with."""
+    from pyspark import SparkContext
+
+    sc = SparkContext._active_spark_context
+    if sc is None:  # stopped: nothing can be deleted through it, and a new JVM is not worth starting for it
+        return 0
+    dropped = _CHECKPOINT_DIRS[since:]
+    del _CHECKPOINT_DIRS[since:]
+    jvm, conf = sc._jvm, sc._jsc.hadoopConfiguration()
+    n = 0
+    for where in dropped:
+        path = jvm.org.apache.hadoop.fs.Path(where)
+        fs = path.getFileSystem(conf)
+        if fs.exists(path):
+            fs.delete(path, True)
+            n += 1
+    return n
 
 
 def session_for_job(spark: SparkSession) -> SparkSession:

@@ -327,9 +327,10 @@ def _needles_in(texts: DataFrame, needles: DataFrame) -> int:
 
 
 def leftover_checkpoints(spark: SparkSession, checkpoint_root: str, streams: list[str]) -> list[str]:
-    """Folders of Spark's RDD checkpoint directory that a finished job left behind (a killed run does not
-    clean up): scratch copies of intermediate data, user ids included. The streams' checkpoints, and the
-    folder of this session's own context, are kept."""
+    """Folders of Spark's RDD checkpoint directory that earlier runs left behind (the ``tailor`` command
+    deletes its own when it ends, a killed driver or a caller of the jobs' functions does not): scratch
+    copies of intermediate data, user ids included. The streams' checkpoints, and the folder of this
+    session's own context, are kept."""
     root, fs = tables.hadoop_path(spark, checkpoint_root)
     if not fs.exists(root):
         return []
