@@ -24,10 +24,10 @@ def test_the_folders_made_after_the_mark_are_deleted_with_their_files_and_older_
     assert len(made) == 1 and any(p.is_file() for p in (tmp_path / "b" / "_checkpoints").rglob("part-*"))
     assert len(_folders(tmp_path / "a" / "_checkpoints")) == 1
 
-    assert tspark.drop_checkpoint_dirs(mark) == 1
+    assert tspark.drop_checkpoint_dirs(older, mark) == 1
     assert _folders(tmp_path / "b" / "_checkpoints") == []
     assert len(_folders(tmp_path / "a" / "_checkpoints")) == 1  # made before the mark: someone else's
-    assert tspark.drop_checkpoint_dirs(mark) == 0  # each folder is deleted once
+    assert tspark.drop_checkpoint_dirs(older, mark) == 0  # each folder is deleted once
 
 
 def test_a_command_leaves_no_checkpoint_folder_when_it_fails_or_succeeds(spark, tmp_path, capsys):

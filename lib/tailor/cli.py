@@ -431,21 +431,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         _drop_checkpoints(mark)
 
 
-def _checkpoint_mark() -> int | None:
-    """The checkpoint folders' mark, or None while no Spark session was made in this process (usage errors and
-    ``--help`` then never import Spark)."""
+def _checkpoint_mark() -> int:
+    """The checkpoint folders' mark (0 while this process has not imported Spark: usage errors and ``--help``
+    never do)."""
     spark_module = sys.modules.get("tailor.spark")
-    return spark_module.checkpoint_mark() if spark_module else None
+    return spark_module.checkpoint_mark() if spark_module else 0
 
 
-def _drop_checkpoints(mark: int | None) -> None:
+def _drop_checkpoints(mark: int) -> None:
     """Delete the RDD checkpoint folders this command's sessions made (:func:`tailor.spark.drop_checkpoint_dirs`),
     whether it succeeded or failed. A failure here is logged and leaves the exit code alone."""
     spark_module = sys.modules.get("tailor.spark")
-    if spark_module is None or spark_module.checkpoint_mark() == (mark or 0):
+    if spark_module is None or spark_module.checkpoint_mark() == mark:
+        return
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()  # the one get_spark made in this thread; None once stopped
+    if spark is None:
         return
     try:
-        spark_module.drop_checkpoint_dirs(mark or 0)
+        spark_module.drop_checkpoint_dirs(spark, mark)
     except Exception as e:  # the command's result stands; the folders are scratch (forget --purge also drops them)
         logger.warning("could not delete Spark's checkpoint folders: %s", first_line(e))
 

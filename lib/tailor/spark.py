@@ -174,29 +174,18 @@ def checkpoint_mark() -> int:
     return len(_CHECKPOINT_DIRS)
 
 
-def drop_checkpoint_dirs(since: int = 0) -> int:
+def drop_checkpoint_dirs(spark: SparkSession, since: int = 0) -> int:
     """Delete the RDD checkpoint folders :func:`get_spark` made after the mark ``since``, with what is in them,
     and return how many existed. The ``tailor`` command calls it when a command ends. Spark deletes a
     checkpointed frame's files only when the JVM's garbage collector has freed the frame
     (``spark.cleaner.referenceTracking.cleanCheckpoints``), which may not happen before the run ends: one M
     pipeline left 80 MB of ALS and evaluate scratch data (user ids included), another none. A frame checkpointed in a
     deleted folder can no longer be read, so call it only when the caller's frames are done with."""
-    from pyspark import SparkContext
+    from tailor import tables
 
-    sc = SparkContext._active_spark_context
-    if sc is None:  # stopped: nothing can be deleted through it, and a new JVM is not worth starting for it
-        return 0
     dropped = _CHECKPOINT_DIRS[since:]
     del _CHECKPOINT_DIRS[since:]
-    jvm, conf = sc._jvm, sc._jsc.hadoopConfiguration()
-    n = 0
-    for where in dropped:
-        path = jvm.org.apache.hadoop.fs.Path(where)
-        fs = path.getFileSystem(conf)
-        if fs.exists(path):
-            fs.delete(path, True)
-            n += 1
-    return n
+    return tables.delete_paths(spark, dropped)
 
 
 def session_for_job(spark: SparkSession) -> SparkSession:

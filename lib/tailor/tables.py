@@ -273,6 +273,15 @@ def hadoop_path(spark: SparkSession, where: str):
     return p, p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
+def delete_paths(spark: SparkSession, paths: list[str]) -> int:
+    """Delete each folder or file of ``paths`` with what is under it; return how many existed."""
+    n = 0
+    for where in paths:
+        p, fs = hadoop_path(spark, where)
+        n += bool(fs.delete(p, True))
+    return n
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """The one owner of storage: the root every table lives under, the metastore database tables are also

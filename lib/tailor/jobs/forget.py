@@ -32,7 +32,7 @@ from tailor.jobs.base import JobSummary
 from tailor.jobs.stream import checkpoint as stream_checkpoint
 from tailor.privacy import forget as FG
 from tailor.privacy import pseudonym
-from tailor.tables import Warehouse
+from tailor.tables import Warehouse, delete_paths
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _purge_and_verify(wh: Warehouse, cfg: Config, found, holding, ids, marks, su
         # a version from before the purge that time travel could still read
         left[f"{name}.versions_before_purge"] = sum(v < counts["cut"] for v in FG.versions(wh, name))
     streams = _stream_checkpoints(cfg)
-    summary.metrics["purged.rdd_checkpoints"] = FG.delete_paths(
+    summary.metrics["purged.rdd_checkpoints"] = delete_paths(
         spark, FG.leftover_checkpoints(spark, cfg.checkpoint_path, streams))
     on_disk = _each(lambda t: FG.remaining_in_files(wh, t, ids), found, workers)
     for t, n in zip(found, on_disk, strict=True):

@@ -343,14 +343,6 @@ def leftover_checkpoints(spark: SparkSession, checkpoint_root: str, streams: lis
                   and st.getPath().toString().rstrip("/") not in keep)
 
 
-def delete_paths(spark: SparkSession, paths: list[str]) -> int:
-    n = 0
-    for p in paths:
-        hp, fs = tables.hadoop_path(spark, p)
-        n += bool(fs.delete(hp, True))
-    return n
-
-
 def traces_in_stream_checkpoint(spark: SparkSession, checkpoint: str, needles: DataFrame) -> int:
     """How many of ``needles`` appear as tokens in a streaming query's checkpoint (offsets, commits, source
     logs, state files), read as text."""
