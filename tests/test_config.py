@@ -27,11 +27,13 @@ def test_the_demo_overlay_keeps_local_settings_and_shrinks_only_the_model_search
     assert demo.spark.master == local.spark.master and demo.warehouse == local.warehouse
     assert demo.spark.conf["spark.sql.codegen.wholeStage"] == "false"
     changed = {k for k, v in demo.model_dump().items() if v != local.model_dump()[k]}
-    assert changed == {"spark", "propensity", "uplift"}
+    assert changed == {"spark", "propensity", "uplift", "segments"}
     assert demo.propensity.targets == local.propensity.targets
     assert demo.propensity.algorithms == local.propensity.algorithms
     assert demo.uplift.model_copy(update={"max_iter": local.uplift.max_iter}) == local.uplift  # only the trees
     assert demo.uplift.max_iter == 10
+    assert demo.segments.model_copy(update={"k_max": local.segments.k_max}) == local.segments  # only k's range
+    assert demo.segments.k_max == 5
 
 
 def test_overlays_and_overrides_apply_in_order(tmp_path):
