@@ -73,8 +73,13 @@ class Cluster:
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        # scratch folders (an executor's, and a killed one's, which nothing deletes) go under the cluster's
+        # folder, not /tmp
+        local = self.root / "local"
+        local.mkdir(exist_ok=True)
         return subprocess.Popen([str(BIN / "spark-class"), *args], stdout=log, stderr=subprocess.STDOUT,
-                                env=spark_env(SPARK_NO_DAEMONIZE="1"), cwd=self.root, start_new_session=True)
+                                env=spark_env(SPARK_NO_DAEMONIZE="1", SPARK_LOCAL_DIRS=str(local)), cwd=self.root,
+                                start_new_session=True)
 
     def start(self, workers: int = 2, worker_memory: str = "3g") -> Cluster:
         self.port, self.ui_port = free_port(7077), free_port()
