@@ -216,9 +216,10 @@ def test_sigkill_during_delta_writes_never_leaves_a_partial_table(spark, runs, t
     cfg = make_cfg(local)
     names = ["item_similarity", "user_similarity"]
     reference = {n: _fingerprint(spark, cfg, n) for n in names}
-    # a killed driver's scratch stays where it is: its Spark folders (SPARK_LOCAL_DIRS below: shuffle files with
-    # user ids, jars) and the JVM's temporary files (native libraries, artifacts) go here instead of /tmp
-    scratch = {"spark.driver.extraJavaOptions": f"{SHORT_LIVED['spark.driver.extraJavaOptions']} "
+    # a killed driver's scratch stays where it is: its Spark folders (shuffle files with user ids, jars) and the
+    # JVM's temporary files (native libraries, artifacts) go here instead of /tmp
+    scratch = {"spark.local.dir": str(tmp_path),
+               "spark.driver.extraJavaOptions": f"{SHORT_LIVED['spark.driver.extraJavaOptions']} "
                                                 f"-Djava.io.tmpdir={tmp_path}"}
     cmd = submit_cmd("local[2]", "similarity", *LIGHT, "--set", f"warehouse={local}", conf=scratch)
     data = [local / "gold" / n for n in names]
@@ -229,7 +230,7 @@ def test_sigkill_during_delta_writes_never_leaves_a_partial_table(spark, runs, t
         before_files = {p for d in data for p in d.rglob("*.parquet")}
         versions = _versions(spark, cfg, names)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
-                                env=spark_env(SPARK_LOCAL_DIRS=str(tmp_path)), start_new_session=True)
+                                env=spark_env(), start_new_session=True)
         while proc.poll() is None and not ({p for d in data for p in d.rglob("*.parquet")} - before_files):
             time.sleep(0.01)
         time.sleep(delay)
